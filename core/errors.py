@@ -1,0 +1,57 @@
+"""Exceptions raised by alabel's engine.
+
+Every error a user can cause carries a one-line message that names the file,
+the key or the column at fault, so a script (or the CLI's exit code) can act
+on it and a person can fix it without reading a traceback.
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class AlabelError(Exception):
+    """Base class of every error alabel raises on purpose."""
+
+    #: Exit code the ``alabel`` command uses for this kind of error.
+    exit_code = 1
+
+    def __init__(self, message: str):
+        # One line, always: multi-line messages break log scrapers and the CLI.
+        super().__init__(" ".join(str(message).split()))
+
+
+class ConfigError(AlabelError):
+    """A config.yaml (or layout) key is unknown, missing or of the wrong type."""
+
+    exit_code = 2
+
+
+class DataError(AlabelError):
+    """A data file is missing, unreadable or does not match its declared columns."""
+
+    exit_code = 3
+
+
+class LabelStoreError(AlabelError):
+    """The label store refused an operation (unknown class, bad split, ...)."""
+
+    exit_code = 4
+
+
+class NotReadyError(AlabelError):
+    """An operation needs something that does not exist yet (a model, labels)."""
+
+    exit_code = 5
+
+
+class EmptyPoolError(AlabelError):
+    """No unlabelled object is left to query."""
+
+    exit_code = 6
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""``."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
