@@ -1,0 +1,463 @@
+"""The active-learning session: pool + label store + head + strategy + trainer.
+
+``Session`` is the one object the CLI, the simulation harness and the
+dashboard talk to. Its contract:
+
+- ``teach`` commits a label to the store and returns at once; the background
+  trainer retrains (coalescing bursts) and publishes a new
+  :class:`ModelVersion`;
+- ``query`` answers from the newest *finished* model, never waiting for one
+  in training, and leases what it serves so two annotators are not served the
+  same object;
+- the label store is the single owner of labelling state: the session caches
+  nothing about labels beyond what it reads from the store each time.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import SessionConfig
+from .errors import EmptyPoolError, LabelStoreError, NotReadyError
+from .trainer import BackgroundTrainer, TrainerStatus
+from .training import TrainingJob, TrainingResult, fit_and_evaluate
+
+log = logging.getLogger(__name__)
+
+#: Sources whose labels train the model by default (pseudo-labels join through loops).
+TRAINING_SOURCES = ("human", "catalogue", "import")
+
+
+@dataclass
+class ModelVersion:
+    """A finished model: the head, its evaluation and its view of the pool."""
+
+    version: int
+    head: object
+    classes: list[str]
+    n_labels: int
+    label_revision: int
+    metrics: dict
+    train_seconds: float
+    finished_at: float
+    proba: np.ndarray | None = None  # (N, C) float32 over the whole pool
+
+    @property
+    def prediction(self) -> np.ndarray | None:
+        if self.proba is None:
+            return None
+        return np.asarray(self.classes, dtype=object)[self.proba.argmax(axis=1)]
+
+    @property
+    def uncertainty(self) -> np.ndarray | None:
+        """Least-confidence uncertainty (1 - max probability) of every pool row."""
+        return None if self.proba is None else 1.0 - self.proba.max(axis=1)
+
+    def summary(self) -> dict:
+        """JSON-ready record of this version (used by history files and the UI)."""
+        return {"version": self.version, "n_labels": self.n_labels,
+                "label_revision": self.label_revision, "train_seconds": round(self.train_seconds, 4),
+                "finished_at": self.finished_at, "metrics": self.metrics}
+
+
+@dataclass(frozen=True)
+class QueryItem:
+    """One object the strategy wants labelled, and why."""
+
+    object_id: str
+    row: int
+    score: float
+    strategy: str
+    reason: str
+    model_version: int | None
+    prediction: str | None = None
+
+
+@dataclass
+class EvaluationSet:
+    """Rows with known labels that are never queried nor trained on (simulate's oracle split)."""
+
+    rows: np.ndarray
+    labels: np.ndarray
+    name: str = "oracle"
+
+
+@dataclass
+class _Listeners:
+    items: list = field(default_factory=list)
+
+
+class Session:
+    """An active-learning session over one config.
+
+    Parameters
+    ----------
+    config
+        A validated :class:`SessionConfig`.
+    pool
+        The loaded data (``core.data.load_pool(config.data)`` when omitted).
+    store
+        The label store (opened at ``config.store_path`` when omitted).
+    annotator
+        Default annotator name for labels recorded through this session.
+    evaluation_set
+        Held-out rows with known labels (simulation): metrics use them and
+        they are never queried.
+    background
+        Start a background trainer (False: call :meth:`retrain` yourself).
+    persist_models
+        Save each model version and its metrics under ``config.models_dir``.
+    """
+
+    def __init__(self, config: SessionConfig, *, pool=None, store=None, annotator: str | None = None,
+                 evaluation_set: EvaluationSet | None = None, background: bool = True,
+                 persist_models: bool = False):
+        from .data import load_pool
+        from .labels import LabelStore
+        from .loops import build_loop
+        from .strategies import build_strategy
+
+        self.config = config
+        self.pool = pool if pool is not None else load_pool(config.data)
+        if not config.classes:
+            config = config.with_classes(self._classes_from_ground_truth())
+            self.config = config
+        self.store = store if store is not None else LabelStore.open(config.store_path)
+        self.annotator = annotator or config.labels.annotator or "anonymous"
+        self.evaluation_set = evaluation_set
+        self.strategy = build_strategy(config.strategy, where=config.source)
+        self.loop = build_loop(config.loop, where=config.source)
+        self.persist_models = persist_models
+        self._rng = np.random.default_rng(config.seed)
+        self._row_index = pd.Index(self.pool.ids)
+        self._excluded = np.zeros(self.pool.n, dtype=bool)
+        if evaluation_set is not None:
+            self._excluded[evaluation_set.rows] = True
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[str, object], None]] = []
+        self.history: list[dict] = self._load_history()
+        self._next_version = (self.history[-1]["version"] + 1) if self.history else 1
+        self.model: ModelVersion | None = None
+        self.store_classes()
+        self.trainer: BackgroundTrainer | None = None
+        if background:
+            self.trainer = BackgroundTrainer(self._make_job, self._publish,
+                                             backend=config.training.backend,
+                                             coalesce_s=config.training.coalesce_s)
+            self.trainer.subscribe(self._emit)
+
+    # -- construction helpers ----------------------------------------------------
+    @classmethod
+    def from_config(cls, path, **kwargs) -> Session:
+        """Load ``path`` and open its session."""
+        return cls(SessionConfig.load(path), **kwargs)
+
+    def _classes_from_ground_truth(self) -> list[str]:
+        truth = self.pool.ground_truth
+        if truth is None:
+            raise NotReadyError(f"{self.config.source}: classes: missing, and data.ground_truth is not "
+                                "set to take them from; list the classes in the config")
+        values = pd.Series(truth).dropna().astype(str)
+        return values.value_counts().index.tolist()
+
+    def store_classes(self) -> None:
+        setter = getattr(self.store, "set_classes", None)
+        if setter is not None:
+            setter(self.classes)
+
+    @property
+    def classes(self) -> list[str]:
+        return self.config.class_names
+
+    # -- events --------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[str, object], None]) -> Callable[[], None]:
+        """Call ``listener(kind, payload)`` on ``"model"``, ``"status"`` and ``"labels"`` events.
+
+        Listeners are called from worker threads; a UI must schedule its own
+        updates (Panel: ``doc.add_next_tick_callback``).
+        """
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _emit(self, kind: str, payload: object) -> None:
+        if kind == "result":  # the trainer's raw result: listeners get the ModelVersion instead
+            return
+        for listener in list(self._listeners):
+            try:
+                listener(kind, payload)
+            except Exception:
+                log.exception("session listener failed")
+
+    @property
+    def status(self) -> TrainerStatus:
+        return self.trainer.status if self.trainer else TrainerStatus()
+
+    # -- labels ----------------------------------------------------------------------
+    def teach(self, object_id, label: str, *, annotator: str | None = None, split: str = "train",
+              source: str = "human", event_id: str | None = None):
+        """Record a label (committed before this returns) and schedule a retrain."""
+        object_id = str(object_id)
+        self._check_object(object_id)
+        event = self.store.record(object_id, str(label), annotator=annotator or self.annotator,
+                                  source=source, split=split,
+                                  model_version=self.model.version if self.model else None,
+                                  event_id=event_id or str(uuid.uuid4()))
+        self._labels_changed()
+        return event
+
+    def teach_many(self, object_ids: Sequence, labels: Sequence[str] | str, *,
+                   annotator: str | None = None, split: str = "train", source: str = "human"):
+        """Record many labels in one transaction (bulk labelling, imports)."""
+        object_ids = [str(o) for o in object_ids]
+        if isinstance(labels, str):
+            labels = [labels] * len(object_ids)
+        for object_id in object_ids:
+            self._check_object(object_id)
+        version = self.model.version if self.model else None
+        rows = [dict(object_id=o, label=str(lab), annotator=annotator or self.annotator, source=source,
+                     split=split, model_version=version, event_id=str(uuid.uuid4()))
+                for o, lab in zip(object_ids, labels, strict=True)]
+        events = self.store.record_many(rows)
+        self._labels_changed()
+        return events
+
+    def skip(self, object_id, *, annotator: str | None = None, unsure: bool = False):
+        """Record that the annotator skipped (or was unsure about) an object."""
+        object_id = str(object_id)
+        self._check_object(object_id)
+        event = self.store.record(object_id, None, kind="unsure" if unsure else "skip",
+                                  annotator=annotator or self.annotator,
+                                  event_id=str(uuid.uuid4()))
+        self._emit("labels", self.store.revision)
+        return event
+
+    def undo(self, *, annotator: str | None = None):
+        """Retract the annotator's own last event; returns it (None if nothing to undo)."""
+        event = self.store.undo(annotator or self.annotator)
+        if event is not None:
+            self._labels_changed()
+        return event
+
+    def add_class(self, name: str, *, color: str | None = None, key: str | None = None) -> None:
+        """Add a class in the middle of a session (kept in exports of the config)."""
+        if name in self.classes:
+            raise LabelStoreError(f"{self.config.source}: classes: {name!r} already exists")
+        entries = [(c.name, c.color, c.key) for c in self.config.classes] + [(name, color, key)]
+        from .config import assign_class_defaults
+
+        with self._lock:
+            self.config.classes = assign_class_defaults(entries, self.config.source,
+                                                        set(self.config.ui.keys.values()))
+        self.store_classes()
+        self._emit("classes", list(self.classes))
+
+    def _labels_changed(self) -> None:
+        self._emit("labels", self.store.revision)
+        if self.trainer is not None:
+            self.trainer.request()
+
+    def _check_object(self, object_id: str) -> None:
+        if self._row_index.get_indexer([object_id])[0] < 0:
+            raise LabelStoreError(f"{self.config.source}: object id {object_id!r} is not in the data "
+                                  f"(id column {self.config.data.id_column!r})")
+
+    def labels(self, split: str | None = "train", sources: Iterable[str] | None = TRAINING_SOURCES
+               ) -> pd.DataFrame:
+        """Current labels with their pool row (``row``); objects unknown to the pool are dropped."""
+        current = self.store.current(split=split, sources=tuple(sources) if sources else None)
+        current = current.copy()
+        current["row"] = self._row_index.get_indexer(current["object_id"].astype(str))
+        return current[current["row"] >= 0]
+
+    # -- training ----------------------------------------------------------------------
+    def _make_job(self) -> TrainingJob | None:
+        with self._lock:
+            revision = self.store.revision
+            train = self.labels("train")
+            if len(train) < self.config.training.min_labels or train["label"].nunique() < 2:
+                return None
+            classes = list(self.classes)
+            extra = [c for c in pd.unique(train["label"]) if c not in classes]
+            if extra:  # labels of classes added elsewhere (another process): keep them
+                for name in extra:
+                    self.add_class(str(name))
+                classes = list(self.classes)
+            rows = train["row"].to_numpy()
+            X_eval, y_eval, evaluation = self._evaluation_data()
+            version = self._next_version
+            self._next_version += 1
+        return TrainingJob(
+            version=version, head_spec=dict(self.config.head), classes=classes, seed=self.config.seed,
+            X_train=self.pool.X[rows], y_train=train["label"].astype(str).to_numpy(),
+            label_revision=revision, X_eval=X_eval, y_eval=y_eval, evaluation=evaluation,
+            folds=self.config.training.evaluation_folds, X_pool=self.pool.X,
+            previous_head=self.model.head if self.model is not None else None,
+            where=self.config.source,
+        )
+
+    def _evaluation_data(self):
+        if self.evaluation_set is not None:
+            return (self.pool.X[self.evaluation_set.rows], np.asarray(self.evaluation_set.labels, str),
+                    self.evaluation_set.name)
+        test = self.labels("test")
+        if len(test):
+            return self.pool.X[test["row"].to_numpy()], test["label"].astype(str).to_numpy(), "test"
+        return None, None, "out-of-fold"
+
+    def _publish(self, result: TrainingResult) -> None:
+        model = ModelVersion(
+            version=result.version, head=result.head, classes=result.classes,
+            n_labels=result.n_labels, label_revision=result.label_revision, metrics=result.metrics,
+            train_seconds=result.train_seconds, finished_at=result.finished_at, proba=result.proba,
+        )
+        with self._lock:
+            # Versions can finish out of order only across processes; never go backwards.
+            if self.model is not None and model.version < self.model.version:
+                return
+            self.model = model
+            self.history.append(model.summary())
+        if self.persist_models:
+            self._save_version(model)
+        try:
+            self.loop.after_model(self, model)
+        finally:
+            self._emit("model", model)
+
+    def retrain(self) -> ModelVersion | None:
+        """Retrain now, in this thread, and publish the result (headless use)."""
+        job = self._make_job()
+        if job is None:
+            return None
+        self._publish(fit_and_evaluate(job))
+        return self.model
+
+    def wait_for_model(self, timeout: float | None = None) -> ModelVersion | None:
+        """Block until the model has seen every label recorded so far."""
+        if self.trainer is None:
+            return self.retrain()
+        if not self.trainer.wait(timeout=timeout):
+            raise NotReadyError(f"no model within {timeout} s (trainer: {self.status.message})")
+        return self.model
+
+    # -- queries -----------------------------------------------------------------------
+    def candidate_mask(self, annotator: str | None = None) -> np.ndarray:
+        """Rows that may be queried: unlabelled, not held out, not leased or skipped."""
+        annotator = annotator or self.annotator
+        mask = ~self._excluded.copy()
+        labelled = self.labels(split=None, sources=None)
+        mask[labelled["row"].to_numpy()] = False
+        blocked = set(self.store.leased_by_others(annotator)) | set(self.store.skipped(annotator))
+        if blocked:
+            rows = self._row_index.get_indexer(list(blocked))
+            mask[rows[rows >= 0]] = False
+        return mask
+
+    def query(self, n: int | None = None, *, annotator: str | None = None,
+              lease: bool = True) -> list[QueryItem]:
+        """The next ``n`` objects to label, from the newest finished model."""
+        from .strategies import PoolContext
+
+        annotator = annotator or self.annotator
+        n = n or self.config.loop.batch_size
+        model = self.model
+        candidates = np.flatnonzero(self.candidate_mask(annotator))
+        if len(candidates) == 0:
+            raise EmptyPoolError(f"{self.config.source}: every object is labelled, held out or leased")
+        labelled_rows = self.labels(split=None, sources=None)["row"].to_numpy()
+        context = PoolContext(X=self.pool.X, candidates=candidates, labelled=labelled_rows,
+                              model=model.head if model else None,
+                              proba=model.proba if model else None, rng=self._rng)
+        # Ask for a few more than needed: another annotator may lease some first.
+        selection = self.strategy.select(context, min(len(candidates), n + 8 if lease else n))
+        ids = [str(self.pool.ids[r]) for r in selection.indices]
+        granted = set(self.store.lease(ids, annotator, ttl_s=self.config.labels.lease_s)) if lease \
+            else set(ids)
+        items = []
+        for rank, (row, score, object_id) in enumerate(zip(selection.indices, selection.scores, ids)):
+            if object_id not in granted:
+                continue
+            items.append(QueryItem(
+                object_id=object_id, row=int(row), score=float(score),
+                strategy=selection.strategy,
+                reason=selection.reason if rank == 0 else f"rank {rank + 1} by {selection.strategy}",
+                model_version=model.version if model else None,
+                prediction=str(model.prediction[row]) if model is not None and model.proba is not None
+                else None,
+            ))
+            if len(items) == n:
+                break
+        surplus = [o for o in ids if o in granted and o not in {i.object_id for i in items}]
+        if lease and surplus:
+            self.store.release(surplus, annotator)
+        return items
+
+    # -- persistence ------------------------------------------------------------------
+    def model_path(self, version: int) -> Path:
+        return self.config.models_dir / f"model-v{version:05d}.skops"
+
+    def restore_latest_model(self) -> ModelVersion | None:
+        """Load the newest saved model (``persist_models``) and score the pool with it."""
+        from .heads.persist import load_head
+        from .training import predict_proba_chunked
+
+        if not self.history:
+            return None
+        record = self.history[-1]
+        path = self.model_path(record["version"])
+        if not path.exists():
+            return None
+        head = load_head(path)
+        model = ModelVersion(
+            version=record["version"], head=head, classes=[str(c) for c in head.classes_],
+            n_labels=record["n_labels"], label_revision=record["label_revision"],
+            metrics=record["metrics"], train_seconds=record["train_seconds"],
+            finished_at=record["finished_at"], proba=predict_proba_chunked(head, self.pool.X))
+        with self._lock:
+            self.model = model
+        return model
+
+    def _load_history(self) -> list[dict]:
+        path = self.config.models_dir / "history.jsonl"
+        if not self.persist_models or not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def _save_version(self, model: ModelVersion) -> None:
+        from .heads.persist import save_head
+
+        folder = self.config.models_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        save_head(model.head, self.model_path(model.version))
+        with open(folder / "history.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(model.summary()) + "\n")
+
+    def close(self) -> None:
+        """Stop the trainer; the store stays consistent (every label is already committed)."""
+        if self.trainer is not None:
+            self.trainer.close()
+            self.trainer = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.01) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` (tests and the CLI)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

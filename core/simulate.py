@@ -1,0 +1,185 @@
+"""The evaluation harness: an oracle answers the session's queries.
+
+The protocol is the one of the baseline table in STACK.md (and of
+``shared/tools/baseline_curves.py``): a stratified test split held out per
+seed (30 % by default), a few random start labels, then batches chosen by the
+strategy; the model is evaluated on the held-out split after every retrain.
+The harness drives a real :class:`~core.session.Session` (label store,
+background trainer, leases off), so what it measures is what users run.
+"""
+from __future__ import annotations
+
+import copy
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from .config import SessionConfig
+from .errors import ConfigError, DataError
+
+CURVE_COLUMNS = ["seed", "strategy", "head", "labels", "accuracy", "balanced_accuracy", "macro_f1",
+                 "model_version", "evaluation", "train_seconds"]
+
+
+@dataclass
+class SimulationPlan:
+    """What to simulate: budgets, strategies, seeds and the split."""
+
+    budget: int = 500
+    strategies: Sequence[dict] | None = None  # strategy specs; None = the config's strategy
+    seeds: Sequence[int] = (0,)
+    initial_labels: int | None = None
+    batch_size: int | None = None
+    test_size: float = 0.3
+    oracle_column: str | None = None
+    head: dict | None = None  # override the config's head
+
+
+def oracle_config(config: SessionConfig, plan: SimulationPlan) -> SessionConfig:
+    """The config the simulation runs: oracle column, head override, no coalescing delay."""
+    config = copy.deepcopy(config)
+    if plan.oracle_column:
+        config.data.ground_truth = plan.oracle_column
+    if config.data.ground_truth is None:
+        raise ConfigError(f"{config.source}: data.ground_truth: simulate needs an oracle column "
+                          "(set data.ground_truth or pass --oracle-column)")
+    if plan.head is not None:
+        config.head = dict(plan.head)
+    # Each round waits for the model anyway; a coalescing delay would only slow the harness.
+    config.training.coalesce_s = 0.0
+    return config
+
+
+def load_oracle_pool(config: SessionConfig):
+    from .data import load_pool
+
+    pool = load_pool(config.data, require_ground_truth=True)
+    truth = pool.ground_truth
+    missing = pd.isna(pd.Series(truth, dtype=object)).to_numpy()
+    if missing.any():
+        raise DataError(f"{config.data.sources[0].path}: column {config.data.ground_truth!r}: "
+                        f"{int(missing.sum())} rows have no ground truth; the oracle needs every row")
+    return pool
+
+
+def run_simulation(config: SessionConfig, plan: SimulationPlan, *, out_dir: Path | None = None,
+                   on_round: Callable[[dict], None] | None = None) -> pd.DataFrame:
+    """Run every (strategy, seed) of ``plan``; return the learning curves.
+
+    Parameters
+    ----------
+    config
+        The session config (its data must have a ground-truth column).
+    plan
+        Budget, strategies, seeds and split.
+    out_dir
+        Where the per-run label stores are written (a temporary folder if None).
+    on_round
+        Called with each curve row as it is produced (progress bars).
+    """
+    from .heads import build_head  # noqa: F401  (validates the head override early)
+
+    config = oracle_config(config, plan)
+    pool = load_oracle_pool(config)
+    truth = np.asarray(pool.ground_truth).astype(str)
+    strategies = list(plan.strategies or [config.strategy])
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="alabel-sim-") as tmp:
+        store_dir = Path(out_dir) if out_dir is not None else Path(tmp)
+        store_dir.mkdir(parents=True, exist_ok=True)
+        for seed in plan.seeds:
+            pool_rows, test_rows = train_test_split(
+                np.arange(pool.n), test_size=plan.test_size, stratify=truth, random_state=seed)
+            for strategy in strategies:
+                rows.extend(_simulate_one(config, pool, truth, strategy, seed, pool_rows, test_rows,
+                                          plan, store_dir, on_round))
+    return pd.DataFrame(rows, columns=CURVE_COLUMNS)
+
+
+def _simulate_one(config, pool, truth, strategy: dict, seed: int, pool_rows, test_rows,
+                  plan: SimulationPlan, store_dir: Path, on_round) -> list[dict]:
+    from .labels import LabelStore
+    from .session import EvaluationSet, Session
+
+    run_config = copy.deepcopy(config)
+    run_config.strategy = dict(strategy)
+    run_config.seed = int(seed)
+    name = strategy.get("type", "strategy")
+    store_path = store_dir / f"labels-{name}-seed{seed}.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(store_path) + suffix).unlink(missing_ok=True)
+    store = LabelStore.open(store_path)
+    evaluation = EvaluationSet(rows=test_rows, labels=truth[test_rows], name="oracle")
+    batch = plan.batch_size or run_config.loop.batch_size
+    initial = plan.initial_labels if plan.initial_labels is not None else run_config.loop.initial_labels
+    rng = np.random.default_rng(seed)
+    head_name = run_config.head.get("type", "head")
+    curve = []
+    with Session(run_config, pool=pool, store=store, evaluation_set=evaluation,
+                 annotator="oracle") as session:
+        if initial:
+            start = rng.choice(pool_rows, min(initial, plan.budget), replace=False)
+            session.teach_many(pool.ids[start], truth[start])
+        n_labels = initial
+        while True:
+            model = session.wait_for_model()
+            if model is not None and model.metrics.get("n_evaluated"):
+                row = {
+                    "seed": seed, "strategy": name, "head": head_name, "labels": model.n_labels,
+                    "accuracy": model.metrics["accuracy"],
+                    "balanced_accuracy": model.metrics["balanced_accuracy"],
+                    "macro_f1": model.metrics["macro_f1"], "model_version": model.version,
+                    "evaluation": model.metrics["evaluation"], "train_seconds": model.train_seconds,
+                }
+                curve.append(row)
+                if on_round is not None:
+                    on_round(row)
+            if n_labels >= plan.budget:
+                break
+            items = session.query(min(batch, plan.budget - n_labels), lease=False)
+            rows = np.array([item.row for item in items])
+            session.teach_many(pool.ids[rows], truth[rows])
+            n_labels += len(rows)
+    return curve
+
+
+def summarise(curve: pd.DataFrame, budgets: Sequence[int] = (20, 50, 100, 200, 500)) -> pd.DataFrame:
+    """Mean ± sd of accuracy and balanced accuracy at each budget, per head and strategy."""
+    at = curve[curve["labels"].isin(budgets)]
+    table = at.groupby(["head", "strategy", "labels"]).agg(
+        accuracy_mean=("accuracy", "mean"), accuracy_sd=("accuracy", "std"),
+        balanced_accuracy_mean=("balanced_accuracy", "mean"),
+        balanced_accuracy_sd=("balanced_accuracy", "std"), seeds=("seed", "nunique"))
+    return table.reset_index()
+
+
+def plot_curve(curve: pd.DataFrame, path: Path, *, title: str = "alabel simulate",
+               metric: str = "accuracy") -> Path:
+    """Write a PNG of the learning curves (mean ± sd over seeds per strategy)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
+    for (head, strategy), part in curve.groupby(["head", "strategy"]):
+        stats = part.groupby("labels")[metric].agg(["mean", "std"]).fillna(0.0)
+        ax.plot(stats.index, stats["mean"], label=f"{head} + {strategy}")
+        ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
+                        alpha=0.2)
+    ax.set_xlabel("human labels")
+    ax.set_ylabel(f"{metric.replace('_', ' ')} on the held-out split")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,228 @@
+"""The background trainer: labelling never waits for training.
+
+One trainer serves one label store. ``request()`` returns at once; a worker
+thread wakes up, waits ``coalesce_s`` so a burst of labels becomes one
+retrain, snapshots the labels, and runs :func:`core.training.fit_and_evaluate`
+either in that thread (``backend="thread"``) or in a separate process
+(``backend="process"``: a crash or out-of-memory there cannot take the server
+down, and cancelling kills it). Labels that arrive during a retrain trigger
+exactly one more retrain afterwards. Results and status changes are published
+to listeners; the dashboard turns them into param updates.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import multiprocessing
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from .training import TrainingCancelled, TrainingJob, TrainingResult, fit_and_evaluate, worker_initializer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainerStatus:
+    """What the trainer is doing, for progress bars and the CLI."""
+
+    state: str = "idle"  # idle | waiting | training | failed | cancelled | stopped
+    progress: float = 0.0
+    message: str = ""
+    version: int | None = None  # version being trained (or last trained)
+    error: str = ""
+
+
+Listener = Callable[[str, object], None]
+
+
+class BackgroundTrainer:
+    """Coalescing, cancellable retrains in a worker thread or process.
+
+    Parameters
+    ----------
+    make_job
+        Called in the worker thread to snapshot the current labels into a
+        :class:`TrainingJob`; returns None when there is nothing to train on.
+    on_result
+        Called in the worker thread with each finished :class:`TrainingResult`
+        before listeners hear of it (the session stores the model there).
+    backend
+        ``"thread"`` or ``"process"``.
+    coalesce_s
+        How long to wait after the first request for more labels to arrive.
+    """
+
+    def __init__(self, make_job: Callable[[], TrainingJob | None],
+                 on_result: Callable[[TrainingResult], None], *, backend: str = "thread",
+                 coalesce_s: float = 0.1, name: str = "alabel-trainer"):
+        self._make_job = make_job
+        self._on_result = on_result
+        self.backend = backend
+        self.coalesce_s = coalesce_s
+        self._cond = threading.Condition()
+        self._requested = 0  # requests received
+        self._served = 0  # requests covered by a started retrain
+        self._completed = 0  # requests covered by a finished (or failed) retrain
+        self._stop = False
+        self._cancel = threading.Event()
+        self._listeners: list[Listener] = []
+        self._status = TrainerStatus()
+        self._executor: cf.ProcessPoolExecutor | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    # -- public API ------------------------------------------------------------
+    @property
+    def status(self) -> TrainerStatus:
+        return self._status
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(kind, payload)`` on ``"status"`` and ``"result"`` events.
+
+        Listeners run in the trainer's thread: they must hand work over to
+        their own event loop and return quickly. Returns an unsubscribe function.
+        """
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def request(self) -> int:
+        """Ask for a retrain that includes every label recorded so far; returns its ticket."""
+        with self._cond:
+            self._requested += 1
+            ticket = self._requested
+            self._cond.notify_all()
+        return ticket
+
+    def cancel(self) -> None:
+        """Abandon the retrain in progress (the next request starts a new one)."""
+        self._cancel.set()
+        if self.backend == "process":
+            self._kill_worker_process()
+
+    def wait(self, ticket: int | None = None, timeout: float | None = None) -> bool:
+        """Block until the retrain covering ``ticket`` (default: all requests) has finished."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            target = self._requested if ticket is None else ticket
+            while self._completed < target and not self._stop:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+            return self._completed >= target
+
+    @property
+    def busy(self) -> bool:
+        with self._cond:
+            return self._completed < self._requested
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the worker (cancelling a retrain in progress)."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self.cancel()
+        self._thread.join(timeout)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+        self._set_status(state="stopped", message="trainer stopped")
+
+    # -- worker ------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._served >= self._requested and not self._stop:
+                    self._cond.wait()
+                if self._stop:
+                    return
+            self._set_status(state="waiting", progress=0.0, message="collecting labels")
+            time.sleep(self.coalesce_s)  # let a burst of labels become one retrain
+            with self._cond:
+                covered = self._requested
+                self._served = covered
+            self._cancel.clear()
+            self._train_once()
+            with self._cond:
+                self._completed = max(self._completed, covered)
+                self._cond.notify_all()
+
+    def _train_once(self) -> None:
+        try:
+            job = self._make_job()
+        except Exception as exc:  # a bad snapshot must not kill the worker thread
+            log.exception("could not prepare a retrain")
+            self._set_status(state="failed", message="could not prepare a retrain", error=str(exc))
+            return
+        if job is None:
+            self._set_status(state="idle", progress=0.0, message="waiting for labels of two classes")
+            return
+        self._set_status(state="training", progress=0.0, version=job.version,
+                         message=f"training model version {job.version}", error="")
+        try:
+            result = self._execute(job)
+        except TrainingCancelled as exc:
+            self._set_status(state="cancelled", message=str(exc))
+            return
+        except Exception as exc:  # report, keep serving: the last good model stays in use
+            log.error("retrain of version %s failed:\n%s", job.version, traceback.format_exc())
+            self._set_status(state="failed", message=f"model version {job.version} failed",
+                             error=f"{type(exc).__name__}: {exc}")
+            return
+        if self._cancel.is_set():
+            self._set_status(state="cancelled", message=f"retrain of version {job.version} cancelled")
+            return
+        self._on_result(result)
+        self._emit("result", result)
+        self._set_status(state="idle", progress=1.0, version=result.version,
+                         message=f"model version {result.version} ready")
+
+    def _execute(self, job: TrainingJob) -> TrainingResult:
+        if self.backend == "thread":
+            return fit_and_evaluate(job, progress=self._progress, cancel=self._cancel)
+        future = self._worker().submit(fit_and_evaluate, job)
+        while True:
+            try:
+                return future.result(timeout=0.1)
+            except cf.TimeoutError:
+                if self._cancel.is_set():
+                    raise TrainingCancelled(f"retrain of model version {job.version} cancelled") from None
+            except cf.process.BrokenProcessPool:
+                self._executor = None
+                if self._cancel.is_set():
+                    raise TrainingCancelled(f"retrain of model version {job.version} cancelled") from None
+                raise RuntimeError("the training process died (out of memory or a crash); "
+                                   "the server keeps the last model") from None
+
+    def _worker(self) -> cf.ProcessPoolExecutor:
+        if self._executor is None:
+            # spawn, not fork: forking a process that runs threads (Tornado, BLAS) can deadlock.
+            self._executor = cf.ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                initializer=worker_initializer)
+        return self._executor
+
+    def _kill_worker_process(self) -> None:
+        executor = self._executor
+        if executor is None:
+            return
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.kill()
+
+    def _progress(self, fraction: float, message: str) -> None:
+        self._set_status(progress=float(fraction), message=message)
+
+    def _set_status(self, **changes) -> None:
+        self._status = replace(self._status, **changes)
+        self._emit("status", self._status)
+
+    def _emit(self, kind: str, payload: object) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(kind, payload)
+            except Exception:  # a broken listener must not stop training for everyone
+                log.exception("trainer listener failed")

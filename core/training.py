@@ -1,0 +1,180 @@
+"""One retrain, as a pure function of a job: fit, evaluate, score the pool.
+
+``fit_and_evaluate`` runs in the trainer's worker thread or in a worker
+process (``training.backend: process``); it touches no session state, so a
+crash or an out-of-memory error in it cannot corrupt labels, and the job can
+be cancelled by killing the process.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedKFold
+
+from .errors import AlabelError
+from .metrics import classification_metrics
+
+#: Rows scored per chunk when predicting the whole pool (bounds peak memory).
+SCORE_CHUNK_ROWS = 65_536
+
+
+class TrainingCancelled(AlabelError):
+    """The retrain was cancelled before it finished."""
+
+
+@dataclass
+class TrainingJob:
+    """Everything one retrain needs, and nothing that refers back to the session.
+
+    ``X_pool`` is the pool's feature matrix or the path of a ``.npy`` file
+    holding it (memory-mapped by a worker process instead of being copied
+    through a pipe).
+    """
+
+    version: int
+    head_spec: dict
+    classes: list[str]
+    seed: int
+    X_train: np.ndarray
+    y_train: np.ndarray
+    label_revision: int
+    sample_weight: np.ndarray | None = None
+    X_eval: np.ndarray | None = None
+    y_eval: np.ndarray | None = None
+    evaluation: str = "out-of-fold"
+    folds: int = 5
+    X_pool: np.ndarray | str | None = None
+    previous_head: object | None = None
+    where: str = "config.yaml"
+
+
+@dataclass
+class TrainingResult:
+    """A fitted head with its metrics and its probabilities over the pool."""
+
+    version: int
+    head: object
+    classes: list[str]
+    label_revision: int
+    n_labels: int
+    metrics: dict
+    proba: np.ndarray | None
+    train_seconds: float
+    finished_at: float = field(default_factory=time.time)
+
+
+ProgressFn = Callable[[float, str], None]
+
+
+def fit_and_evaluate(job: TrainingJob, progress: ProgressFn | None = None,
+                     cancel: threading.Event | None = None) -> TrainingResult:
+    """Fit a fresh head on the job's labels, evaluate it and score the pool."""
+    from .heads import build_head
+
+    progress = progress or (lambda fraction, message: None)
+    started = time.perf_counter()
+
+    def check_cancel():
+        if cancel is not None and cancel.is_set():
+            raise TrainingCancelled(f"retrain of model version {job.version} cancelled")
+
+    head = build_head(job.head_spec, classes=job.classes, random_state=job.seed, where=job.where)
+    if job.previous_head is not None and getattr(head, "supports_warm_start", False):
+        head.warm_start_from(job.previous_head)
+    _attach_hooks(head, progress, cancel)
+    progress(0.05, f"fitting on {len(job.y_train)} labels")
+    head.fit(job.X_train, job.y_train, **_weight_kwargs(job.sample_weight))
+    check_cancel()
+
+    progress(0.5, "evaluating")
+    metrics = evaluate(head, job, check_cancel)
+    check_cancel()
+
+    proba = None
+    if job.X_pool is not None:
+        progress(0.75, "scoring the pool")
+        X_pool = np.load(job.X_pool, mmap_mode="r") if isinstance(job.X_pool, str) else job.X_pool
+        proba = predict_proba_chunked(head, X_pool, check_cancel)
+    progress(1.0, "done")
+    return TrainingResult(
+        version=job.version, head=head, classes=list(job.classes),
+        label_revision=job.label_revision, n_labels=int(len(job.y_train)), metrics=metrics,
+        proba=proba, train_seconds=time.perf_counter() - started,
+    )
+
+
+def evaluate(head, job: TrainingJob, check_cancel: Callable[[], None]) -> dict:
+    """Metrics on the held-out labels when the job has them, else out of fold."""
+    if job.X_eval is not None and len(job.y_eval):
+        y_pred = head.predict(job.X_eval)
+        return classification_metrics(job.y_eval, y_pred, job.classes, evaluation=job.evaluation)
+    return out_of_fold_metrics(head, job, check_cancel)
+
+
+def out_of_fold_metrics(head, job: TrainingJob, check_cancel: Callable[[], None]) -> dict:
+    """Stratified k-fold predictions on the labelled set (k ≤ smallest class size)."""
+    y = np.asarray(job.y_train).astype(str)
+    _, counts = np.unique(y, return_counts=True)
+    n_splits = int(min(job.folds, len(y) // 2))
+    if len(counts) < 2 or n_splits < 2:
+        return {"evaluation": "out-of-fold", "n_evaluated": 0,
+                "note": "too few labels for an out-of-fold estimate"}
+    y_pred = np.empty(len(y), dtype=object)
+    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=job.seed)
+    with warnings.catch_warnings():
+        # Rare classes with fewer members than folds are expected early in a session.
+        warnings.filterwarnings("ignore", message="The least populated class")
+        for train_idx, test_idx in splitter.split(job.X_train, y):
+            check_cancel()
+            fold_head = clone(head)
+            _strip_hooks(fold_head)
+            weights = None if job.sample_weight is None else job.sample_weight[train_idx]
+            fold_head.fit(job.X_train[train_idx], y[train_idx], **_weight_kwargs(weights))
+            y_pred[test_idx] = fold_head.predict(job.X_train[test_idx])
+    return classification_metrics(y, y_pred.astype(str), job.classes, evaluation="out-of-fold")
+
+
+def predict_proba_chunked(head, X, check_cancel: Callable[[], None] | None = None) -> np.ndarray:
+    """``head.predict_proba`` over a large matrix in chunks, as float32."""
+    scorer = getattr(head, "predict_proba_pool", None) or head.predict_proba
+    parts = []
+    for start in range(0, len(X), SCORE_CHUNK_ROWS):
+        if check_cancel is not None:
+            check_cancel()
+        parts.append(np.asarray(scorer(np.asarray(X[start:start + SCORE_CHUNK_ROWS])), dtype=np.float32))
+    if not parts:
+        return np.zeros((0, len(head.classes_)), dtype=np.float32)
+    return np.concatenate(parts)
+
+
+def _weight_kwargs(sample_weight) -> dict:
+    return {} if sample_weight is None else {"sample_weight": sample_weight}
+
+
+def _attach_hooks(head, progress: ProgressFn, cancel: threading.Event | None) -> None:
+    """Give heads that report per-epoch progress (torch heads) our callbacks."""
+    if hasattr(head, "progress_callback"):
+        head.progress_callback = lambda epoch, total, loss: progress(
+            0.05 + 0.45 * epoch / max(total, 1), f"epoch {epoch}/{total}, loss {loss:.4g}")
+    if hasattr(head, "cancel_event"):
+        head.cancel_event = cancel
+
+
+def _strip_hooks(head) -> None:
+    for name in ("progress_callback", "cancel_event"):
+        if hasattr(head, name):
+            setattr(head, name, None)
+
+
+def worker_initializer(num_threads: int | None = None) -> None:
+    """Run in each training process: cap BLAS/torch threads so the server stays responsive."""
+    n = str(num_threads or max(1, (os.cpu_count() or 2) - 1))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, n)

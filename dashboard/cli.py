@@ -1,0 +1,313 @@
+"""``alabel``: the command line.
+
+Headless commands (train, score, query, label, simulate, export) use only the
+engine; ``serve`` starts the Panel dashboard. Heavy libraries are imported
+inside each command so that ``alabel --help`` answers at once.
+
+Exit codes: 0 success; 1 unexpected error; 2 usage or config error; 3 data
+error; 4 label-store error; 5 not ready (e.g. no labels of two classes yet);
+6 nothing left to query; 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+DEFAULT_CONFIG = "config.yaml"
+
+EPILOG = """\
+examples:
+  alabel simulate config.yaml --budget 200 --strategy margin --strategy random --seeds 3 --out runs/ogle
+  alabel query config.yaml -n 10 --out next.csv     # what to label next
+  alabel label config.yaml --from my_labels.csv     # import labels (columns id,label)
+  alabel train config.yaml                          # retrain, save model + metrics + curve
+  alabel score config.yaml --out predictions.parquet
+  alabel export config.yaml --out bundle/           # hand the session to a colleague
+  alabel serve config.yaml                          # the browser dashboard
+
+exit codes: 0 ok, 2 usage/config error, 3 data error, 4 label-store error,
+            5 not ready (no model yet), 6 nothing left to query, 1 other errors
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alabel",
+        description="Active-learning labelling: label as few objects as possible for a good classifier. "
+                    "Every command takes a session config (config.yaml) describing the data, classes, "
+                    "classifier head, query strategy and label store.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"alabel {_version()}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name, help_text, func):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("config", nargs="?", default=DEFAULT_CONFIG,
+                       help=f"session config file (default: {DEFAULT_CONFIG})")
+        p.set_defaults(func=func)
+        return p
+
+    p = add("train", "Retrain the head on the stored labels; save the model (skops), metrics JSON "
+                     "and a learning-curve PNG.", cmd_train)
+    p.add_argument("--out", type=Path, help="folder for metrics.json, curve.csv and curve.png "
+                                            "(default: the config's models folder)")
+
+    p = add("score", "Predict every object: class, probabilities and uncertainty, to Parquet or CSV.",
+            cmd_score)
+    p.add_argument("--out", type=Path, required=True, help="output file (.parquet or .csv)")
+
+    p = add("query", "Print the next objects to label (CSV), chosen by the config's strategy.", cmd_query)
+    p.add_argument("-n", type=int, default=None, help="how many (default: loop.batch_size)")
+    p.add_argument("--annotator", help="who will label them (they are leased to this name)")
+    p.add_argument("--no-lease", action="store_true", help="do not reserve them for the annotator")
+    p.add_argument("--out", type=Path, help="write CSV here instead of standard output")
+
+    p = add("label", "Import labels from a CSV/Parquet file into the label store.", cmd_label)
+    p.add_argument("--from", dest="source_file", type=Path, required=True, help="file with labels")
+    p.add_argument("--id-column", default=None, help="id column in the file (default: data.id_column)")
+    p.add_argument("--label-column", default="label", help="label column in the file (default: label)")
+    p.add_argument("--source", default="import", choices=("import", "human", "catalogue"),
+                   help="how these labels were obtained (default: import)")
+    p.add_argument("--annotator", default=None, help="annotator name recorded with the labels")
+    p.add_argument("--split", default="train", choices=("train", "test"),
+                   help="train labels teach the model; test labels only evaluate it")
+
+    p = add("simulate", "Evaluation harness: an oracle (the ground-truth column) answers the queries; "
+                        "writes DIR/curve.csv and DIR/curve.png.", cmd_simulate)
+    p.add_argument("--budget", type=int, default=200, help="human labels to spend (default: 200)")
+    p.add_argument("--strategy", action="append", default=None,
+                   help="query strategy (repeat to compare; default: the config's)")
+    p.add_argument("--seed", action="append", type=int, default=None,
+                   help="seed of the split and start labels (repeatable; default: the config's)")
+    p.add_argument("--seeds", type=int, default=None, help="run seeds 0..N-1 instead")
+    p.add_argument("--out", type=Path, default=Path("runs/simulate"), help="output folder")
+    p.add_argument("--oracle-column", default=None, help="ground-truth column (default: data.ground_truth)")
+    p.add_argument("--head", default=None, help="head type to use instead of the config's")
+    p.add_argument("--initial", type=int, default=None, help="random start labels (default: loop.initial_labels)")
+    p.add_argument("--batch-size", type=int, default=None, help="labels per query batch (default: loop.batch_size)")
+    p.add_argument("--test-size", type=float, default=0.3, help="held-out stratified fraction (default: 0.3)")
+
+    p = add("export", "Write a bundle a colleague can open: config (relative paths), labels and data.",
+            cmd_export)
+    p.add_argument("--out", type=Path, required=True, help="bundle folder (created; must be empty)")
+    p.add_argument("--data", choices=("copy", "link"), default="copy",
+                   help="copy the data into the bundle, or point to it (default: copy)")
+    p.add_argument("--with-model", action="store_true", help="include the newest saved model")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from alabel.core.errors import AlabelError
+
+    try:
+        return int(args.func(args) or 0)
+    except AlabelError as exc:
+        print(f"alabel: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("alabel: interrupted", file=sys.stderr)
+        return 130
+
+
+# ---------------------------------------------------------------------------
+# commands
+# ---------------------------------------------------------------------------
+def _open_session(args, **kwargs):
+    from alabel.core.session import Session
+
+    return Session.from_config(args.config, background=False, persist_models=True, **kwargs)
+
+
+def _current_model(session, quiet: bool):
+    """The newest saved model if it has seen every label, else a fresh retrain."""
+    from alabel.core.errors import NotReadyError
+
+    model = session.restore_latest_model()
+    if model is not None and model.label_revision == session.store.revision:
+        _info(f"using model version {model.version} ({model.n_labels} labels)", quiet)
+        return model
+    _info("labels changed since the last saved model: retraining", quiet)
+    model = session.retrain()
+    if model is None:
+        raise NotReadyError(f"{session.config.source}: no model yet: label objects of at least two "
+                            "classes first (alabel query / alabel label)")
+    return model
+
+
+def cmd_train(args) -> int:
+    from alabel.core.errors import NotReadyError
+    from alabel.core.learning_curve import replay_learning_curve
+    from alabel.core.simulate import plot_curve
+
+    with _open_session(args) as session:
+        _info(f"training {session.config.head.get('type')} on the labels in {session.config.store_path}",
+              args.quiet)
+        model = session.retrain()
+        if model is None:
+            raise NotReadyError(f"{session.config.source}: no model: the store holds no train labels of "
+                                "two classes yet")
+        out = args.out or session.config.models_dir
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(model.summary(), indent=2))
+        curve = replay_learning_curve(session, progress=not args.quiet)
+        curve.to_csv(out / "curve.csv", index=False)
+        if len(curve):
+            plot_curve(curve, out / "curve.png", title=f"{session.config.name}: learning curve")
+        metrics = model.metrics
+        print(f"model version {model.version}: {model.n_labels} labels, "
+              + (f"accuracy {metrics['accuracy']:.3f} ({metrics['evaluation']}, n={metrics['n_evaluated']})"
+                 if metrics.get("n_evaluated") else f"not evaluated ({metrics.get('note', '')})"))
+        print(f"wrote {session.config.models_dir}/model-v{model.version:05d}.skops, {out}/metrics.json, "
+              f"{out}/curve.csv" + (f", {out}/curve.png" if len(curve) else ""))
+    return 0
+
+
+def cmd_score(args) -> int:
+    from alabel.core.scoring import score_table, write_table
+
+    with _open_session(args) as session:
+        model = _current_model(session, args.quiet)
+        table = score_table(session, model)
+        path = write_table(table, args.out)
+        print(f"scored {len(table)} objects with model version {model.version}: {path}")
+    return 0
+
+
+def cmd_query(args) -> int:
+    import pandas as pd
+
+    from alabel.core.session import Session
+
+    with Session.from_config(args.config, background=False, persist_models=True,
+                             annotator=args.annotator) as session:
+        model = None
+        if session.labels("train")["label"].nunique() >= 2:
+            model = _current_model(session, args.quiet)
+        elif not args.quiet:
+            _info("no model yet (labels of two classes needed): the strategy picks at random", False)
+        items = session.query(args.n, lease=not args.no_lease)
+        table = pd.DataFrame([{
+            "id": i.object_id, "score": i.score, "strategy": i.strategy,
+            "prediction": i.prediction, "model_version": i.model_version, "reason": i.reason,
+        } for i in items])
+        del model
+        if args.out:
+            table.to_csv(args.out, index=False)
+            print(f"wrote {len(table)} queries to {args.out}")
+        else:
+            table.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def cmd_label(args) -> int:
+    from alabel.core.config import SessionConfig
+    from alabel.core.data import load_pool
+    from alabel.core.labels import LabelStore
+
+    config = SessionConfig.load(args.config)
+    pool = load_pool(config.data)
+    store = LabelStore.open(config.store_path)
+    classes = config.class_names or _truth_classes(pool)
+    if classes:
+        store.set_classes(classes)
+    before = store.n_labels(split=None, sources=None)
+    events = store.import_labels(args.source_file, source=args.source,
+                                 annotator=args.annotator or config.labels.annotator or "import",
+                                 id_column=args.id_column or config.data.id_column,
+                                 label_column=args.label_column, split=args.split,
+                                 known_ids=set(pool.ids))
+    after = store.n_labels(split=None, sources=None)
+    print(f"imported {len(events)} labels from {args.source_file} into {config.store_path} "
+          f"({after - before} newly labelled objects, {after} in total)")
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    from alabel.core.config import SessionConfig
+    from alabel.core.simulate import SimulationPlan, plot_curve, run_simulation, summarise
+
+    config = SessionConfig.load(args.config)
+    seeds = list(range(args.seeds)) if args.seeds else (args.seed or [config.seed])
+    strategies = [{"type": s} for s in args.strategy] if args.strategy else None
+    if strategies:
+        from alabel.core.strategies import build_strategy
+
+        for spec in strategies:
+            build_strategy(spec, where="--strategy")
+    head = None
+    if args.head:
+        from alabel.core.heads import build_head
+
+        head = {"type": args.head}
+        build_head(head, classes=None, random_state=0, where="--head")
+    plan = SimulationPlan(budget=args.budget, strategies=strategies, seeds=seeds,
+                          initial_labels=args.initial, batch_size=args.batch_size,
+                          test_size=args.test_size, oracle_column=args.oracle_column, head=head)
+    args.out.mkdir(parents=True, exist_ok=True)
+    progress = _progress_bar(total=len(seeds) * len(strategies or [None]) * args.budget,
+                             quiet=args.quiet, unit="label")
+    last = {}
+
+    def on_round(row):
+        key = (row["seed"], row["strategy"])
+        progress.update(row["labels"] - last.get(key, 0))
+        last[key] = row["labels"]
+        progress.set_postfix_str(f"{row['strategy']} seed {row['seed']}: acc {row['accuracy']:.3f}")
+
+    curve = run_simulation(config, plan, out_dir=args.out / "stores", on_round=on_round)
+    progress.close()
+    curve.to_csv(args.out / "curve.csv", index=False)
+    plot_curve(curve, args.out / "curve.png", title=f"{config.name}: simulate")
+    budgets = sorted({b for b in (20, 50, 100, 200, 500, 1000, 2000) if b <= args.budget} | {args.budget})
+    table = summarise(curve, budgets)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"wrote {args.out / 'curve.csv'} and {args.out / 'curve.png'}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from alabel.core.bundle import export_bundle
+    from alabel.core.config import SessionConfig
+
+    config = SessionConfig.load(args.config)
+    path = export_bundle(config, args.out, data=args.data, with_model=args.with_model)
+    print(f"exported the session to {path} (open it with: alabel train {path})")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+def _truth_classes(pool) -> list[str]:
+    import pandas as pd
+
+    if pool.ground_truth is None:
+        return []
+    return pd.Series(pool.ground_truth).dropna().astype(str).value_counts().index.tolist()
+
+
+def _info(message: str, quiet: bool) -> None:
+    if not quiet:
+        print(message, file=sys.stderr)
+
+
+def _progress_bar(total: int, quiet: bool, unit: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, disable=quiet, unit=unit, file=sys.stderr, dynamic_ncols=True)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("alabel")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
