@@ -29,7 +29,7 @@ import sqlite3
 import threading
 import time as _time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -1208,6 +1208,7 @@ class LabelStore:
         split_column: str | None = None,
         confidence_column: str | None = None,
         time_column: str | None = None,
+        known_ids: Collection[Any] | None = None,
     ) -> list[LabelEvent]:
         """Record labels from a table (CSV/Parquet file or DataFrame), all or nothing.
 
@@ -1239,6 +1240,15 @@ class LabelStore:
             empty = frame[column].isna().to_numpy().nonzero()[0]
             if len(empty):
                 raise LabelStoreError(f"{name}: column {column!r} is empty in data row {empty[0] + 1}")
+        if known_ids is not None:
+            known = {_text(k) for k in known_ids}
+            ids = frame[id_column].map(_text)
+            stray = (~ids.isin(known)).to_numpy().nonzero()[0]
+            if len(stray):
+                raise LabelStoreError(
+                    f"{name}: column {id_column!r} names {len(stray)} object(s) not in the data, "
+                    f"first {ids.iloc[stray[0]]!r} in data row {stray[0] + 1}"
+                )
         rows = pd.DataFrame({field: frame[column] for field, column in wanted.items() if column is not None})
         return self._record_rows(
             rows,
