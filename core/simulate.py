@@ -10,6 +10,7 @@ background trainer, leases off), so what it measures is what users run.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ def oracle_config(config: SessionConfig, plan: SimulationPlan) -> SessionConfig:
     """The config the simulation runs: oracle column, head override, no coalescing delay."""
     config = copy.deepcopy(config)
     if plan.oracle_column:
-        config.data.ground_truth = plan.oracle_column
+        config.data = dataclasses.replace(config.data, ground_truth=plan.oracle_column)
     if config.data.ground_truth is None:
         raise ConfigError(f"{config.source}: data.ground_truth: simulate needs an oracle column "
                           "(set data.ground_truth or pass --oracle-column)")
