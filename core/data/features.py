@@ -45,9 +45,8 @@ class FeatureBuilder:
         self.joined = joined
         frame = joined.frame
         f = spec.features
-        self.numeric = [
-            _Block(_numeric(frame[c], joined.require(c, "data.features.numeric"), c), [c]) for c in f.numeric
-        ]
+        paths = {c: joined.require(c, "data.features.numeric") for c in f.numeric}
+        self.numeric = [_Block(_numeric(frame[c], paths[c], c), [c]) for c in f.numeric]
         self.categorical = [self._categorical(c) for c in f.categorical]
         self.arrays = [self._array(c) for c in f.arrays]
         for e in f.embeddings:
@@ -150,7 +149,7 @@ def _numeric(col: pd.Series, path: Path, column: str) -> np.ndarray:
         if bad.any():
             example = col[bad].iloc[0]
             raise DataError(
-                f"{path}: {key}: column {column!r} holds non-numeric values ({int(bad.sum())} rows, "
+                f"{path}: {key}: column {column!r} holds non-numeric values ({int(bad.sum())} row(s), "
                 f"e.g. {example!r}); list it under data.features.categorical instead"
             )
     with np.errstate(over="ignore"):  # overflow to inf is reported just below

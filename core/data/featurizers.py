@@ -152,6 +152,10 @@ def stack_arrays(values: pd.Series, *, column: str, where: str = "") -> np.ndarr
     """
     prefix = f"{where}: " if where else ""
     cells = values.to_numpy(dtype=object)
+    fast = _stack_uniform(cells)
+    if fast is not None:
+        return fast
+    # Slow path: find missing cells, ragged rows or non-numbers and say where.
     present = np.fromiter((_is_array(c) for c in cells), dtype=bool, count=len(cells))
     if not present.any():
         raise DataError(f"{prefix}column {column!r}: no row holds an array (expected a list/array per row)")
@@ -173,6 +177,26 @@ def stack_arrays(values: pd.Series, *, column: str, where: str = "") -> np.ndarr
     except (TypeError, ValueError) as exc:
         raise DataError(f"{prefix}column {column!r}: arrays must hold numbers ({exc})") from None
     return out
+
+
+def _stack_uniform(cells: np.ndarray) -> np.ndarray | None:
+    """Vectorised stacking when every cell is a numeric 1-D array of one length; else None."""
+    if len(cells) == 0 or not _is_array(cells[0]):
+        return None
+    try:
+        lengths = np.fromiter(map(len, cells), dtype=np.int64, count=len(cells))
+    except TypeError:  # a missing (None/NaN) cell
+        return None
+    d = int(lengths[0])
+    if d == 0 or (lengths != d).any():
+        return None
+    try:
+        flat = np.concatenate(list(cells))
+    except ValueError:  # a cell with more than one dimension
+        return None
+    if flat.ndim != 1 or flat.dtype.kind not in "biuf":
+        return None
+    return flat.astype(np.float32, copy=False).reshape(len(cells), d)
 
 
 def _is_array(cell: Any) -> bool:

@@ -67,28 +67,33 @@ def read_source(source: SourceSpec, index: int, id_column: str) -> tuple[pd.Data
     if len(frame) == 0:
         raise DataError(f"{path}: the table has no rows")
     frame.columns = [str(c) for c in frame.columns]
-    return frame, _ids(frame, path, id_column), digest
+    return frame, _ids(frame, path, id_column, joined=index > 0), digest
 
 
-def _ids(frame: pd.DataFrame, path: Path, id_column: str) -> np.ndarray:
+def _ids(frame: pd.DataFrame, path: Path, id_column: str, *, joined: bool) -> np.ndarray:
     """The id column as an array of str; missing or duplicate ids are errors."""
     if id_column not in frame.columns:
+        why = " (every joined source needs it)" if joined else ""
         raise DataError(
-            f"{path}: data.id_column: column {id_column!r} not found{did_you_mean(id_column, frame.columns)}"
+            f"{path}: data.id_column: column {id_column!r} not found{did_you_mean(id_column, frame.columns)}{why}"
         )
     raw = frame[id_column]
     missing = raw.isna().to_numpy()
     if missing.any():
         rows = np.flatnonzero(missing)
         raise DataError(
-            f"{path}: id column {id_column!r} has {len(rows)} missing value(s) (rows {_first(rows)})"
+            f"{path}: data.id_column: column {id_column!r} has {len(rows)} missing value(s) (rows {_first(rows)})"
         )
     ids = raw.astype(str).to_numpy(dtype=object)
-    dup = pd.Index(ids).duplicated(keep="first")
+    # Integer ids map one-to-one onto their text, and hashing ints is much
+    # faster than hashing a million strings; other dtypes are checked as text.
+    exact = pd.api.types.is_integer_dtype(raw)
+    dup = (raw.duplicated(keep="first") if exact else pd.Index(ids).duplicated(keep="first"))
+    dup = np.asarray(dup)
     if dup.any():
         values = pd.unique(ids[dup])
         raise DataError(
-            f"{path}: id column {id_column!r} has {len(values)} duplicated id(s) ({_first(values, quote=True)})"
+            f"{path}: data.id_column: column {id_column!r} has {len(values)} duplicated id(s) ({_first(values, quote=True)})"
         )
     return ids
 

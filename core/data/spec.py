@@ -371,7 +371,7 @@ class _Parser:
 def _describe(value: Any) -> str:
     """Short description of a bad value for an error message."""
     if isinstance(value, (Mapping, list)):
-        return f"a {type(value).__name__}"
+        return f"{'an empty' if not value else 'a'} {type(value).__name__}"
     if value is None:
         return "nothing (null)"
     text = repr(value)
