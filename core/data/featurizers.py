@@ -56,7 +56,9 @@ class Featurizer:
         unknown = sorted(set(params) - set(self.defaults))
         if unknown:
             known = ", ".join(self.defaults) or "none"
-            raise TypeError(f"featurizer {self.type_name!r} got unknown parameter(s) {', '.join(unknown)}; known: {known}")
+            raise TypeError(
+                f"featurizer {self.type_name!r} got unknown parameter(s) {', '.join(unknown)}; known: {known}"
+            )
         self.params: dict[str, Any] = {**self.defaults, **params}
 
     def transform(self, values: pd.Series) -> np.ndarray:
@@ -86,8 +88,8 @@ class Featurizer:
         n = len(values)
         starts = range(0, n, self.batch_size)
         # disable=None: tqdm draws only on a terminal, so logs and tests stay clean.
-        bar = tqdm(starts, desc=f"featurizing ({self.type_name})", unit="batch", disable=None if len(starts) > 4 else True)
-        for start in bar:
+        quiet = True if len(starts) <= 4 else None
+        for start in tqdm(starts, desc=f"featurizing ({self.type_name})", unit="batch", disable=quiet):
             yield values.iloc[start : start + self.batch_size]
 
 
@@ -163,7 +165,9 @@ def stack_arrays(values: pd.Series, *, column: str, where: str = "") -> np.ndarr
     if bad_scalar.any():
         row = int(np.flatnonzero(bad_scalar)[0])
         raise DataError(f"{prefix}column {column!r}: row {row} holds {cells[row]!r}, not an array")
-    lengths = np.fromiter((len(c) if p else -1 for c, p in zip(cells, present)), dtype=np.int64, count=len(cells))
+    lengths = np.fromiter(
+        (len(c) if p else -1 for c, p in zip(cells, present)), dtype=np.int64, count=len(cells)
+    )
     d = int(lengths[present][0])
     ragged = present & (lengths != d)
     if ragged.any():

@@ -93,7 +93,8 @@ def _ids(frame: pd.DataFrame, path: Path, id_column: str, *, joined: bool) -> np
     if dup.any():
         values = pd.unique(ids[dup])
         raise DataError(
-            f"{path}: data.id_column: column {id_column!r} has {len(values)} duplicated id(s) ({_first(values, quote=True)})"
+            f"{path}: data.id_column: column {id_column!r} has {len(values)} duplicated id(s) "
+            f"({_first(values, quote=True)})"
         )
     return ids
 

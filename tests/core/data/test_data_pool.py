@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
