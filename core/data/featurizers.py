@@ -164,7 +164,7 @@ def stack_arrays(values: pd.Series, *, column: str, where: str = "") -> np.ndarr
     bad_scalar = ~present & ~pd.isna(pd.Series(cells, dtype=object)).to_numpy()
     if bad_scalar.any():
         row = int(np.flatnonzero(bad_scalar)[0])
-        raise DataError(f"{prefix}column {column!r}: row {row} holds {cells[row]!r}, not an array")
+        raise DataError(f"{prefix}column {column!r}: row {row} holds {cells[row]!r}, not a 1-D array or list")
     lengths = np.fromiter(
         (len(c) if p else -1 for c, p in zip(cells, present)), dtype=np.int64, count=len(cells)
     )
