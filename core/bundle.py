@@ -88,7 +88,7 @@ def _copy_referenced_files(config: SessionConfig, root: Path, data_dir: Path) ->
     path_columns = [d.column for d in config.data.detail if d.kind in ("image", "spectrum")]
     if not path_columns:
         return
-    pool = load_pool(config.data)
+    pool = load_pool(config.data, cache_dir=config.cache_dir)
     for column in path_columns:
         values = pool.frame[column]
         for value in values[values.map(lambda v: isinstance(v, str))].unique():

@@ -395,6 +395,11 @@ class SessionConfig:
         return self.resolve(self.labels.models)
 
     @property
+    def cache_dir(self) -> Path:
+        """Where computed features (text embeddings, ...) are cached between runs."""
+        return self.base_dir / ".alabel" / "cache"
+
+    @property
     def class_names(self) -> list[str]:
         return [c.name for c in self.classes]
 

@@ -104,7 +104,7 @@ class Session:
     config
         A validated :class:`SessionConfig`.
     pool
-        The loaded data (``core.data.load_pool(config.data)`` when omitted).
+        The loaded data (``core.data.load_pool(config.data, cache_dir=config.cache_dir)`` when omitted).
     store
         The label store (opened at ``config.store_path`` when omitted).
     annotator
@@ -127,7 +127,7 @@ class Session:
         from .strategies import build_strategy
 
         self.config = config
-        self.pool = pool if pool is not None else load_pool(config.data)
+        self.pool = pool if pool is not None else load_pool(config.data, cache_dir=config.cache_dir)
         if not config.classes:
             config = config.with_classes(self._classes_from_ground_truth())
             self.config = config

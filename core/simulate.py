@@ -59,7 +59,7 @@ def oracle_config(config: SessionConfig, plan: SimulationPlan) -> SessionConfig:
 def load_oracle_pool(config: SessionConfig):
     from .data import load_pool
 
-    pool = load_pool(config.data, require_ground_truth=True)
+    pool = load_pool(config.data, require_ground_truth=True, cache_dir=config.cache_dir)
     truth = pool.ground_truth
     missing = pd.isna(pd.Series(truth, dtype=object)).to_numpy()
     if missing.any():

@@ -210,7 +210,7 @@ def cmd_label(args) -> int:
     from alabel.core.labels import LabelStore
 
     config = SessionConfig.load(args.config)
-    pool = load_pool(config.data)
+    pool = load_pool(config.data, cache_dir=config.cache_dir)
     store = LabelStore.open(config.store_path)
     classes = config.class_names or _truth_classes(pool)
     if classes:
