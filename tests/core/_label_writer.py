@@ -2,7 +2,7 @@
 
 Usage::
 
-    python _label_writer.py STORE write TAG COUNT SEED
+    python _label_writer.py STORE write TAG COUNT SEED [PEER]
     python _label_writer.py STORE lease TAG ROUNDS SEED
 
 The process opens the store, prints ``ready``, waits for one line on stdin
@@ -11,8 +11,11 @@ acknowledgement, flushed only *after* the store call has returned:
 
 * ``write``: records events ``0..COUNT-1`` of :func:`planned` with ``record``
   or ``record_many`` (batch sizes drawn from SEED); prints each event id.
+  With PEER, the writer waits after its first burst until writer PEER has
+  written too, so the two journals are sure to interleave.
 * ``lease``: for each round, leases that round's objects in a seeded random
-  order and chunks; prints each granted object id.
+  order and chunks; prints each granted object id. With PEER, it waits after
+  the first round until PEER holds a lease.
 
 Event content depends only on the tag and the index, so a restarted writer
 re-sends exactly the same events (the store must apply them once).
@@ -24,6 +27,7 @@ import random
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -48,7 +52,16 @@ def lease_objects(round_: int) -> list[str]:
     return [f"r{round_}-o{i}" for i in range(LEASE_OBJECTS)]
 
 
-def write(store: LabelStore, tag: str, count: int, rng: random.Random) -> None:
+def wait_for_peer(store: LabelStore, tag: str, peer: str, leases: bool = False, timeout: float = 30.0) -> None:
+    """Wait until ``peer`` has written an event (or, with two writers, holds a lease)."""
+    deadline = time.monotonic() + timeout
+    while not (store.leased_by_others(tag) if leases else (store.events()["annotator"] == peer).any()):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"writer {peer} wrote nothing in {timeout} s")
+        time.sleep(0.005)
+
+
+def write(store: LabelStore, tag: str, count: int, rng: random.Random, peer: str | None = None) -> None:
     index = 0
     while index < count:
         size = 1 if rng.random() < 0.5 else rng.randint(2, 8)
@@ -61,10 +74,12 @@ def write(store: LabelStore, tag: str, count: int, rng: random.Random) -> None:
         # Acknowledge only now: the call returned, so the events are committed.
         sys.stdout.write("".join(f"{event.event_id}\n" for event in done))
         sys.stdout.flush()
+        if peer and index == 0:
+            wait_for_peer(store, tag, peer)
         index += len(rows)
 
 
-def lease(store: LabelStore, tag: str, rounds: int, rng: random.Random) -> None:
+def lease(store: LabelStore, tag: str, rounds: int, rng: random.Random, peer: str | None = None) -> None:
     for round_ in range(rounds):
         objects = lease_objects(round_)
         rng.shuffle(objects)
@@ -74,14 +89,16 @@ def lease(store: LabelStore, tag: str, rounds: int, rng: random.Random) -> None:
             granted = store.lease(chunk, tag, ttl_s=600)
             sys.stdout.write("".join(f"{oid}\n" for oid in granted))
             sys.stdout.flush()
+        if peer and round_ == 0:
+            wait_for_peer(store, tag, peer, leases=True)
 
 
 class WriterProcess:
     """Parent side: start this script as a child and collect its acknowledgements."""
 
-    def __init__(self, store: Path, mode: str, tag: str, amount: int, seed: int):
+    def __init__(self, store: Path, mode: str, tag: str, amount: int, seed: int, peer: str | None = None):
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, str(store), mode, tag, str(amount), str(seed)],
+            [sys.executable, __file__, str(store), mode, tag, str(amount), str(seed)] + ([peer] if peer else []),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         self.acks: list[str] = []
@@ -122,13 +139,13 @@ class WriterProcess:
 
 
 def main(argv: list[str]) -> None:
-    path, mode, tag, amount, seed = argv
+    path, mode, tag, amount, seed, *peer = argv
     store = LabelStore(path, classes=CLASSES)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     sys.stdin.readline()
     rng = random.Random(int(seed))
-    {"write": write, "lease": lease}[mode](store, tag, int(amount), rng)
+    {"write": write, "lease": lease}[mode](store, tag, int(amount), rng, *peer)
     store.close()
 
 
