@@ -71,6 +71,7 @@ def linear_cross_entropy(
     b: torch.Tensor | None = None,
     *,
     weight: torch.Tensor | None = None,
+    sample_weight: torch.Tensor | None = None,
     ignore_index: int = -100,
     reduction: str = "mean",
     backend: str = "auto",
@@ -97,6 +98,9 @@ def linear_cross_entropy(
         Its bias.
     weight : Tensor, shape (C,), optional
         Class weights, as in ``F.cross_entropy`` (``mean`` divides by their sum).
+    sample_weight : Tensor, shape (N,), optional
+        Row weights, multiplied with the class weights (``mean`` divides by
+        the sum of the products).
     ignore_index : int
         Target value whose rows add nothing to the loss or the gradients.
     reduction : {'mean', 'sum', 'none'}
@@ -129,6 +133,10 @@ def linear_cross_entropy(
     row_w = valid.float()
     if weight is not None:
         row_w = row_w * weight.float()[y_clean.clamp_min(0)]
+    if sample_weight is not None:
+        if sample_weight.shape != (x.shape[0],):
+            raise ValueError(f"linear_cross_entropy: sample_weight must have shape ({x.shape[0]},), got {tuple(sample_weight.shape)}")
+        row_w = row_w * sample_weight.float()
     if filter_eps == "auto":
         filter_eps = _FILTER_EPS.get(x.dtype, 2.0**-24)
     plan = _Plan(

@@ -50,7 +50,7 @@ def pool_scores_torch(
         out["lse"][sl] = lse
         out["top1"][sl] = torch.exp(top.values[:, 0] - lse)
         out["top2"][sl] = torch.exp(top.values[:, 1] - lse) if c > 1 else 0.0
-        out["entropy"][sl] = -(logp.exp() * logp).sum(dim=1).clamp_min(0.0)
+        out["entropy"][sl] = (-(logp.exp() * logp).sum(dim=1)).clamp_min(0.0)
         # torch.argmax returns the first of tied maxima, as the kernel does.
         out["argmax"][sl] = torch.argmax(z, dim=1)
     return out
