@@ -172,7 +172,8 @@ class _SQL:
     """Every SQL statement the store runs, in plain SQL that PostgreSQL also reads.
 
     Placeholders are ``?`` (sqlite3's paramstyle); a PostgreSQL backend would
-    translate them. Only the DDL is SQLite-specific (``AUTOINCREMENT``).
+    translate them. Only the DDL (``AUTOINCREMENT``, trigger syntax) and
+    ``TABLES`` are SQLite-specific.
     """
 
     COLUMNS = (
@@ -206,6 +207,11 @@ class _SQL:
         "CREATE INDEX IF NOT EXISTS label_events_by_object ON label_events (object_id)",
         "CREATE INDEX IF NOT EXISTS label_events_by_target ON label_events (target_event_id)",
         "CREATE INDEX IF NOT EXISTS label_events_by_annotator ON label_events (annotator, seq)",
+        # The journal is append-only: corrections are new events, never edits.
+        """CREATE TRIGGER IF NOT EXISTS label_events_no_update BEFORE UPDATE ON label_events
+            BEGIN SELECT RAISE(ABORT, 'label_events is append-only'); END""",
+        """CREATE TRIGGER IF NOT EXISTS label_events_no_delete BEFORE DELETE ON label_events
+            BEGIN SELECT RAISE(ABORT, 'label_events is append-only'); END""",
         """CREATE TABLE IF NOT EXISTS label_leases (
             object_id TEXT PRIMARY KEY,
             annotator TEXT NOT NULL,
@@ -362,6 +368,43 @@ class _SQLiteBackend:
                     conn.execute("ROLLBACK")
 
         return self._retrying(attempt)
+
+    def prepare(self, created: float) -> None:
+        """Check that the file is an alabel store of a version we read; create it when empty.
+
+        A foreign or damaged file is refused *before* anything is written to it.
+        """
+        tables = {row[0] for row in self.read(_SQL.TABLES)}
+        if tables and "alabel_schema" not in tables:
+            raise LabelStoreError(
+                f"{self.path}: not an alabel label store (it holds tables {', '.join(sorted(tables))})"
+            )
+        mode = self.read("PRAGMA journal_mode = WAL")[0][0]
+        if str(mode).lower() != "wal":
+            raise LabelStoreError(f"{self.path}: cannot use WAL journal mode (got {mode!r})")
+        if "alabel_schema" not in tables:
+            # Two processes may create the same new store at once: the DDL is
+            # idempotent and runs under the write lock.
+            self.write(lambda conn: self._create_schema(conn, created))
+        stamped = self.read(_SQL.SCHEMA_VERSION)[0][0]
+        user_version = self.read("PRAGMA user_version")[0][0]
+        if stamped is None or stamped != user_version:
+            raise LabelStoreError(
+                f"{self.path}: damaged label store (schema table says {stamped}, "
+                f"PRAGMA user_version says {user_version})"
+            )
+        if stamped > SCHEMA_VERSION:
+            raise LabelStoreError(
+                f"{self.path}: written by a newer alabel (schema {stamped}; this one reads {SCHEMA_VERSION})"
+            )
+
+    @staticmethod
+    def _create_schema(conn: sqlite3.Connection, created: float) -> None:
+        for statement in _SQL.CREATE:
+            conn.execute(statement)
+        conn.execute(_SQL.STAMP_SCHEMA, (SCHEMA_VERSION, created))
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
 
     def backup(self, dest: Path) -> None:
         """Copy a consistent snapshot into ``dest`` with SQLite's online backup API."""
@@ -564,7 +607,7 @@ class LabelStore:
         self._cache_lock = threading.Lock()
         self._cache: tuple[int, pd.DataFrame, pd.DataFrame] | None = None
         try:
-            self._prepare()
+            self._db.prepare(created=self.clock())
         except BaseException:
             self._db.close()
             raise
@@ -600,36 +643,6 @@ class LabelStore:
         raise LabelStoreError(
             f"{shown}: unknown label store URL scheme {scheme!r} (use a file path or sqlite:///path)"
         )
-
-    def _prepare(self) -> None:
-        tables = {row[0] for row in self._db.read(_SQL.TABLES)}
-        if tables and "alabel_schema" not in tables:
-            raise LabelStoreError(
-                f"{self.path}: not an alabel label store (it holds tables {', '.join(sorted(tables))})"
-            )
-        mode = self._db.read("PRAGMA journal_mode = WAL")[0][0]
-        if str(mode).lower() != "wal":
-            raise LabelStoreError(f"{self.path}: cannot use WAL journal mode (got {mode!r})")
-        if "alabel_schema" not in tables:
-            self._db.write(self._create_schema)
-        stamped = self._db.read(_SQL.SCHEMA_VERSION)[0][0]
-        user_version = self._db.read("PRAGMA user_version")[0][0]
-        if stamped is None or stamped != user_version:
-            raise LabelStoreError(
-                f"{self.path}: damaged label store (schema table says {stamped}, "
-                f"PRAGMA user_version says {user_version})"
-            )
-        if stamped > SCHEMA_VERSION:
-            raise LabelStoreError(
-                f"{self.path}: written by a newer alabel (schema {stamped}; this one reads {SCHEMA_VERSION})"
-            )
-
-    def _create_schema(self, conn: sqlite3.Connection) -> None:
-        for statement in _SQL.CREATE:
-            conn.execute(statement)
-        conn.execute(_SQL.STAMP_SCHEMA, (SCHEMA_VERSION, self.clock()))
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
-        conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
 
     def close(self) -> None:
         """Close every connection this store opened (in all threads)."""
@@ -1015,7 +1028,9 @@ class LabelStore:
 
     def history(self, object_id: Any) -> pd.DataFrame:
         """Every event about one object, in write order (columns :data:`EVENT_COLUMNS`)."""
-        return _frame(self._db.read(_SQL.HISTORY, (_object_ids(object_id)[0],)), EVENT_COLUMNS)
+        if _missing(object_id):
+            raise LabelStoreError(f"history: object id must not be missing, got {object_id!r}")
+        return _frame(self._db.read(_SQL.HISTORY, (_text(object_id),)), EVENT_COLUMNS)
 
     def _views(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(current labels, conflicts), recomputed only when the revision moved."""

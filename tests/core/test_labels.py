@@ -62,6 +62,15 @@ def test_new_store_uses_wal_full_sync_and_versioned_schema(tmp_path, store):
         assert conn.execute("SELECT version FROM alabel_schema").fetchall() == [(1,)]
 
 
+def test_journal_rows_cannot_be_edited_or_deleted(tmp_path, store):
+    store.record(1, "Cep")
+    with sqlite3.connect(tmp_path / "labels.db") as conn:
+        for statement in ("UPDATE label_events SET label = 'LPV'", "DELETE FROM label_events"):
+            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                conn.execute(statement)
+    assert store.current()["label"].tolist() == ["Cep"]
+
+
 def test_reopened_store_keeps_its_labels(tmp_path):
     with LabelStore(tmp_path / "l.db") as first:
         event = first.record(5, "x")
