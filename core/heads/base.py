@@ -26,7 +26,7 @@ Subclass :class:`Head`, declare ``type_name``, list every hyper-parameter in
   and has at least two distinct values; ``sample_weight`` is None or float64;
 * ``_predict_proba(X)`` – an ``(n, len(classes_))`` array in ``classes_`` order;
 * optionally ``_partial_fit(X, y, sample_weight)`` (then ``partial_fit``
-  becomes available), ``_check_spec_value`` for config validation, and
+  becomes available; ``y`` indexes ``classes_``, which holds every class), ``_check_spec_value`` for config validation, and
   ``_save`` / ``_load`` for a storage format other than skops.
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ RESERVED_SPEC_KEYS = ("classes", "random_state")
 
 
 def _has_partial_fit(head: "Head") -> bool:
-    return type(head)._partial_fit is not Head._partial_fit
+    return head._supports_partial_fit()
 
 
 class Head(ClassifierMixin, BaseEstimator):
@@ -79,6 +79,8 @@ class Head(ClassifierMixin, BaseEstimator):
     supports_sample_weight: ClassVar[bool] = True
     #: Whether the same ``random_state`` gives bitwise-identical probabilities.
     deterministic: ClassVar[bool] = True
+    #: Spec keys other heads take but this one cannot, with the reason (for a clear error).
+    unsupported_spec_keys: ClassVar[dict[str, str]] = {}
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None):
@@ -180,7 +182,8 @@ class Head(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """Most probable class of each row (ties go to the first class in ``classes_``)."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ exists
+        return self.classes_[np.argmax(proba, axis=1)]
 
     # ------------------------------------------------------ subclass hooks
     def _fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None) -> None:
@@ -191,6 +194,10 @@ class Head(ClassifierMixin, BaseEstimator):
 
     def _partial_fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None) -> None:
         raise NotImplementedError  # pragma: no cover - hidden by available_if
+
+    def _supports_partial_fit(self) -> bool:
+        """Whether ``partial_fit`` exists (``hasattr(head, "partial_fit")`` follows this)."""
+        return type(self)._partial_fit is not Head._partial_fit
 
     # --------------------------------------------------------- persistence
     def _save(self, path: Path) -> None:
@@ -269,6 +276,11 @@ class Head(ClassifierMixin, BaseEstimator):
                 raise ConfigError(
                     f"{where}: {key}.{name}: set by alabel (classes come from the label schema, "
                     "random_state from the config seed), not in the head spec"
+                )
+            if name in cls.unsupported_spec_keys:
+                raise ConfigError(
+                    f"{where}: {key}.{name}: not supported by head {cls.type_name!r}: "
+                    f"{cls.unsupported_spec_keys[name]}"
                 )
             if name not in allowed:
                 raise ConfigError(

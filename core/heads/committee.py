@@ -87,8 +87,9 @@ class CommitteeHead(Head):
         labels = self.classes_[y]
         for i, member in enumerate(self.members_):
             rows = _stratified_bootstrap(y, rng) if self.bootstrap else np.arange(len(y))
-            weight = None if sample_weight is None else sample_weight[rows]
-            member.fit(X[rows], labels[rows], sample_weight=weight)
+            # Only pass weights when there are some: knn's fit takes no sample_weight.
+            weight = {} if sample_weight is None else {"sample_weight": sample_weight[rows]}
+            member.fit(X[rows], labels[rows], **weight)
             self.fit_notes_.extend(f"members[{i}] ({type(member).type_name}): {note}" for note in member.fit_notes_)
 
     def member_probas(self, X) -> np.ndarray:

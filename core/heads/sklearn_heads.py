@@ -26,8 +26,9 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import has_fit_parameter
 
-from ..errors import ConfigError, did_you_mean
+from ..errors import ConfigError, DataError, did_you_mean
 from .base import Head
 
 #: Estimator parameters the head sets itself; ``params`` may not override them.
@@ -41,7 +42,8 @@ class SklearnHead(Head):
     """Shared machinery of the scikit-learn heads (not registered itself).
 
     Subclasses set ``estimator_class`` and ``handles_nan`` and define an
-    ``__init__`` listing ``classes, scale, class_weight, params, random_state``.
+    ``__init__`` listing ``classes, scale, class_weight, params, random_state``
+    (``class_weight`` may be left out where the estimator cannot weight rows).
     """
 
     #: The scikit-learn classifier this head wraps.
@@ -51,33 +53,87 @@ class SklearnHead(Head):
 
     # ------------------------------------------------------------ training
     def _fit(self, X, y, sample_weight):
-        self.pipeline_ = self._make_pipeline(n_samples=len(y))
-        self._fit_pipeline(X, y, sample_weight)
+        labels = self.classes_[np.unique(y)]
+        if self._can_warm_start(X, labels):
+            # warm_start: keep the fitted preprocessing (the estimator's inputs must not
+            # shift under it) and let the estimator continue from its current state.
+            self.pipeline_[-1].set_params(**self._estimator_params(n_samples=len(y)))
+            self._fit_pipeline(X, y, sample_weight, refit_preprocessing=False)
+        else:
+            self.pipeline_ = self._make_pipeline(n_samples=len(y))
+            self._fit_pipeline(X, y, sample_weight, refit_preprocessing=True)
+        self.estimator_classes_ = labels
 
-    def _fit_pipeline(self, X, y, sample_weight, partial: bool = False):
+    def _can_warm_start(self, X, labels) -> bool:
+        """True when ``params.warm_start`` is set and the last fit saw the same classes."""
+        if not (self.params or {}).get("warm_start") or not hasattr(self, "pipeline_"):
+            return False
+        same_classes = np.array_equal(getattr(self, "estimator_classes_", None), labels)
+        return same_classes and getattr(self.pipeline_[0], "n_features_in_", None) == X.shape[1]
+
+    def _supports_partial_fit(self) -> bool:
+        return hasattr(self.estimator_class, "partial_fit")
+
+    def _partial_fit(self, X, y, sample_weight):
+        # An estimator from fit() that did not see every class cannot continue with
+        # partial_fit(classes=all): start a fresh one then.
+        first = not hasattr(self, "pipeline_") or not np.array_equal(
+            getattr(self, "estimator_classes_", None), self.classes_
+        )
+        if first:
+            if hasattr(self, "pipeline_"):
+                self.fit_notes_.append("partial_fit restarted: the previous fit did not see every class")
+            self.pipeline_ = self._make_pipeline(n_samples=len(y))
+        self._fit_pipeline(X, y, sample_weight, refit_preprocessing=first, partial=True)
+        self.estimator_classes_ = self.classes_
+
+    def _fit_pipeline(self, X, y, sample_weight, *, refit_preprocessing: bool, partial: bool = False):
         # The steps are fitted one after the other (what Pipeline.fit does) so that
         # sample_weight reaches the estimator whether or not the user switched on
         # scikit-learn's metadata routing.
-        estimator = self.pipeline_[-1]
-        weights = self._weights(y, sample_weight)
         if len(self.pipeline_) > 1:
-            pre = self.pipeline_[:-1]
-            X = pre.transform(X) if partial and self._preprocessing_fitted() else pre.fit_transform(X)
+            if refit_preprocessing:
+                # Preprocessing sees the row weights only: class weights shape the loss,
+                # not the feature statistics.
+                X = self._fit_preprocessing(X, sample_weight)
+            else:
+                X = self.pipeline_[:-1].transform(X)
+        weights = self._weights(y, sample_weight)
         kwargs = {} if weights is None else {"sample_weight": weights}
         if partial:
-            estimator.partial_fit(X, y, classes=np.arange(len(self.classes_)), **kwargs)
+            self.pipeline_[-1].partial_fit(X, y, classes=np.arange(len(self.classes_)), **kwargs)
         else:
-            estimator.fit(X, y, **kwargs)
+            self.pipeline_[-1].fit(X, y, **kwargs)
 
-    def _preprocessing_fitted(self) -> bool:
-        return hasattr(self.pipeline_[0], "n_features_in_")
+    def _fit_preprocessing(self, X, weights):
+        # Steps that can weight rows (StandardScaler) get the weights so that weighting a
+        # row matches repeating it; the median imputer has no weighted mode.
+        for _, step in self.pipeline_.steps[:-1]:
+            weighted = weights is not None and has_fit_parameter(step, "sample_weight")
+            X = step.fit(X, sample_weight=weights).transform(X) if weighted else step.fit_transform(X)
+        return X
 
     def _weights(self, y, sample_weight):
         """Combine ``sample_weight`` with class_weight for estimators that lack the parameter."""
-        if self.class_weight is None or self._native_class_weight():
+        class_weight = self._encoded_class_weight()
+        if class_weight is None or self._native_class_weight():
             return sample_weight
-        balanced = compute_sample_weight("balanced", y)
-        return balanced if sample_weight is None else balanced * sample_weight
+        weights = compute_sample_weight(class_weight, y)
+        return weights if sample_weight is None else weights * sample_weight
+
+    def _encoded_class_weight(self):
+        """``class_weight`` with class names replaced by the indices the estimator is trained on."""
+        class_weight = getattr(self, "class_weight", None)
+        if not isinstance(class_weight, dict):
+            return class_weight
+        lookup = {str(c): i for i, c in enumerate(self.classes_.tolist())}
+        unknown = [k for k in class_weight if str(k) not in lookup]
+        if unknown:
+            raise DataError(
+                f"{type(self).__name__}: class_weight names {unknown[:5]} that are not among the classes "
+                f"{self.classes_.tolist()}"
+            )
+        return {lookup[str(k)]: float(w) for k, w in class_weight.items()}
 
     @classmethod
     def _native_class_weight(cls) -> bool:
@@ -100,8 +156,9 @@ class SklearnHead(Head):
         accepted = self.estimator_class().get_params()
         if "random_state" in accepted:
             params["random_state"] = self.random_state
-        if self.class_weight is not None and "class_weight" in accepted:
-            params["class_weight"] = self.class_weight
+        class_weight = self._encoded_class_weight()
+        if class_weight is not None and "class_weight" in accepted:
+            params["class_weight"] = class_weight
         return params
 
     def _predict_proba(self, X):
@@ -118,14 +175,14 @@ class SklearnHead(Head):
         super()._check_spec_value(name, value, where=where, key=key)
         if name == "scale" and not isinstance(value, bool):
             raise ConfigError(f"{where}: {key}: must be true or false, got {value!r}")
-        if name == "class_weight":
-            if value not in (None, "balanced"):
-                raise ConfigError(f"{where}: {key}: must be null or 'balanced', got {value!r}")
-            if value is not None and not cls.supports_sample_weight and not cls._native_class_weight():
+        if name == "class_weight" and value not in (None, "balanced"):
+            numbers = isinstance(value, dict) and all(
+                isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0 for w in value.values()
+            )
+            if not numbers:
                 raise ConfigError(
-                    f"{where}: {key}: 'balanced' is not supported by head {cls.type_name!r} "
-                    f"({cls.estimator_class.__name__} takes neither class nor sample weights); "
-                    "leave it null or choose another head"
+                    f"{where}: {key}: must be null, 'balanced' or a mapping of class name to a "
+                    f"positive weight, got {value!r}"
                 )
         if name == "params":
             cls._check_estimator_params(value, where=where, key=key)
@@ -162,8 +219,9 @@ class LogisticRegressionHead(SklearnHead):
         Explicit classes (fixes ``classes_`` and the probability columns).
     scale : bool, default True
         Standardise features before the model.
-    class_weight : {None, "balanced"}, default None
-        Reweight classes inversely to their frequency.
+    class_weight : None, "balanced" or dict, default None
+        Reweight classes: "balanced" inversely to their frequency, a dict
+        maps class names to weights.
     params : dict, optional
         Extra ``LogisticRegression`` parameters (``C``, ``max_iter``, ...).
     random_state : int, optional
@@ -244,26 +302,41 @@ class KNNHead(SklearnHead):
     """k nearest neighbours (median impute + missing indicators + scaling).
 
     With fewer labels than ``n_neighbors`` the head uses all labels as
-    neighbours and records the change in ``fit_notes_``. ``class_weight`` and
-    sample weights are not supported (``KNeighborsClassifier`` has neither);
-    ``params: {weights: distance}`` is the usual remedy for imbalance.
+    neighbours and records the change in ``fit_notes_``. There is no
+    ``class_weight`` and ``fit`` takes no ``sample_weight``:
+    ``KNeighborsClassifier`` has neither (``params: {weights: distance}`` is
+    the usual remedy for imbalance).
+
+    Parameters
+    ----------
+    classes, scale, params, random_state
+        As in :class:`LogisticRegressionHead` (``random_state`` is unused:
+        nearest neighbours are deterministic; it is accepted so every head
+        takes the config seed).
     """
 
     type_name: ClassVar[str] = "knn"
     estimator_class = KNeighborsClassifier
     supports_sample_weight = False
+    unsupported_spec_keys = {
+        "class_weight": "KNeighborsClassifier takes neither class nor sample weights; "
+        "use params: {weights: distance} or another head",
+    }
 
-    def __init__(self, *, classes=None, scale=True, class_weight=None, params=None, random_state=None):
+    def __init__(self, *, classes=None, scale=True, params=None, random_state=None):
         self.classes = classes
         self.scale = scale
-        self.class_weight = class_weight
         self.params = params
         self.random_state = random_state
 
-    def _fit(self, X, y, sample_weight):
-        if self.class_weight is not None:
-            raise ValueError(f"KNNHead: class_weight={self.class_weight!r} is not supported")
-        super()._fit(X, y, sample_weight)
+    def fit(self, X, y):
+        """Fit on labelled rows (no ``sample_weight``: see the class docstring).
+
+        Returns
+        -------
+        self
+        """
+        return super().fit(X, y)
 
     def _estimator_params(self, n_samples):
         params = super()._estimator_params(n_samples)
@@ -290,8 +363,3 @@ class MLPHead(SklearnHead):
         self.class_weight = class_weight
         self.params = params
         self.random_state = random_state
-
-    def _partial_fit(self, X, y, sample_weight):
-        if not hasattr(self, "pipeline_"):
-            self.pipeline_ = self._make_pipeline(n_samples=len(y))
-        self._fit_pipeline(X, y, sample_weight, partial=True)
