@@ -1,0 +1,312 @@
+"""Query-strategy base: the pool context in, an ordered selection out.
+
+A strategy sees the whole pool through a :class:`PoolContext` whose indices
+are always global row numbers of the pool (``candidates`` and ``labelled``
+index ``X`` directly; arrays are never shrunk), and returns a
+:class:`Selection` of candidate rows, best first, with their scores and a
+short reason a person can read next to the queried object.
+
+Strategies register by ``type_name`` and are built from config with
+:func:`build_strategy`, which validates ``type`` and every ``params`` entry
+before anything is built.
+"""
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import ConfigError, EmptyPoolError, NotReadyError, did_you_mean
+from ..registry import concrete_descendants, resolve
+
+
+@dataclass(kw_only=True)
+class PoolContext:
+    """What a strategy may look at when it picks rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, D)
+        Features of the whole pool (float32, NaN allowed).
+    candidates : ndarray of int
+        Global row indices that may be queried (unlabelled and not leased).
+    labelled : ndarray of int
+        Global row indices that already carry a label.
+    model : Head or None
+        The current fitted head; None before the first model (cold start).
+    proba : ndarray of shape (N, C) or None
+        The model's probabilities over the whole pool, cached by the session
+        per model version; strategies use it instead of calling the model.
+    rng : numpy.random.Generator
+        Source of every random choice (ties, cold-start picks, samples).
+    """
+
+    X: np.ndarray
+    candidates: np.ndarray
+    rng: np.random.Generator
+    labelled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    model: Any = None
+    proba: np.ndarray | None = None
+
+    def __post_init__(self):
+        n_rows = len(self.X)
+        self.candidates = _as_indices(self.candidates, n_rows, "candidates")
+        self.labelled = _as_indices(self.labelled, n_rows, "labelled")
+        if self.proba is not None and (np.ndim(self.proba) != 2 or len(self.proba) != n_rows):
+            raise ValueError(
+                f"PoolContext.proba must have one row per pool row ({n_rows}), got shape {np.shape(self.proba)}"
+            )
+        # One boolean pass over the pool catches duplicated candidates and
+        # candidates that are labelled (both would break "n unique, unlabelled rows").
+        seen = np.zeros(n_rows, dtype=bool)
+        seen[self.candidates] = True
+        if int(seen.sum()) != len(self.candidates):
+            raise ValueError("PoolContext.candidates holds duplicate rows")
+        if len(self.labelled) and seen[self.labelled].any():
+            raise ValueError("PoolContext.candidates holds labelled rows")
+
+    def candidate_proba(self) -> np.ndarray:
+        """The model's probabilities for the candidate rows (cached pool proba when present)."""
+        if self.proba is not None:
+            return np.asarray(self.proba[self.candidates])
+        if self.model is None:
+            raise NotReadyError("no model yet: probabilities are not available")
+        return np.asarray(self.model.predict_proba(self.X[self.candidates]))
+
+    def class_names(self, n_classes: int) -> list[str]:
+        """Names of the probability columns (the model's ``classes_``, else ``class 0``...)."""
+        classes = getattr(self.model, "classes_", None)
+        if classes is not None and len(classes) == n_classes:
+            return [str(c) for c in classes]
+        return [f"class {j}" for j in range(n_classes)]
+
+
+def _as_indices(values, n_rows: int, name: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"PoolContext.{name} must be a 1-D array of row indices, got {arr.dtype} {arr.shape}")
+    if arr.min() < 0 or arr.max() >= n_rows:
+        raise ValueError(f"PoolContext.{name} holds indices outside the pool (0..{n_rows - 1})")
+    return arr.astype(np.int64, copy=False)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Rows a strategy wants labelled, best first.
+
+    Attributes
+    ----------
+    indices : ndarray of int64
+        Global pool rows, best first.
+    scores : ndarray of float64
+        The strategy's score of each row (higher = query first; non-increasing).
+    strategy : str
+        The strategy's ``type_name``.
+    reason : str
+        Why the first row was picked, in words.
+    """
+
+    indices: np.ndarray
+    scores: np.ndarray
+    strategy: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Param:
+    """Declaration of one strategy parameter: default, check and meaning."""
+
+    default: Any
+    check: Callable[[Any], bool]
+    expected: str
+    doc: str
+
+
+def number(minimum: float | None = None) -> Callable[[Any], bool]:
+    def check(v):
+        return isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v) and (
+            minimum is None or v >= minimum)
+    return check
+
+
+def integer(minimum: int) -> Callable[[Any], bool]:
+    def check(v):
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= minimum
+    return check
+
+
+def one_of(*choices: str) -> Callable[[Any], bool]:
+    return lambda v: v in choices
+
+
+class QueryStrategy:
+    """Base of every query strategy.
+
+    Subclasses declare ``type_name``, their parameters in ``params_spec`` and
+    implement :meth:`_select` (candidates are non-empty and ``n`` is already
+    clipped to their number there).
+
+    Parameters
+    ----------
+    **params
+        Values for the entries of ``params_spec``; missing ones take the default.
+    """
+
+    type_name: ClassVar[str]
+    #: Parameters this strategy takes.
+    params_spec: ClassVar[dict[str, Param]] = {}
+    #: Name of the head method the strategy needs (e.g. ``"member_probas"``), if any.
+    requires: ClassVar[str | None] = None
+
+    def __init__(self, **params):
+        self.params = self.validate_params(params, where=type(self).__name__, key="params")
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({args})"
+
+    @classmethod
+    def validate_params(cls, params: Any, *, where: str = "config.yaml", key: str = "strategy.params") -> dict:
+        """Check ``params`` against ``params_spec``; return them with defaults filled in.
+
+        Raises
+        ------
+        ConfigError
+            Naming ``where`` and ``<key>.<name>`` for an unknown name or a bad value.
+        """
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            raise ConfigError(f"{where}: {key}: must be a mapping, got {type(params).__name__}")
+        out = {}
+        for name, value in params.items():
+            if name not in cls.params_spec:
+                known = ", ".join(cls.params_spec) or "none"
+                raise ConfigError(
+                    f"{where}: {key}.{name}: unknown parameter for strategy {cls.type_name!r}"
+                    f"{did_you_mean(str(name), cls.params_spec)}; known: {known}"
+                )
+            spec = cls.params_spec[name]
+            if not spec.check(value):
+                raise ConfigError(f"{where}: {key}.{name}: must be {spec.expected}, got {value!r}")
+            out[name] = value
+        for name, spec in cls.params_spec.items():
+            out.setdefault(name, spec.default)
+        return out
+
+    def check_head(self, head: Any, *, where: str = "config.yaml", key: str = "strategy.type") -> None:
+        """Raise ConfigError when ``head`` (a head or head class) lacks what this strategy needs."""
+        if self.requires is not None and not hasattr(head, self.requires):
+            name = getattr(head, "type_name", type(head).__name__)
+            raise ConfigError(f"{where}: {key}: strategy {self.type_name!r} needs {self._requirement()}; "
+                              f"head {name!r} has no {self.requires}()")
+
+    def _requirement(self) -> str:
+        return f"a head with {self.requires}()"
+
+    # ---------------------------------------------------------------- select
+    def select(self, context: PoolContext, n: int) -> Selection:
+        """Pick up to ``n`` candidates, best first.
+
+        Parameters
+        ----------
+        context : PoolContext
+        n : int
+            How many rows to return (all candidates when there are fewer).
+
+        Raises
+        ------
+        EmptyPoolError
+            When there is no candidate left.
+        """
+        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"{type(self).__name__}.select: n must be an integer >= 1, got {n!r}")
+        if len(context.candidates) == 0:
+            raise EmptyPoolError("no unlabelled object left to query")
+        return self._select(context, min(int(n), len(context.candidates)))
+
+    def _select(self, context: PoolContext, n: int) -> Selection:
+        raise NotImplementedError
+
+    # --------------------------------------------------------------- helpers
+    def _top(self, context: PoolContext, candidate_scores: np.ndarray, n: int, reason: Callable[[int], str]) -> Selection:
+        """Selection of the ``n`` best-scored candidates (ties broken at random).
+
+        ``reason(pos)`` describes the winner, ``pos`` being its position in
+        ``context.candidates``.
+        """
+        candidate_scores = np.asarray(candidate_scores, dtype=np.float64)
+        if not np.all(np.isfinite(candidate_scores)):
+            raise ValueError(f"{self.type_name}: scores must be finite")
+        positions = top_n(candidate_scores, n, context.rng)
+        return Selection(
+            indices=context.candidates[positions],
+            scores=candidate_scores[positions],
+            strategy=self.type_name,
+            reason=reason(int(positions[0])),
+        )
+
+    def _random(self, context: PoolContext, n: int, why: str) -> Selection:
+        """Uniformly random picks (cold start), scored by the random draw."""
+        draws = context.rng.random(len(context.candidates))
+        return self._top(context, draws, n, lambda pos: why)
+
+
+def top_n(values: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Positions of the ``n`` largest ``values``, largest first; ties in random order.
+
+    Linear in ``len(values)`` (argpartition), so it suits million-row pools.
+    """
+    order = rng.permutation(len(values))
+    shuffled = values[order]
+    if n < len(values):
+        part = np.argpartition(-shuffled, n - 1)[:n]
+    else:
+        part = np.arange(len(values))
+    best = part[np.argsort(-shuffled[part], kind="stable")]
+    return order[best]
+
+
+def build_strategy(spec: Any, *, where: str = "config.yaml", key: str = "strategy", head: Any = None) -> QueryStrategy:
+    """Validate a strategy spec completely and build the strategy.
+
+    Parameters
+    ----------
+    spec : dict
+        ``{"type": <registered name or dotted path>, "params": {...}}``.
+    where, key
+        File and key path used in error messages.
+    head : Head or Head class, optional
+        When given, also check that the head offers what the strategy needs
+        (e.g. committee strategies need ``member_probas``).
+
+    Raises
+    ------
+    ConfigError
+    """
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: {key}: must be a mapping with a 'type' key, got {type(spec).__name__}")
+    unknown = sorted(set(spec) - {"type", "params"})
+    if unknown:
+        raise ConfigError(f"{where}: {key}.{unknown[0]}: unknown key{did_you_mean(unknown[0], ['type', 'params'])}; "
+                          "a strategy takes 'type' and 'params'")
+    if "type" not in spec:
+        raise ConfigError(f"{where}: {key}.type: missing; known strategies: "
+                          f"{', '.join(concrete_descendants(QueryStrategy))}")
+    cls = resolve(QueryStrategy, spec["type"], key=f"{key}.type", where=where)
+    params = cls.validate_params(spec.get("params"), where=where, key=f"{key}.params")
+    strategy = cls(**params)
+    if head is not None:
+        strategy.check_head(head, where=where, key=f"{key}.type")
+    return strategy
+
+
+def describe_top(row: np.ndarray, names: list[str], k: int = 2) -> str:
+    """``"Cep 0.51 / T2Cep 0.48"``: the ``k`` most probable classes of one probability row."""
+    top = np.argsort(-row, kind="stable")[:k]
+    return " / ".join(f"{names[j]} {row[j]:.2f}" for j in top)

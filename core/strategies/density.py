@@ -1,0 +1,159 @@
+"""Strategies that weigh uncertainty against where the rows lie.
+
+Distances are computed on standardised features (NaN -> column mean, see
+:func:`.scores.standardise`) so that no column wins by its units.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from sklearn.metrics import pairwise_distances, pairwise_distances_argmin_min
+
+from . import scores
+from .base import Param, PoolContext, QueryStrategy, Selection, describe_top, integer, number, one_of
+
+_METRICS = ("cosine", "euclidean", "manhattan", "l1", "l2", "cityblock")
+
+_DENSITY_PARAMS = {
+    "metric": Param("cosine", one_of(*_METRICS), f"one of {', '.join(_METRICS)}", "distance between rows"),
+    "exact_max": Param(2_000, integer(1), "an integer >= 1",
+                       "largest candidate count with exact (all-pairs) density; above it, a sample"),
+    "sample_size": Param(1_000, integer(1), "an integer >= 1",
+                         "reference rows drawn to estimate density above exact_max"),
+}
+
+
+def _density(Z: np.ndarray, params: dict, rng: np.random.Generator) -> np.ndarray:
+    return scores.information_density(
+        Z, metric=params["metric"], exact_max=params["exact_max"],
+        sample_size=min(params["sample_size"], len(Z)), random_state=rng,
+    )
+
+
+class DensityWeightedStrategy(QueryStrategy):
+    """Uncertainty × information density^beta (Settles & Craven 2008).
+
+    Plain uncertainty sampling likes outliers; weighting by how similar a row
+    is to the rest of the candidates favours uncertain rows that stand for many
+    others. Uncertainty is the ``base`` measure scaled to ``[0, 1]``
+    (:func:`.scores.normalised_uncertainty`). Before the first model the most
+    representative rows (highest density) go first.
+
+    Parameters
+    ----------
+    base : {"least_confidence", "margin", "entropy"}, default "margin"
+    beta : float, default 1.0
+        Weight of density (0 = plain uncertainty).
+    metric, exact_max, sample_size
+        See :func:`.scores.information_density`.
+    """
+
+    type_name: ClassVar[str] = "density_weighted"
+    params_spec = {
+        "base": Param("margin", one_of(*scores.UNCERTAINTY_MEASURES),
+                      f"one of {', '.join(scores.UNCERTAINTY_MEASURES)}", "uncertainty measure"),
+        "beta": Param(1.0, number(0.0), "a number >= 0", "exponent of the density term"),
+        **_DENSITY_PARAMS,
+    }
+
+    def _select(self, context: PoolContext, n: int) -> Selection:
+        Z = scores.standardise(context.X, context.candidates)
+        density = _density(Z, self.params, context.rng)
+        if context.model is None and context.proba is None:
+            return self._top(context, density, n, lambda pos: (
+                f"no model yet: most representative row (information density {density[pos]:.2f})"))
+        proba = context.candidate_proba()
+        uncertainty = scores.normalised_uncertainty(proba, self.params["base"])
+        values = uncertainty * density ** self.params["beta"]
+        names = context.class_names(proba.shape[1])
+        return self._top(context, values, n, lambda pos: (
+            f"{self.params['base']} {uncertainty[pos]:.2f} x density {density[pos]:.2f}"
+            f"^{self.params['beta']:g}: top classes {describe_top(proba[pos], names)}"))
+
+
+class RankedBatchStrategy(QueryStrategy):
+    """Ranked batch-mode sampling (Cardoso et al. 2017): uncertain *and* diverse batches.
+
+    Picks one row at a time with score ``alpha * (1 - sim) + (1 - alpha) * u``,
+    where ``sim = 1 / (1 + d)`` and ``d`` is the distance to the nearest
+    labelled or already picked row, ``u`` the ``base`` uncertainty in
+    ``[0, 1]`` and ``alpha = |candidates| / (|candidates| + |labelled|)``.
+    With no labels the first pick is the most central candidate (highest
+    information density), as in modAL.
+
+    Written here, vectorised, because modAL's ``uncertainty_batch_sampling``
+    needs a modAL learner object. Two deliberate differences: ``alpha`` is
+    fixed for the batch (modAL updates it after each pick, a change of about
+    batch/pool), which makes every candidate's score non-increasing during the
+    batch so the reported scores descend with the ranking; and the nearest-row
+    distances are updated incrementally (O(candidates x features) per pick).
+    Before the first model ``u`` is 0: the batch is purely diverse.
+
+    Parameters
+    ----------
+    base : {"least_confidence", "margin", "entropy"}, default "least_confidence"
+    metric : str, default "euclidean"
+    exact_max, sample_size
+        Density settings for the cold-start first pick.
+    """
+
+    type_name: ClassVar[str] = "ranked_batch"
+    params_spec = {
+        "base": Param("least_confidence", one_of(*scores.UNCERTAINTY_MEASURES),
+                      f"one of {', '.join(scores.UNCERTAINTY_MEASURES)}", "uncertainty measure"),
+        **_DENSITY_PARAMS,
+        "metric": Param("euclidean", one_of(*_METRICS), f"one of {', '.join(_METRICS)}", "distance between rows"),
+    }
+
+    def _select(self, context: PoolContext, n: int) -> Selection:
+        metric = self.params["metric"]
+        # Work in a random order of the candidates: argmax takes the first of equal
+        # scores, so ties go to a random candidate.
+        order = context.rng.permutation(len(context.candidates))
+        rows = context.candidates[order]
+        Z = scores.standardise(context.X, rows)
+        has_model = context.model is not None or context.proba is not None
+        proba = context.candidate_proba()[order] if has_model else None
+        u = scores.normalised_uncertainty(proba, self.params["base"]) if has_model else np.zeros(len(rows))
+        n_labelled = len(context.labelled)
+        alpha = len(rows) / (len(rows) + n_labelled)
+        if n_labelled:
+            Zl = scores.standardise(context.X, context.labelled)
+            nearest = pairwise_distances_argmin_min(Z, Zl, metric=metric)[1].astype(np.float64)
+        else:
+            nearest = np.full(len(rows), np.inf)
+        picked = np.zeros(len(rows), dtype=bool)
+        chosen, values, nearest_at_pick = [], [], []
+        for step in range(n):
+            score = alpha * (1.0 - 1.0 / (1.0 + nearest)) + (1.0 - alpha) * u
+            if step == 0 and n_labelled == 0:
+                # Every score equals alpha: start from the most central candidate.
+                i = int(np.argmax(_density(Z, self.params, context.rng)))
+            else:
+                score[picked] = -np.inf
+                i = int(np.argmax(score))
+            chosen.append(i)
+            values.append(float(score[i]))
+            nearest_at_pick.append(float(nearest[i]))
+            picked[i] = True
+            step_d = pairwise_distances(Z, Z[i:i + 1], metric=metric).ravel()
+            np.minimum(nearest, step_d, out=nearest)
+        chosen_arr = np.asarray(chosen)
+        return Selection(
+            indices=rows[chosen_arr],
+            scores=np.asarray(values),
+            strategy=self.type_name,
+            reason=self._reason(alpha, u[chosen[0]], nearest_at_pick[0], proba, chosen[0], context, has_model),
+        )
+
+    def _reason(self, alpha, u, distance, proba, i, context, has_model) -> str:
+        if not np.isfinite(distance):
+            where = "no labels yet: most central row first, then rows far from it"
+        else:
+            where = f"distance {distance:.2f} to the nearest labelled row"
+        if not has_model:
+            return f"ranked batch, no model yet: {where}"
+        names = context.class_names(proba.shape[1])
+        return (f"ranked batch (alpha {alpha:.2f}): {self.params['base']} {u:.2f}, {where}; "
+                f"top classes {describe_top(proba[i], names)}")

@@ -1,0 +1,265 @@
+"""Pure scoring functions: probabilities (or features) in, one score per row out.
+
+Every function returns "higher = query first" scores as a float array of
+length N and never looks at a model: the selectors in this package feed them
+probabilities the session already computed. They are vectorised over numpy;
+the committee/MC functions work in row chunks so that temporary arrays stay
+bounded for pools of millions of rows.
+
+Shapes: ``proba`` is (N, C); ``member_probas`` is (M, N, C) for M committee
+members; ``mc_probas`` is (S, N, C) for S stochastic forward passes. C = 1
+(one known class) is allowed everywhere and scores every row alike.
+
+The uncertainty measures are modAL's (``_proba_uncertainty``, ``_proba_margin``,
+``_proba_entropy``), rewritten as the same one-liners rather than imported:
+importing modAL imports torch (``modAL.utils.data``), which the engine must not
+do outside the torch heads. The tests check them against modAL.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import entr, rel_entr
+from sklearn.metrics import pairwise_distances_chunked
+
+#: Rows per chunk for the (M, N, C) functions: bounds temporaries to ~M*C*64k floats.
+CHUNK_ROWS = 65_536
+
+
+def _check_proba(proba, name: str = "proba") -> np.ndarray:
+    proba = np.asarray(proba)
+    if proba.ndim != 2 or proba.shape[1] < 1:
+        raise ValueError(f"{name} must have shape (n_rows, n_classes >= 1), got {proba.shape}")
+    return proba
+
+
+def _check_stack(probas, name: str) -> np.ndarray:
+    probas = np.asarray(probas)
+    if probas.ndim != 3 or probas.shape[0] < 1 or probas.shape[2] < 1:
+        raise ValueError(f"{name} must have shape (n_members, n_rows, n_classes), got {probas.shape}")
+    return probas
+
+
+def least_confidence(proba) -> np.ndarray:
+    """``1 - max_c p(c)``: how unsure the top prediction is (as modAL's ``_proba_uncertainty``).
+
+    Parameters
+    ----------
+    proba : array of shape (N, C)
+
+    Returns
+    -------
+    ndarray of shape (N,)
+        In ``[0, 1 - 1/C]``.
+    """
+    proba = _check_proba(proba)
+    return 1.0 - proba.max(axis=1) if proba.shape[0] else np.zeros(0)
+
+
+def margin(proba) -> np.ndarray:
+    """Negative margin ``-(p_top1 - p_top2)`` (modAL's ``_proba_margin``, negated).
+
+    Negated so that, like every score here, higher means "query first": a
+    margin of 0.03 scores -0.03 and beats a margin of 0.5 (-0.5).
+
+    Returns
+    -------
+    ndarray of shape (N,)
+        In ``[-1, 0]``. With one class the margin is ``p - 0 = 1`` for every row
+        (modAL returns 0 there, which would read as "maximally uncertain").
+    """
+    proba = _check_proba(proba)
+    if proba.shape[1] == 1:
+        return -proba[:, 0].astype(np.float64)
+    top2 = -np.partition(-proba, 1, axis=1)[:, :2]
+    return top2[:, 1] - top2[:, 0]
+
+
+def entropy(proba) -> np.ndarray:
+    """Shannon entropy (nats) of each row (as modAL's ``_proba_entropy``).
+
+    Returns
+    -------
+    ndarray of shape (N,)
+        In ``[0, log C]``.
+    """
+    proba = _check_proba(proba)
+    out = np.empty(proba.shape[0])
+    for sl in _row_chunks(proba.shape[0]):
+        part = proba[sl].astype(np.float64)
+        # scipy.stats.entropy (what modAL calls) normalises each row first; so do we.
+        out[sl] = entr(part / part.sum(axis=1, keepdims=True)).sum(axis=1)
+    return out
+
+
+def _row_chunks(n: int):
+    for start in range(0, n, CHUNK_ROWS):
+        yield slice(start, min(n, start + CHUNK_ROWS))
+
+
+def vote_entropy(member_probas) -> np.ndarray:
+    """Entropy of the committee's votes (each member votes for its argmax class).
+
+    modAL's ``vote_entropy`` needs a modAL ``Committee`` that predicts by
+    itself; alabel already holds the member probabilities, so this works on them.
+
+    Parameters
+    ----------
+    member_probas : array of shape (M, N, C)
+
+    Returns
+    -------
+    ndarray of shape (N,)
+        In ``[0, log min(M, C)]``; 0 when all members agree.
+    """
+    probas = _check_stack(member_probas, "member_probas")
+    n_members, n, n_classes = probas.shape
+    out = np.empty(n)
+    for sl in _row_chunks(n):
+        votes = probas[:, sl].argmax(axis=2)  # (M, rows)
+        counts = np.zeros((votes.shape[1], n_classes))
+        rows = np.arange(votes.shape[1])
+        for member_votes in votes:
+            counts[rows, member_votes] += 1.0
+        out[sl] = entr(counts / n_members).sum(axis=1)
+    return out
+
+
+def kl_max_disagreement(member_probas) -> np.ndarray:
+    """Largest KL divergence of a member from the consensus (mean) distribution.
+
+    Same quantity as modAL's ``KL_max_disagreement``, computed from member
+    probabilities because that function needs a modAL ``Committee`` object.
+
+    Returns
+    -------
+    ndarray of shape (N,)
+        ``max_m KL(p_m || mean_m p_m)``, >= 0.
+    """
+    probas = _check_stack(member_probas, "member_probas")
+    out = np.empty(probas.shape[1])
+    for sl in _row_chunks(probas.shape[1]):
+        part = probas[:, sl].astype(np.float64)
+        consensus = part.mean(axis=0)
+        out[sl] = rel_entr(part, consensus[None]).sum(axis=2).max(axis=0)
+    return out
+
+
+def bald(mc_probas) -> np.ndarray:
+    """BALD: mutual information between the prediction and the model parameters.
+
+    ``H[mean_s p_s] - mean_s H[p_s]`` over S posterior samples (MC-dropout
+    passes of a torch head, or the members of a committee).
+
+    Parameters
+    ----------
+    mc_probas : array of shape (S, N, C)
+
+    Returns
+    -------
+    ndarray of shape (N,)
+        >= 0 (clipped at 0 against rounding); high where the samples are each
+        confident but disagree.
+    """
+    probas = _check_stack(mc_probas, "mc_probas")
+    out = np.empty(probas.shape[1])
+    for sl in _row_chunks(probas.shape[1]):
+        part = probas[:, sl].astype(np.float64)
+        predictive = entr(part.mean(axis=0)).sum(axis=1)
+        expected = entr(part).sum(axis=2).mean(axis=0)
+        out[sl] = np.maximum(predictive - expected, 0.0)
+    return out
+
+
+def standardise(X, rows=None) -> np.ndarray:
+    """Column-standardised float32 copy of ``X[rows]`` with NaN set to 0 (the column mean).
+
+    Statistics come from all of ``X`` (NaN ignored), so rows scored in different
+    calls share one scale. Distances on raw features would let the column with
+    the largest units decide similarity; imputing the mean keeps NaN rows usable.
+    """
+    X = np.asarray(X)
+    with np.errstate(all="ignore"):
+        mean = np.nanmean(X, axis=0) if X.shape[0] else np.zeros(X.shape[1])
+        std = np.nanstd(X, axis=0) if X.shape[0] else np.ones(X.shape[1])
+    mean = np.where(np.isfinite(mean), mean, 0.0)
+    std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
+    part = X if rows is None else X[rows]
+    Z = ((part - mean) / std).astype(np.float32)
+    Z[~np.isfinite(Z)] = 0.0
+    return Z
+
+
+def information_density(
+    X,
+    reference=None,
+    *,
+    metric: str = "cosine",
+    exact_max: int = 2_000,
+    sample_size: int = 1_000,
+    random_state=None,
+) -> np.ndarray:
+    """Mean similarity of each row of ``X`` to the rows of ``reference`` (default ``X``).
+
+    Similarity is ``1 / (1 + distance)`` as in modAL's ``information_density``
+    (whose all-pairs matrix would be O(N²) memory). Rows that sit in dense
+    regions score high: querying them teaches the model about many rows.
+
+    Exact when ``reference`` has at most ``exact_max`` rows (chunked, O(N·R)
+    time, bounded memory). Above that the mean is taken over ``sample_size``
+    reference rows drawn uniformly without replacement: an unbiased estimate
+    of the exact value at O(N·sample_size) cost. Features are not transformed
+    here; callers pass :func:`standardise`-d features (NaN not allowed).
+
+    Parameters
+    ----------
+    X : array of shape (N, D)
+    reference : array of shape (R, D), optional
+    metric : str
+        Any metric of :func:`sklearn.metrics.pairwise_distances`.
+    exact_max, sample_size : int
+        Size threshold for the exact computation and approximation sample size.
+    random_state : int, numpy Generator or None
+        Seed of the reference sample.
+
+    Returns
+    -------
+    ndarray of shape (N,)
+        In ``(0, 1]``.
+    """
+    X = np.asarray(X)
+    reference = X if reference is None else np.asarray(reference)
+    if X.shape[0] == 0:
+        return np.zeros(0)
+    if reference.shape[0] == 0:
+        raise ValueError("information_density: reference has no rows")
+    if reference.shape[0] > exact_max:
+        rng = np.random.default_rng(random_state)
+        reference = reference[np.sort(rng.choice(reference.shape[0], size=sample_size, replace=False))]
+    parts = pairwise_distances_chunked(
+        X, reference, metric=metric, reduce_func=lambda D, start: (1.0 / (1.0 + D)).mean(axis=1)
+    )
+    return np.concatenate(list(parts)).astype(np.float64)
+
+
+def normalised_uncertainty(proba, measure: str) -> np.ndarray:
+    """Uncertainty in ``[0, 1]`` (1 = most uncertain) for mixing with other terms.
+
+    ``least_confidence`` is scaled by its maximum ``1 - 1/C``, ``entropy`` by
+    ``log C`` and ``margin`` becomes ``1 - margin``; with one class every row is 0.
+    """
+    proba = _check_proba(proba)
+    if measure not in _NORMALISED:
+        raise ValueError(f"unknown uncertainty measure {measure!r}; known: {', '.join(_NORMALISED)}")
+    if proba.shape[1] == 1:
+        return np.zeros(proba.shape[0])
+    return _NORMALISED[measure](proba)
+
+
+_NORMALISED = {
+    "least_confidence": lambda p: least_confidence(p) / (1.0 - 1.0 / p.shape[1]),
+    "margin": lambda p: 1.0 + margin(p),
+    "entropy": lambda p: entropy(p) / np.log(p.shape[1]),
+}
+
+#: Uncertainty measures selectable by name (``base`` of the mixed strategies).
+UNCERTAINTY_MEASURES = tuple(_NORMALISED)
