@@ -35,6 +35,7 @@ This module imports torch only inside methods, so that registering the heads
 from __future__ import annotations
 
 import json
+import pickle  # only for its exception type: loading never unpickles objects
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -298,8 +299,10 @@ class TorchHead(Head):
             tensors = torch.load(state_file, map_location="cpu", weights_only=True)
         except FileNotFoundError as exc:
             raise DataError(f"{exc.filename}: not found (incomplete torch head)") from None
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise DataError(f"{path}: unreadable torch head ({type(exc).__name__}: {exc})") from None
+        except (OSError, ValueError, RuntimeError, pickle.UnpicklingError) as exc:
+            # weights_only=True refuses anything but tensors and plain containers.
+            first_line = (str(exc).strip().splitlines() or [""])[0]
+            raise DataError(f"{path}: unreadable torch head ({type(exc).__name__}: {first_line})") from None
         if meta.get("type") != cls.type_name:
             raise DataError(f"{meta_file}: type: {meta.get('type')!r}, expected {cls.type_name!r}")
         params = _restore_params(meta["params"])
@@ -367,6 +370,12 @@ class _NetHead(TorchHead):
     """Linear probe and MLP: a :class:`~.nets.modules.HeadNet` trained with AdamW."""
 
     supports_warm_start: ClassVar[bool] = True
+    #: scikit-learn estimator checks these heads fail by design, with the reason
+    #: (for ``parametrize_with_checks(..., expected_failed_checks=...)``).
+    expected_failed_checks: ClassVar[dict[str, str]] = {
+        "check_sample_weight_equivalence_on_dense_data":
+            "mini-batch SGD: a row weight scales a gradient step, it does not repeat the row",
+    }
 
     def _hidden_sizes(self) -> tuple[int, ...]:
         return ()
@@ -468,8 +477,7 @@ class _NetHead(TorchHead):
                                     self._dropout(), torch.Generator().manual_seed(init)).to(self.device_)
                 self.trained_mask_ = np.zeros(len(self.classes_), dtype=bool)
                 self.fits_since_full_ = 0
-                self.n_partial_ = 0
-            self.n_partial_ += 1
+            self.n_partial_ = getattr(self, "n_partial_", 0) + 1
             log = self._train(self.net_, self.standardiser_, X, y, sample_weight, 1, self.device_, self.n_partial_)
         self.trained_mask_ |= np.bincount(y, minlength=len(self.classes_)) > 0
         self.fit_kind_ = "partial"

@@ -5,8 +5,10 @@ mean log loss ``f(β) = mean_i [β D_iy + log Σ_c e^(−β D_ic)]`` is convex i
 (``f'' = Var_p(D) ≥ 0``), so bisection on the sign of ``f'`` finds the best β.
 Each row is scored against its class mean computed *without* that row
 (leave-one-out), or the fit would reward β → ∞: a lone example sits on its own
-prototype. ``‖z_i − μ_c^(−i)‖ = W_c / (W_c − w_i) · ‖z_i − μ_c‖`` gives that
-distance without recomputing any mean.
+prototype. ``‖z_i − μ_c^(−i)‖ = W_c / (W_c − u_i) · ‖z_i − μ_c‖`` gives that
+distance without recomputing any mean, where ``u_i = min(w_i, 1)`` is the
+weight left out: one observation, as if a row of weight 3 were three copies,
+so that weighting a row is the same as repeating it.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ def fit_inverse_temperature(
     """
     present = class_weights > 0
     d = Z.shape[1]
-    others = class_weights[y] - w
+    others = class_weights[y] - np.minimum(w, 1.0)
     eligible = (others > 1e-12) & (w > 0)
     if not eligible.any() or present.sum() < 2:
         return 1.0, "prototype: every class has a single label, temperature left at 1"
