@@ -122,7 +122,8 @@ def out_of_fold_metrics(head, job: TrainingJob, check_cancel: Callable[[], None]
     """Stratified k-fold predictions on the labelled set (k ≤ smallest class size)."""
     y = np.asarray(job.y_train).astype(str)
     _, counts = np.unique(y, return_counts=True)
-    n_splits = int(min(job.folds, len(y) // 2))
+    # StratifiedKFold needs at least one class with n_splits members.
+    n_splits = int(min(job.folds, len(y) // 2, counts.max()))
     if len(counts) < 2 or n_splits < 2:
         return {"evaluation": "out-of-fold", "n_evaluated": 0,
                 "note": "too few labels for an out-of-fold estimate"}

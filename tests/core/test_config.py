@@ -70,7 +70,7 @@ def test_bad_config_names_file_and_key(tmp_path, case, cfg, key, hint):
 
 
 def test_yaml_syntax_error_reports_line(tmp_path):
-    with pytest.raises(ConfigError, match=r"config.yaml: YAML syntax error at line 2"):
+    with pytest.raises(ConfigError, match=r"config.yaml: YAML syntax error at line 3, column 1"):
         _load(tmp_path, "name: x\ndata: [unclosed\n")
 
 
