@@ -379,3 +379,16 @@ def test_invalid_params_fail_in_fit(digits):
     X, y, _, _ = digits
     with pytest.raises(ValueError, match="lr must be a number > 0"):
         LinearProbeHead(lr=0).fit(X[:20], y[:20])
+
+
+def test_bald_strategy_queries_with_mc_dropout(digits):
+    from alabel.core.strategies.base import PoolContext, build_strategy
+
+    X, y, Xt, _ = digits
+    head = TorchMLPHead(hidden=32, dropout=0.3, **FAST).fit(X[:100], y[:100])
+    strategy = build_strategy({"type": "bald", "params": {"n_samples": 8}}, head=head)
+    context = PoolContext(X=Xt, candidates=np.arange(len(Xt)), rng=np.random.default_rng(0), model=head)
+    picked = strategy.select(context, 5)
+    assert len(picked.indices) == 5 and (np.diff(picked.scores) <= 0).all() and picked.scores[0] > 0
+    with pytest.raises(ConfigError, match="strategy 'bald' needs"):
+        build_strategy({"type": "bald"}, head=LinearProbeHead())
