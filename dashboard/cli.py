@@ -131,7 +131,8 @@ def _current_model(session, quiet: bool):
     if model is not None and model.label_revision == session.store.revision:
         _info(f"using model version {model.version} ({model.n_labels} labels)", quiet)
         return model
-    _info("labels changed since the last saved model: retraining", quiet)
+    _info("labels changed since the last saved model: retraining" if model is not None
+          else "no saved model yet: training", quiet)
     model = session.retrain()
     if model is None:
         raise NotReadyError(f"{session.config.source}: no model yet: label objects of at least two "

@@ -61,6 +61,7 @@ def test_query_label_train_score_cycle(tmp_path, capsys):
 
     scores = tmp_path / "scores.parquet"
     assert main(["-q", "score", str(config), "--out", str(scores)]) == 0
+    assert "with model version 1" in capsys.readouterr().out
     table = pd.read_parquet(scores)
     assert len(table) == 1797
     proba = table[[f"proba_{c}" for c in "0123456789"]].to_numpy()
@@ -138,7 +139,7 @@ def test_errors_give_exit_code_and_one_line(tmp_path, capsys, argv, code, needle
     (tmp_path / "notempty").mkdir()
     (tmp_path / "notempty" / "f").write_text("x")
     before = LabelStore.open(config.parent / "labels.sqlite").revision
-    argv = [a.format(config=config, tmp=tmp_path) for a in argv]
+    argv = ["-q"] + [a.format(config=config, tmp=tmp_path) for a in argv]
     assert main(argv) == code
     err = capsys.readouterr().err.strip()
     assert err.startswith("alabel: error:") and "\n" not in err
