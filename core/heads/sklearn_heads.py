@@ -72,7 +72,8 @@ class SklearnHead(Head):
         return same_classes and getattr(self.pipeline_[0], "n_features_in_", None) == X.shape[1]
 
     def _supports_partial_fit(self) -> bool:
-        return hasattr(self.estimator_class, "partial_fit")
+        # Ask an instance: MLPClassifier offers partial_fit only for its stochastic solvers.
+        return hasattr(self.estimator_class(**(self.params or {})), "partial_fit")
 
     def _partial_fit(self, X, y, sample_weight):
         # An estimator from fit() that did not see every class cannot continue with
