@@ -32,12 +32,18 @@ def score_table(session, model) -> pd.DataFrame:
     return table
 
 
+def check_output_path(path: str | Path) -> str:
+    """The output format of ``path`` (``.csv`` or ``.parquet``), or a one-line ConfigError."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ConfigError(f"{path}: unknown output format {suffix or '(none)'!r}; use .csv or .parquet")
+    return suffix
+
+
 def write_table(table: pd.DataFrame, path: str | Path) -> Path:
     """Write CSV or Parquet by the file's extension."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise ConfigError(f"{path}: unknown output format {suffix or '(none)'!r}; use .csv or .parquet")
+    suffix = check_output_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         table.to_csv(path, index=False)

@@ -169,8 +169,9 @@ def cmd_train(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from alabel.core.scoring import score_table, write_table
+    from alabel.core.scoring import check_output_path, score_table, write_table
 
+    check_output_path(args.out)  # fail before any work
     with _open_session(args) as session:
         model = _current_model(session, args.quiet)
         table = score_table(session, model)
@@ -184,6 +185,7 @@ def cmd_query(args) -> int:
 
     from alabel.core.session import Session
 
+    _at_least(args.n, 1, "-n")
     with Session.from_config(args.config, background=False, persist_models=True,
                              annotator=args.annotator) as session:
         model = None
@@ -232,6 +234,12 @@ def cmd_simulate(args) -> int:
     from alabel.core.config import SessionConfig
     from alabel.core.simulate import SimulationPlan, plot_curve, run_simulation, summarise
 
+    _at_least(args.budget, 1, "--budget")
+    _at_least(args.seeds, 1, "--seeds")
+    _at_least(args.initial, 0, "--initial")
+    _at_least(args.batch_size, 1, "--batch-size")
+    if not 0.0 < args.test_size < 1.0:
+        raise _config_error(f"--test-size: must be between 0 and 1, got {args.test_size}")
     config = SessionConfig.load(args.config)
     seeds = list(range(args.seeds)) if args.seeds else (args.seed or [config.seed])
     strategies = [{"type": s} for s in args.strategy] if args.strategy else None
@@ -282,6 +290,17 @@ def cmd_export(args) -> int:
 
 
 # ---------------------------------------------------------------------------
+def _config_error(message: str):
+    from alabel.core.errors import ConfigError
+
+    return ConfigError(message)
+
+
+def _at_least(value: int | None, minimum: int, option: str) -> None:
+    if value is not None and value < minimum:
+        raise _config_error(f"{option}: must be at least {minimum}, got {value}")
+
+
 def _truth_classes(pool) -> list[str]:
     import pandas as pd
 
@@ -298,7 +317,7 @@ def _info(message: str, quiet: bool) -> None:
 def _progress_bar(total: int, quiet: bool, unit: str):
     from tqdm import tqdm
 
-    return tqdm(total=total, disable=quiet, unit=unit, file=sys.stderr, dynamic_ncols=True)
+    return tqdm(total=total, disable=quiet, unit=unit, file=sys.stderr, dynamic_ncols=True, mininterval=1.0)
 
 
 def _version() -> str:

@@ -125,7 +125,9 @@ def test_export_bundle_reloads_to_identical_predictions(tmp_path, capsys):
 
 BAD_INVOCATIONS = [
     (["train", "missing.yaml"], 2, "missing.yaml: file not found"),
-    (["score", "{config}", "--out", "{tmp}/x.xlsx"], 5, "no model yet"),
+    (["score", "{config}", "--out", "{tmp}/x.parquet"], 5, "no model yet"),
+    (["score", "{config}", "--out", "{tmp}/x.xlsx"], 2, "x.xlsx: unknown output format '.xlsx'"),
+    (["query", "{config}", "-n", "0"], 2, "-n"),
     (["label", "{config}", "--from", "{tmp}/nofile.csv"], 4, "nofile.csv"),
     (["simulate", "{config}", "--strategy", "marginn", "--out", "{tmp}/s"], 2, "did you mean 'margin'"),
     (["simulate", "{config}", "--head", "forest", "--out", "{tmp}/s"], 2, "--head"),
