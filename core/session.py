@@ -282,23 +282,19 @@ class Session:
     def _make_job(self) -> TrainingJob | None:
         with self._lock:
             revision = self.store.revision
-            train = self.labels("train")
-            if len(train) < self.config.training.min_labels or train["label"].nunique() < 2:
+            rows, y, weights = self.loop.training_set(self)
+            if len(y) < self.config.training.min_labels or len(set(y)) < 2:
                 return None
+            extra = [c for c in pd.unique(y) if c not in self.classes]
+            for name in extra:  # labels of classes added elsewhere (another process): keep them
+                self.add_class(str(name))
             classes = list(self.classes)
-            extra = [c for c in pd.unique(train["label"]) if c not in classes]
-            if extra:  # labels of classes added elsewhere (another process): keep them
-                for name in extra:
-                    self.add_class(str(name))
-                classes = list(self.classes)
-            rows = train["row"].to_numpy()
             X_eval, y_eval, evaluation = self._evaluation_data()
             version = self._next_version
             self._next_version += 1
         return TrainingJob(
             version=version, head_spec=dict(self.config.head), classes=classes, seed=self.config.seed,
-            X_train=self.pool.X[rows], y_train=train["label"].astype(str).to_numpy(),
-            label_revision=revision, X_eval=X_eval, y_eval=y_eval, evaluation=evaluation,
+            X_train=self.pool.X[rows], y_train=y, sample_weight=weights, label_revision=revision, X_eval=X_eval, y_eval=y_eval, evaluation=evaluation,
             folds=self.config.training.evaluation_folds, X_pool=self.pool.X,
             previous_head=self.model.head if self.model is not None else None,
             where=self.config.source,

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+import numpy as np
+import pandas as pd
+
 from ..config_types import check_params
 from ..registry import resolve
 
@@ -24,6 +27,16 @@ class Loop:
 
     def __init__(self, **params):
         self.params = params
+
+    def training_set(self, session: Session) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Pool rows, labels and sample weights the next retrain learns from.
+
+        Called in the trainer's thread when a retrain is prepared. The active
+        loop trains on the current human/catalogue/import train labels; loops
+        that add pseudo-labels (self-training, self-paced) override this.
+        """
+        train: pd.DataFrame = session.labels("train")
+        return train["row"].to_numpy(), train["label"].astype(str).to_numpy(), None
 
     def after_model(self, session: Session, model: ModelVersion) -> None:
         """Called in the trainer's thread when a new model version is published."""
