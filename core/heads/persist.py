@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import skops.io as sio
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
@@ -107,6 +106,8 @@ def load_head(path: str | Path) -> Head:
 
 def skops_dump(head: Head, path: Path) -> None:
     """Write ``head`` as ``path/head.skops``."""
+    import skops.io as sio  # imported here: skops loads every scikit-learn module (~2 s)
+
     sio.dump(head, path / SKOPS_FILE)
 
 
@@ -116,6 +117,8 @@ def skops_load(cls: type[Head], path: Path) -> Head:
     The head's own class is trusted too, so a registered plugin head defined
     outside alabel loads as well.
     """
+    import skops.io as sio
+
     file = path / SKOPS_FILE
     if not file.is_file():
         raise DataError(f"{file}: not found")
