@@ -17,6 +17,8 @@ do outside the torch heads. The tests check them against modAL.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.special import entr, rel_entr
 from sklearn.metrics import pairwise_distances_chunked
@@ -178,7 +180,9 @@ def standardise(X, rows=None) -> np.ndarray:
     the largest units decide similarity; imputing the mean keeps NaN rows usable.
     """
     X = np.asarray(X)
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():
+        # All-NaN columns are expected (they standardise to 0): no "empty slice" noise.
+        warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(X, axis=0) if X.shape[0] else np.zeros(X.shape[1])
         std = np.nanstd(X, axis=0) if X.shape[0] else np.ones(X.shape[1])
     mean = np.where(np.isfinite(mean), mean, 0.0)
