@@ -15,6 +15,7 @@ under the explicit ``classes`` even when some are absent from the labels.
 """
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 import numpy as np
@@ -50,6 +51,26 @@ class SklearnHead(Head):
     estimator_class: ClassVar[type]
     #: Whether the estimator accepts NaN itself (else an imputer is prepended).
     handles_nan: ClassVar[bool] = False
+    #: :meth:`warm_start_from` is meaningful (with ``params: {warm_start: true}``).
+    supports_warm_start: ClassVar[bool] = True
+
+    def warm_start_from(self, previous: Head) -> "SklearnHead":
+        """Let the next :meth:`fit` continue from ``previous``'s fitted model.
+
+        For a trainer that builds a fresh head per retrain. Takes effect only
+        with ``params: {warm_start: true}`` and when ``previous`` is a fitted
+        head of the same type; the next fit then also needs the same classes
+        in the labels and the same features (else it starts afresh). The model
+        is copied, so ``previous`` keeps serving predictions unchanged.
+
+        Returns
+        -------
+        self
+        """
+        if (self.params or {}).get("warm_start") and type(previous) is type(self) and hasattr(previous, "pipeline_"):
+            self.pipeline_ = copy.deepcopy(previous.pipeline_)
+            self.estimator_classes_ = previous.estimator_classes_.copy()
+        return self
 
     # ------------------------------------------------------------ training
     def _fit(self, X, y, sample_weight):
@@ -59,6 +80,7 @@ class SklearnHead(Head):
             # shift under it) and let the estimator continue from its current state.
             self.pipeline_[-1].set_params(**self._estimator_params(n_samples=len(y)))
             self._fit_pipeline(X, y, sample_weight, refit_preprocessing=False)
+            self.fit_notes_.append("warm start: continued from the previous model")
         else:
             self.pipeline_ = self._make_pipeline(n_samples=len(y))
             self._fit_pipeline(X, y, sample_weight, refit_preprocessing=True)
@@ -144,7 +166,8 @@ class SklearnHead(Head):
         steps = []
         if not self.handles_nan:
             steps.append(
-                ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True))
+                ("impute", SimpleImputer(strategy="median", keep_empty_features=True,
+                                         add_indicator=getattr(self, "missing_indicators", True)))
             )
         if self.scale:
             steps.append(("scale", StandardScaler()))
@@ -174,7 +197,7 @@ class SklearnHead(Head):
     @classmethod
     def _check_spec_value(cls, name, value, *, where, key):
         super()._check_spec_value(name, value, where=where, key=key)
-        if name == "scale" and not isinstance(value, bool):
+        if name in ("scale", "missing_indicators") and not isinstance(value, bool):
             raise ConfigError(f"{where}: {key}: must be true or false, got {value!r}")
         if name == "class_weight" and value not in (None, "balanced"):
             numbers = isinstance(value, dict) and all(
@@ -220,6 +243,9 @@ class LogisticRegressionHead(SklearnHead):
         Explicit classes (fixes ``classes_`` and the probability columns).
     scale : bool, default True
         Standardise features before the model.
+    missing_indicators : bool, default True
+        Add a "was missing" column per feature with NaN (missingness often
+        carries class information); False imputes the median only.
     class_weight : None, "balanced" or dict, default None
         Reweight classes: "balanced" inversely to their frequency, a dict
         maps class names to weights.
@@ -232,9 +258,11 @@ class LogisticRegressionHead(SklearnHead):
     type_name: ClassVar[str] = "logistic_regression"
     estimator_class = LogisticRegression
 
-    def __init__(self, *, classes=None, scale=True, class_weight=None, params=None, random_state=None):
+    def __init__(self, *, classes=None, scale=True, missing_indicators=True, class_weight=None, params=None,
+                 random_state=None):
         self.classes = classes
         self.scale = scale
+        self.missing_indicators = missing_indicators
         self.class_weight = class_weight
         self.params = params
         self.random_state = random_state

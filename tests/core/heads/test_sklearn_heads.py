@@ -131,6 +131,21 @@ def test_warm_start_continues_and_keeps_preprocessing():
     assert head.pipeline_[-1] is not model
 
 
+def test_warm_start_from_a_previous_head_leaves_it_untouched():
+    X, y = _data()
+    old = HistGradientBoostingHead(params={"warm_start": True, "max_iter": 5}, random_state=0).fit(X, y)
+    before = old.predict_proba(X)
+    new = HistGradientBoostingHead(params={"warm_start": True, "max_iter": 8}, random_state=0)
+    new.warm_start_from(old).fit(X, y)
+    assert new.pipeline_[-1].n_iter_ == 8  # 5 boosted rounds kept, 3 added
+    assert new.fit_notes_ == ["warm start: continued from the previous model"]
+    assert old.pipeline_[-1].n_iter_ == 5
+    np.testing.assert_array_equal(old.predict_proba(X), before)
+    # Without params.warm_start the previous head is ignored.
+    cold = HistGradientBoostingHead(params={"max_iter": 8}, random_state=0).warm_start_from(old)
+    assert not hasattr(cold, "pipeline_")
+
+
 def test_without_warm_start_each_fit_is_fresh():
     X, y = _data()
     head = LogisticRegressionHead().fit(X, y)
