@@ -62,6 +62,10 @@ class SklearnHead(Head):
         head of the same type; the next fit then also needs the same classes
         in the labels and the same features (else it starts afresh). The model
         is copied, so ``previous`` keeps serving predictions unchanged.
+        scikit-learn's meaning of ``warm_start`` applies: forests and boosting
+        only add trees when ``n_estimators``/``max_iter`` grow (with fixed sizes
+        a warm refit learns nothing new), while logistic regression and the MLP
+        continue optimising from the previous weights.
 
         Returns
         -------

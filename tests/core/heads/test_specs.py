@@ -64,7 +64,7 @@ def test_build_returns_an_unfitted_head_with_the_spec_values():
     )
     assert isinstance(head, LogisticRegressionHead)
     assert head.get_params() == {
-        "classes": ["b", "a"], "scale": False, "class_weight": "balanced", "params": {"C": 0.5}, "random_state": 7,
+        "classes": ["b", "a"], "scale": False, "missing_indicators": True, "class_weight": "balanced", "params": {"C": 0.5}, "random_state": 7,
     }
     assert not hasattr(head, "classes_")
 
@@ -86,7 +86,7 @@ def test_valid_params_pass_and_reach_the_estimator():
 
 
 def test_head_spec_keys():
-    assert head_spec_keys("logistic_regression") == ("type", "class_weight", "params", "scale")
+    assert head_spec_keys("logistic_regression") == ("type", "class_weight", "missing_indicators", "params", "scale")
     assert head_spec_keys(KNNHead) == ("type", "params", "scale")
     assert head_spec_keys("committee") == ("type", "bootstrap", "members")
 
