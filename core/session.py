@@ -14,6 +14,7 @@ dashboard talk to. Its contract:
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -147,6 +148,7 @@ class Session:
         self.history: list[dict] = self._load_history()
         self._next_version = (self.history[-1]["version"] + 1) if self.history else 1
         self.model: ModelVersion | None = None
+        self._pool_file: str | None = None
         self.store_classes()
         self.trainer: BackgroundTrainer | None = None
         if background:
@@ -295,10 +297,33 @@ class Session:
         return TrainingJob(
             version=version, head_spec=dict(self.config.head), classes=classes, seed=self.config.seed,
             X_train=self.pool.X[rows], y_train=y, sample_weight=weights, label_revision=revision, X_eval=X_eval, y_eval=y_eval, evaluation=evaluation,
-            folds=self.config.training.evaluation_folds, X_pool=self.pool.X,
+            folds=self.config.training.evaluation_folds, X_pool=self._pool_for_worker(),
             previous_head=self.model.head if self.model is not None else None,
             where=self.config.source,
         )
+
+    def _pool_for_worker(self):
+        """The pool's features as the worker wants them.
+
+        A worker process memory-maps a ``.npy`` copy written once per data
+        version instead of receiving the whole matrix through a pipe at every
+        retrain; a worker thread shares the array itself.
+        """
+        if self.config.training.backend != "process":
+            return self.pool.X
+        if self._pool_file is None:
+            folder = self.config.cache_dir
+            folder.mkdir(parents=True, exist_ok=True)
+            features = hashlib.sha256("\n".join(self.pool.feature_names).encode()).hexdigest()[:8]
+            key = f"{self.pool.data_hash[:16]}-{features}-{self.pool.X.shape[0]}x{self.pool.X.shape[1]}"
+            path = folder / f"pool-X-{key}.npy"
+            if not path.exists():
+                tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
+                with open(tmp, "wb") as fh:
+                    np.save(fh, self.pool.X)
+                tmp.replace(path)
+            self._pool_file = str(path)
+        return self._pool_file
 
     def _evaluation_data(self):
         if self.evaluation_set is not None:
