@@ -5,6 +5,7 @@ Distances are computed on standardised features (NaN -> column mean, see
 """
 from __future__ import annotations
 
+import weakref
 from typing import ClassVar
 
 import numpy as np
@@ -18,25 +19,50 @@ _METRICS = ("cosine", "euclidean", "manhattan", "l1", "l2", "cityblock")
 _DENSITY_PARAMS = {
     "metric": Param("cosine", one_of(*_METRICS), f"one of {', '.join(_METRICS)}", "distance between rows"),
     "exact_max": Param(2_000, integer(1), "an integer >= 1",
-                       "largest candidate count with exact (all-pairs) density; above it, a sample"),
-    "sample_size": Param(1_000, integer(1), "an integer >= 1",
-                         "reference rows drawn to estimate density above exact_max"),
+                       "largest pool with exact (all-pairs) density; above it, a sample"),
+    "sample_size": Param(500, integer(1), "an integer >= 1",
+                         "pool rows drawn to estimate density above exact_max"),
 }
 
 
-def _density(Z: np.ndarray, params: dict, rng: np.random.Generator) -> np.ndarray:
-    return scores.information_density(
-        Z, metric=params["metric"], exact_max=params["exact_max"],
-        sample_size=min(params["sample_size"], len(Z)), random_state=rng,
-    )
+class _PoolDensity:
+    """Information density of every pool row, computed once per pool array.
+
+    Density is measured against the whole pool (labelled rows included), which
+    does not change as labels arrive: one O(N·sample_size) pass serves every
+    later query of the session. The cache holds a weak reference to the pool
+    array, so a new pool (or the old one freed) means a fresh computation.
+    """
+
+    def __init__(self):
+        self._pool: weakref.ref | None = None
+        self._key: tuple | None = None
+        self._values: np.ndarray | None = None
+
+    def __call__(self, X: np.ndarray, params: dict, seed: int) -> np.ndarray:
+        key = (X.shape, params["metric"], params["exact_max"], params["sample_size"])
+        if self._pool is None or self._pool() is not X or self._key != key:
+            self._values = scores.pool_information_density(
+                X, metric=params["metric"], exact_max=params["exact_max"],
+                sample_size=params["sample_size"], random_state=seed,
+            )
+            self._pool, self._key = weakref.ref(X), key
+        return self._values
+
+
+def _density_seed(context: PoolContext) -> int:
+    # Always one draw, cached or not, so the generator's later draws (tie-breaks)
+    # do not depend on whether the density was already known.
+    return int(context.rng.integers(2**63 - 1))
 
 
 class DensityWeightedStrategy(QueryStrategy):
     """Uncertainty × information density^beta (Settles & Craven 2008).
 
     Plain uncertainty sampling likes outliers; weighting by how similar a row
-    is to the rest of the candidates favours uncertain rows that stand for many
-    others. Uncertainty is the ``base`` measure scaled to ``[0, 1]``
+    is to the rest of the pool favours uncertain rows that stand for many
+    others. Density is computed once per pool and cached (see
+    :func:`.scores.pool_information_density` for exact vs sampled). Uncertainty is the ``base`` measure scaled to ``[0, 1]``
     (:func:`.scores.normalised_uncertainty`). Before the first model the most
     representative rows (highest density) go first.
 
@@ -57,9 +83,12 @@ class DensityWeightedStrategy(QueryStrategy):
         **_DENSITY_PARAMS,
     }
 
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._density = _PoolDensity()
+
     def _select(self, context: PoolContext, n: int) -> Selection:
-        Z = scores.standardise(context.X, context.candidates)
-        density = _density(Z, self.params, context.rng)
+        density = self._density(context.X, self.params, _density_seed(context))[context.candidates]
         if context.model is None and context.proba is None:
             return self._top(context, density, n, lambda pos: (
                 f"no model yet: most representative row (information density {density[pos]:.2f})"))
@@ -88,7 +117,10 @@ class RankedBatchStrategy(QueryStrategy):
     batch/pool), which makes every candidate's score non-increasing during the
     batch so the reported scores descend with the ranking; and the nearest-row
     distances are updated incrementally (O(candidates x features) per pick).
-    Before the first model ``u`` is 0: the batch is purely diverse.
+    Before the first model ``u`` is 0: the batch is purely diverse. Note that
+    ``alpha`` is close to 1 while labels are few compared with the pool, so
+    diversity dominates early and uncertainty gains weight as labels grow.
+    Memory: a standardised float32 copy of the candidates' features.
 
     Parameters
     ----------
@@ -106,20 +138,26 @@ class RankedBatchStrategy(QueryStrategy):
         "metric": Param("euclidean", one_of(*_METRICS), f"one of {', '.join(_METRICS)}", "distance between rows"),
     }
 
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._density = _PoolDensity()
+
     def _select(self, context: PoolContext, n: int) -> Selection:
         metric = self.params["metric"]
+        density_seed = _density_seed(context)
         # Work in a random order of the candidates: argmax takes the first of equal
         # scores, so ties go to a random candidate.
         order = context.rng.permutation(len(context.candidates))
         rows = context.candidates[order]
-        Z = scores.standardise(context.X, rows)
+        scale = scores.column_scale(context.X)
+        Z = scores.standardise(context.X, rows, scale)
         has_model = context.model is not None or context.proba is not None
         proba = context.candidate_proba()[order] if has_model else None
         u = scores.normalised_uncertainty(proba, self.params["base"]) if has_model else np.zeros(len(rows))
         n_labelled = len(context.labelled)
         alpha = len(rows) / (len(rows) + n_labelled)
         if n_labelled:
-            Zl = scores.standardise(context.X, context.labelled)
+            Zl = scores.standardise(context.X, context.labelled, scale)
             nearest = pairwise_distances_argmin_min(Z, Zl, metric=metric)[1].astype(np.float64)
         else:
             nearest = np.full(len(rows), np.inf)
@@ -129,7 +167,7 @@ class RankedBatchStrategy(QueryStrategy):
             score = alpha * (1.0 - 1.0 / (1.0 + nearest)) + (1.0 - alpha) * u
             if step == 0 and n_labelled == 0:
                 # Every score equals alpha: start from the most central candidate.
-                i = int(np.argmax(_density(Z, self.params, context.rng)))
+                i = int(np.argmax(self._density(context.X, self.params, density_seed)[rows]))
             else:
                 score[picked] = -np.inf
                 i = int(np.argmax(score))

@@ -17,8 +17,6 @@ do outside the torch heads. The tests check them against modAL.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from scipy.special import entr, rel_entr
 from sklearn.metrics import pairwise_distances_chunked
@@ -172,21 +170,44 @@ def bald(mc_probas) -> np.ndarray:
     return out
 
 
-def standardise(X, rows=None) -> np.ndarray:
-    """Column-standardised float32 copy of ``X[rows]`` with NaN set to 0 (the column mean).
+def column_scale(X) -> tuple[np.ndarray, np.ndarray]:
+    """NaN-ignoring column means and standard deviations of ``X`` (float64).
 
-    Statistics come from all of ``X`` (NaN ignored), so rows scored in different
-    calls share one scale. Distances on raw features would let the column with
-    the largest units decide similarity; imputing the mean keeps NaN rows usable.
+    Accumulated over row chunks, so a pool of millions of rows needs no
+    full-size temporary. All-NaN columns get mean 0; constant ones std 1.
     """
     X = np.asarray(X)
-    with warnings.catch_warnings():
-        # All-NaN columns are expected (they standardise to 0): no "empty slice" noise.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(X, axis=0) if X.shape[0] else np.zeros(X.shape[1])
-        std = np.nanstd(X, axis=0) if X.shape[0] else np.ones(X.shape[1])
-    mean = np.where(np.isfinite(mean), mean, 0.0)
-    std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
+    count = np.zeros(X.shape[1])
+    mean = np.zeros(X.shape[1])
+    m2 = np.zeros(X.shape[1])
+    for sl in _row_chunks(X.shape[0]):
+        part = X[sl].astype(np.float64)
+        seen = np.isfinite(part)
+        n_b = seen.sum(axis=0).astype(np.float64)
+        safe_b = np.maximum(n_b, 1.0)
+        mean_b = np.where(seen, part, 0.0).sum(axis=0) / safe_b
+        m2_b = np.where(seen, (part - mean_b) ** 2, 0.0).sum(axis=0)
+        # Chan et al.'s pairwise merge: stable where sum-of-squares formulas cancel.
+        total = count + n_b
+        safe = np.maximum(total, 1.0)
+        delta = mean_b - mean
+        mean = mean + delta * n_b / safe
+        m2 = m2 + m2_b + delta * delta * count * n_b / safe
+        count = total
+    std = np.sqrt(m2 / np.maximum(count, 1.0))
+    return mean, np.where(std > 0, std, 1.0)
+
+
+def standardise(X, rows=None, scale: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Column-standardised float32 copy of ``X[rows]`` with NaN set to 0 (the column mean).
+
+    Statistics come from all of ``X`` (NaN ignored; pass ``scale`` from
+    :func:`column_scale` to reuse them), so rows scored in different calls
+    share one scale. Distances on raw features would let the column with the
+    largest units decide similarity; imputing the mean keeps NaN rows usable.
+    """
+    X = np.asarray(X)
+    mean, std = column_scale(X) if scale is None else scale
     part = X if rows is None else X[rows]
     Z = ((part - mean) / std).astype(np.float32)
     Z[~np.isfinite(Z)] = 0.0
@@ -199,7 +220,7 @@ def information_density(
     *,
     metric: str = "cosine",
     exact_max: int = 2_000,
-    sample_size: int = 1_000,
+    sample_size: int = 500,
     random_state=None,
 ) -> np.ndarray:
     """Mean similarity of each row of ``X`` to the rows of ``reference`` (default ``X``).
@@ -243,6 +264,43 @@ def information_density(
         X, reference, metric=metric, reduce_func=lambda D, start: (1.0 / (1.0 + D)).mean(axis=1)
     )
     return np.concatenate(list(parts)).astype(np.float64)
+
+
+def pool_information_density(
+    X,
+    *,
+    metric: str = "cosine",
+    exact_max: int = 2_000,
+    sample_size: int = 500,
+    random_state=None,
+) -> np.ndarray:
+    """:func:`information_density` of every row of a raw pool ``X`` against the whole pool.
+
+    Features are standardised (NaN -> column mean) chunk by chunk, so memory
+    stays bounded for millions of rows. Exact (all pairs) up to ``exact_max``
+    rows; above, each row is compared with ``sample_size`` pool rows drawn
+    uniformly without replacement (an unbiased estimate, O(N·sample_size)).
+
+    Returns
+    -------
+    ndarray of shape (N,)
+    """
+    X = np.asarray(X)
+    n = X.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    scale = column_scale(X)
+    if n <= exact_max:
+        reference_rows = np.arange(n)
+    else:
+        rng = np.random.default_rng(random_state)
+        reference_rows = np.sort(rng.choice(n, size=min(sample_size, n), replace=False))
+    reference = standardise(X, reference_rows, scale)
+    out = np.empty(n)
+    for sl in _row_chunks(n):
+        out[sl] = information_density(standardise(X[sl], scale=scale), reference, metric=metric,
+                                      exact_max=len(reference))
+    return out
 
 
 def normalised_uncertainty(proba, measure: str) -> np.ndarray:

@@ -132,6 +132,27 @@ def test_density_against_a_reference_set():
     np.testing.assert_allclose(scores.information_density(X, reference, metric="euclidean"), [1.0, 1 / 11])
 
 
+def test_pool_density_exact_and_sampled():
+    X = np.random.default_rng(4).normal(size=(600, 3)).astype(np.float32)
+    X[::5, 1] = np.nan
+    exact = scores.pool_information_density(X, metric="euclidean", exact_max=1000)
+    np.testing.assert_allclose(exact, scores.information_density(scores.standardise(X), metric="euclidean"),
+                               rtol=1e-6)
+    sampled = scores.pool_information_density(X, metric="euclidean", exact_max=100, sample_size=300, random_state=1)
+    assert np.corrcoef(exact, sampled)[0, 1] > 0.97
+
+
+def test_column_scale_is_chunked_and_stable(monkeypatch):
+    rng = np.random.default_rng(5)
+    X = np.column_stack([rng.normal(size=1000), 50_000 + 0.01 * rng.normal(size=1000), rng.normal(size=1000)])
+    X[::3, 2] = np.nan
+    monkeypatch.setattr(scores, "CHUNK_ROWS", 64)
+    mean, std = scores.column_scale(X)
+    np.testing.assert_allclose(mean, np.nanmean(X, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(std, np.nanstd(X, axis=0), rtol=1e-6)
+    np.testing.assert_array_equal(scores.column_scale(np.full((3, 2), np.nan))[1], [1.0, 1.0])
+
+
 def test_standardise_scales_columns_and_fills_nan():
     X = np.array([[1.0, 100.0], [3.0, np.nan], [5.0, 300.0]], dtype=np.float32)
     Z = scores.standardise(X)

@@ -188,6 +188,24 @@ def test_density_weighted_samples_above_exact_max_and_stays_seeded():
     np.testing.assert_array_equal(a.indices, b.indices)
 
 
+def test_pool_density_is_computed_once_per_pool(monkeypatch):
+    from alabel.core.strategies import scores
+
+    calls = []
+    real = scores.pool_information_density
+    monkeypatch.setattr(scores, "pool_information_density", lambda X, **kw: calls.append(1) or real(X, **kw))
+    X = _clusters()
+    proba = np.full((len(X), 2), 0.5)
+    strategy = build_strategy({"type": "density_weighted"})
+    first = strategy.select(_context(proba, X=X, seed=1), 3)
+    second = strategy.select(_context(proba, X=X, seed=1, candidates=np.arange(10, 44)), 3)
+    assert len(calls) == 1
+    assert set(second.indices.tolist()) <= set(range(10, 44))
+    assert first.indices.tolist() == strategy.select(_context(proba, X=X, seed=1), 3).indices.tolist()
+    strategy.select(_context(proba, X=X.copy(), seed=1), 3)  # another pool array
+    assert len(calls) == 2
+
+
 def _three_clusters():
     rng = np.random.default_rng(1)
     centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
@@ -264,7 +282,7 @@ def test_spec_errors_name_the_file():
 def test_params_get_defaults_and_direct_construction_validates():
     strategy = build_strategy({"type": "density_weighted", "params": {"beta": 0.5}})
     assert strategy.params == {"base": "margin", "beta": 0.5, "metric": "cosine", "exact_max": 2000,
-                               "sample_size": 1000}
+                               "sample_size": 500}
     assert repr(MarginStrategy()) == "MarginStrategy()"
     with pytest.raises(ConfigError, match="BALDStrategy: params.n_samples: must be an integer >= 2"):
         BALDStrategy(n_samples=0)
