@@ -59,11 +59,11 @@ class Head(ClassifierMixin, BaseEstimator):
     uses in config.yaml) and implement ``_fit`` and ``_predict_proba``; see the
     module docstring.
 
-    Attributes set by ``fit``
-    -------------------------
+    Attributes
+    ----------
     classes_ : ndarray
         The explicit ``classes`` when given (same order), else the sorted
-        distinct labels.
+        distinct labels. This and the attributes below are set by ``fit``.
     n_features_in_ : int
         Number of feature columns seen in ``fit``.
     single_class_ : object or None
@@ -81,6 +81,9 @@ class Head(ClassifierMixin, BaseEstimator):
     deterministic: ClassVar[bool] = True
     #: Spec keys other heads take but this one cannot, with the reason (for a clear error).
     unsupported_spec_keys: ClassVar[dict[str, str]] = {}
+    #: scikit-learn estimator checks this head fails by design, with the reason
+    #: (for ``parametrize_with_checks(..., expected_failed_checks=...)``).
+    expected_failed_checks: ClassVar[dict[str, str]] = {}
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None):
@@ -94,8 +97,8 @@ class Head(ClassifierMixin, BaseEstimator):
             Class labels (strings in alabel); must belong to ``classes`` when
             that is given.
         sample_weight : array-like of shape (n_samples,), optional
-            Per-row weights (ignored by no head silently: heads that cannot use
-            them raise ``ValueError``).
+            Per-row weights. Never ignored silently: a head that cannot use
+            them (``supports_sample_weight`` False) raises ``ValueError``.
 
         Returns
         -------
@@ -113,7 +116,7 @@ class Head(ClassifierMixin, BaseEstimator):
         if len(present) == 1:
             # Nothing to discriminate: a model cannot fit one class (LogisticRegression
             # raises), yet the session needs probabilities from the first label on.
-            self.single_class_ = self.classes_[present[0]]
+            self.single_class_ = self.classes_.tolist()[present[0]]
             self.fit_notes_.append(
                 f"only one class ({self.single_class_!r}) in {len(y)} labels: predicting it with probability 1"
             )

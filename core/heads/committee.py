@@ -52,6 +52,11 @@ class CommitteeHead(Head):
     """
 
     type_name: ClassVar[str] = "committee"
+    expected_failed_checks = {
+        "check_sample_weight_equivalence_on_dense_data":
+            "members train on bootstrap samples drawn by row, so a repeated row is drawn "
+            "more often than a weighted one",
+    }
 
     def __init__(self, *, members=None, bootstrap=True, classes=None, random_state=None):
         self.members = members

@@ -33,25 +33,10 @@ ESTIMATORS = [
     ),
 ]
 
-#: Why a check's assumption does not hold for a head (anything not listed must pass).
-_WEIGHT_EQUIVALENCE = (
-    "weighting a row is not the same as repeating it: scikit-learn lists this check as an "
-    "expected failure for {model} itself (meta-issue #16298)"
-)
-
-
 def expected_failed_checks(estimator) -> dict[str, str]:
-    if isinstance(estimator, RandomForestHead):
-        return {"check_sample_weight_equivalence_on_dense_data":
-                _WEIGHT_EQUIVALENCE.format(model="RandomForestClassifier (bootstrap)")}
-    if isinstance(estimator, HistGradientBoostingHead):
-        return {"check_sample_weight_equivalence_on_dense_data":
-                _WEIGHT_EQUIVALENCE.format(model="HistGradientBoostingClassifier (binning)")}
-    if isinstance(estimator, CommitteeHead):
-        return {"check_sample_weight_equivalence_on_dense_data":
-                "members train on bootstrap samples drawn by row, so a repeated row is drawn "
-                "more often than a weighted one"}
-    return {}
+    # Each head lists the checks whose assumption conflicts with its design, and why;
+    # anything not listed must pass.
+    return type(estimator).expected_failed_checks
 
 
 @pytest.fixture(autouse=True, scope="module")
