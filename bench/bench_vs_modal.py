@@ -44,13 +44,13 @@ def synthetic_pool(n: int, seed: int = 0):
 
 def modal_shim():
     """Make modAL's teach work on scikit-learn >= 1.8 (benchmark only)."""
-    import modAL.models.base as base
+    import modAL.models.learners as learners
     from sklearn.utils import check_X_y
 
     def patched(*args, force_all_finite=True, **kwargs):
         return check_X_y(*args, ensure_all_finite=force_all_finite, **kwargs)
 
-    base.check_X_y = patched
+    learners.check_X_y = patched
 
 
 def make_head():

@@ -707,3 +707,24 @@ def test_closed_store_refuses_work(tmp_path):
     s.close()
     with pytest.raises(LabelStoreError, match="closed"):
         s.record(1, "a")
+
+
+def test_labelled_ids_matches_the_precedence_view(tmp_path):
+    """The fast query-path set equals the objects whose label in force is not pseudo."""
+    from alabel.core.labels import LabelStore
+
+    store = LabelStore.open(tmp_path / "fast.sqlite")
+    store.record("1", "a", annotator="x")
+    store.record("2", "b", annotator="x", split="test")
+    store.record("3", "a", source="pseudo", annotator="model")
+    store.record("4", "a", source="import", annotator="imp")
+    store.record("4", "b", source="pseudo", annotator="model")
+    undone = store.record("5", "a", annotator="y")
+    store.undo("y")
+    store.record("6", None, kind="skip", annotator="x")
+    expected = set(store.current(sources=("human", "catalogue", "import"))["object_id"])
+    assert store.labelled_ids() == expected == {"1", "2", "4"}
+    assert store.labelled_ids(sources=["pseudo"]) == {"3", "4"}
+    assert undone.object_id not in store.labelled_ids()
+    with pytest.raises(LabelStoreError, match="labelled_ids: source 'psuedo' is not one of"):
+        store.labelled_ids(sources=["psuedo"])
