@@ -363,8 +363,10 @@ class SessionConfig:
         head = read_mapping(raw.get("head") or {"type": "logistic_regression"}, where, "head")
         strategy = read_mapping(raw.get("strategy") or {"type": "margin"}, where, "strategy")
         # Build once to validate every key now, not at the first retrain.
-        build_head(head, classes=[c.name for c in classes] or None, random_state=seed, where=where)
-        build_strategy(strategy, where=where)
+        built_head = build_head(head, classes=[c.name for c in classes] or None, random_state=seed,
+                                where=where)
+        # With the head known, a strategy that needs a committee or MC dropout fails now.
+        build_strategy(strategy, where=where, head=built_head)
         return cls(
             name=str(raw.get("name") or Path(where).stem),
             seed=seed,

@@ -54,6 +54,8 @@ BAD_CONFIGS = [
     ("unknown labels key", _with(["labels"], {"stor": "x.sqlite"}), "labels.stor", "store"),
     ("test fraction out of range", _with(["labels"], {"test_fraction": 2}), "labels.test_fraction",
      "between"),
+    ("committee strategy without a committee head", _with(["strategy"], {"type": "vote_entropy"}),
+     "strategy", "committee"),
     ("numeric feature not a string", _with(["data", "features", "numeric"], ["x", 3]), "numeric", "3"),
 ]
 
