@@ -1,52 +1,347 @@
-"""The loop base class and its registry lookup."""
+"""The loop base class, its parameters and its registry lookup.
+
+A loop decides what the model trains on (``prepare_training`` /
+``training_set``) and what happens after each retrain (``after_model``). Every
+loop, the plain active one included, also watches the models for stopping
+guidance (``model_metrics``) and keeps the suspicious-labels queue of the
+label-noise check (``check_labels`` / ``suspicious_labels``).
+
+Loop settings are declared once in ``params_spec`` (default, check, meaning),
+validated completely at config load, and may be changed live through
+:meth:`Loop.update_settings` (the dashboard's review panel does this); a change
+takes effect at the next model version.
+"""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from ..config_types import check_params
+from ..errors import ConfigError, LabelStoreError, did_you_mean
 from ..registry import resolve
+from ..strategies.base import Param, integer, number
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import LoopSpec
     from ..session import ModelVersion, Session
+
+#: Label sources that count as given by people (the "human labels" of the learning curves).
+HUMAN_SOURCES = ("human", "catalogue", "import")
+
+
+def unit_interval(low_open: bool = False, high_open: bool = False):
+    """Check: a real number in [0, 1] (ends excluded as asked)."""
+    base = number()
+
+    def check(v):
+        return base(v) and (v > 0 if low_open else v >= 0) and (v < 1 if high_open else v <= 1)
+    return check
+
+
+def optional(check):
+    """Check: None (unset) or a value passing ``check``."""
+    return lambda v: v is None or check(v)
+
+
+@dataclass
+class TrainingSet:
+    """What the next retrain learns from.
+
+    Rows ``[0, n_human)`` hold labels given by people (human, catalogue or
+    import); the rest are pseudo-labels. Out-of-fold estimates use the human
+    rows only, and learning curves count them only.
+
+    Attributes
+    ----------
+    rows : ndarray of int
+        Pool rows.
+    y : ndarray of str
+        Their labels.
+    sample_weight : ndarray or None
+        Per-row weights (None: all 1).
+    n_human : int
+        Number of leading rows that are human labels.
+    info : dict
+        Loop bookkeeping carried to the model version (``ModelVersion.loop_info``).
+    """
+
+    rows: np.ndarray
+    y: np.ndarray
+    sample_weight: np.ndarray | None = None
+    n_human: int | None = None
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.n_human is None:
+            self.n_human = len(self.y)
+
+    @property
+    def n_pseudo(self) -> int:
+        return len(self.y) - int(self.n_human)
+
+    def as_tuple(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        return self.rows, self.y, self.sample_weight
 
 
 class Loop:
     """What happens around each retrain and each query.
 
     The plain active loop only asks the human. Other loops (self-training,
-    self-paced) add pseudo-labels after each retrain through ``after_model``.
-    ``params`` are validated against ``PARAMS`` (name → type) at config load.
+    self-paced) add pseudo-labels after each retrain through ``after_model``
+    and train on them through ``prepare_training``.
+
+    Parameters
+    ----------
+    **params
+        Values for the entries of ``params_spec``; missing ones take the default.
     """
 
     type_name: ClassVar[str] = ""
-    PARAMS: ClassVar[dict[str, type | tuple[type, ...]]] = {}
+    #: Whether the loop writes pseudo-labels (the review panel shows them when True).
+    pseudo_labelling: ClassVar[bool] = False
+    params_spec: ClassVar[dict[str, Param]] = {
+        "stop_set_size": Param(1000, integer(10), "an integer >= 10",
+                               "pool rows (drawn once, seeded) on which successive models' predictions "
+                               "are compared for the stabilising-predictions criterion"),
+        "stop_window": Param(3, integer(1), "an integer >= 1",
+                             "number of successive model comparisons averaged by the criterion"),
+        "stop_kappa": Param(0.99, unit_interval(), "a number in [0, 1]",
+                            "mean Cohen's kappa between successive models above which predictions "
+                            "count as stable (Bloodgood & Vijay-Shanker 2009 use 0.99)"),
+        "noise_check_every": Param(0, integer(0), "an integer >= 0",
+                                   "run the label-noise check after every N-th new set of human "
+                                   "labels (0: only when asked, e.g. from the review panel)"),
+        "noise_folds": Param(5, integer(2), "an integer >= 2",
+                             "cross-validation folds of the label-noise check's out-of-fold probabilities"),
+    }
 
     def __init__(self, **params):
-        self.params = params
+        self.params = self.validate_params(params, where=type(self).__name__, key="loop.params")
+        self._settings_lock = threading.RLock()
+        self._monitors: dict = {}  # pseudo round -> core.stopping.StabilisingPredictions
+        self._last_stopping = None
+        self._noise_lock = threading.Lock()
+        self.noise_check = None  # latest core.noise.NoiseCheck
+        self._confirmed: dict[str, str] = {}  # object id -> event id of the label a person re-checked
+        self._human_key: object = None
+        self._human_rounds = 0
 
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({args})"
+
+    # -- settings ------------------------------------------------------------------
+    @classmethod
+    def validate_params(cls, params: Any, *, where: str = "config.yaml", key: str = "loop.params") -> dict:
+        """Check ``params`` against ``params_spec``; return them with defaults filled in.
+
+        Raises
+        ------
+        ConfigError
+            Naming ``where`` and ``<key>.<name>`` for an unknown name or a bad value.
+        """
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            raise ConfigError(f"{where}: {key}: must be a mapping, got {type(params).__name__}")
+        out = {}
+        for name, value in params.items():
+            if name not in cls.params_spec:
+                known = ", ".join(cls.params_spec) or "none"
+                raise ConfigError(f"{where}: {key}.{name}: unknown parameter for loop {cls.type_name!r}"
+                                  f"{did_you_mean(str(name), cls.params_spec)}; known: {known}")
+            spec = cls.params_spec[name]
+            if not spec.check(value):
+                raise ConfigError(f"{where}: {key}.{name}: must be {spec.expected}, got {value!r}")
+            out[name] = value
+        for name, spec in cls.params_spec.items():
+            out.setdefault(name, spec.default)
+        cls._check_together(out, where, key)
+        return out
+
+    @classmethod
+    def _check_together(cls, params: dict, where: str, key: str) -> None:
+        """Checks that involve several parameters (subclasses extend)."""
+
+    def settings(self) -> dict:
+        """The loop's current settings (a copy; ``params_spec`` says what each means)."""
+        with self._settings_lock:
+            return dict(self.params)
+
+    def update_settings(self, **changes) -> dict:
+        """Change settings live; validated like the config, applied at the next model version.
+
+        Returns the new settings. Raises ConfigError (and changes nothing) on a bad value.
+        """
+        with self._settings_lock:
+            merged = {**self.params, **changes}
+            unknown = [k for k in changes if k not in self.params_spec]
+            if unknown:
+                self.validate_params({unknown[0]: changes[unknown[0]]}, where="settings", key="loop")
+            self.params = self.validate_params(merged, where="settings", key="loop")
+            return dict(self.params)
+
+    # -- training set ---------------------------------------------------------------
     def training_set(self, session: Session) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Pool rows, labels and sample weights the next retrain learns from.
 
         Called in the trainer's thread when a retrain is prepared. The active
         loop trains on the current human/catalogue/import train labels; loops
-        that add pseudo-labels (self-training, self-paced) override this.
+        that add pseudo-labels (self-training, self-paced) override
+        :meth:`prepare_training` and this returns its rows, labels and weights.
         """
         train: pd.DataFrame = session.labels("train")
         return train["row"].to_numpy(), train["label"].astype(str).to_numpy(), None
 
+    def prepare_training(self, session: Session) -> TrainingSet:
+        """The next retrain's :class:`TrainingSet` (the session calls this).
+
+        The default wraps :meth:`training_set` and counts every row as a human
+        label, so loops written against ``training_set`` alone keep working.
+        """
+        rows, y, weights = self.training_set(session)
+        return TrainingSet(rows=np.asarray(rows), y=np.asarray(y), sample_weight=weights,
+                           info={"human_key": human_key(session)})
+
+    # -- after each model ---------------------------------------------------------------
+    def model_metrics(self, session: Session, model: ModelVersion) -> dict:
+        """Extra metrics of a new model version, merged into ``model.metrics`` before it is published.
+
+        Adds ``stopping``: the fraction of pool predictions that changed since
+        the previous version and the stabilising-predictions criterion (see
+        :mod:`core.stopping`). Guidance only: nothing ever stops by force.
+        Models are compared with the previous model of the same kind (loops
+        that alternate a teacher and a student compare teachers with teachers
+        and students with students, not one with the other).
+        """
+        from ..stopping import StabilisingPredictions
+
+        if model.proba is None:
+            return {}
+        params = self.settings()
+        kind = int((getattr(model, "loop_info", None) or {}).get("pseudo_round", 0))
+        monitor = self._monitors.get(kind)
+        if monitor is None or monitor.n_rows != len(model.proba):
+            monitor = self._monitors[kind] = StabilisingPredictions.for_pool(
+                len(model.proba), size=params["stop_set_size"], seed=session.config.seed,
+                exclude=session.evaluation_set.rows if session.evaluation_set is not None else None)
+        monitor.window = params["stop_window"]
+        monitor.threshold = params["stop_kappa"]
+        report = monitor.update(model.proba.argmax(axis=1), version=model.version, n_labels=model.n_labels)
+        self._last_stopping = report
+        return {"stopping": report.as_dict()}
+
+    @property
+    def stopping(self):
+        """The newest :class:`core.stopping.StoppingReport` (None before the first model)."""
+        return self._last_stopping
+
     def after_model(self, session: Session, model: ModelVersion) -> None:
-        """Called in the trainer's thread when a new model version is published."""
+        """Called in the trainer's thread when a new model version is published.
+
+        The base loop counts rounds of new human labels and runs the
+        label-noise check every ``noise_check_every`` such rounds.
+        """
+        key = model.loop_info.get("human_key") if getattr(model, "loop_info", None) else None
+        new_round = key is not None and key != self._human_key
+        if new_round:
+            self._human_key = key
+            self._human_rounds += 1
+        every = self.settings()["noise_check_every"]
+        if new_round and every and self._human_rounds % every == 0:
+            self.check_labels(session)
+
+    @property
+    def human_rounds(self) -> int:
+        """How many distinct sets of human labels the loop has seen models for (its round counter)."""
+        return self._human_rounds
+
+    # -- label-noise check (suspicious-labels queue) ----------------------------------
+    def check_labels(self, session: Session):
+        """Run the label-noise check now and refresh the suspicious-labels queue.
+
+        Fits ``noise_folds`` copies of the head (out-of-fold probabilities),
+        so run it off the UI's event loop. Returns the :class:`core.noise.NoiseCheck`.
+        """
+        from ..noise import check_session_labels
+
+        with self._noise_lock:
+            result = check_session_labels(session, folds=self.settings()["noise_folds"])
+            self.noise_check = result
+        return result
+
+    def suspicious_labels(self, session: Session) -> pd.DataFrame:
+        """The suspicious-labels queue: flagged labels still waiting to be re-checked.
+
+        Columns: ``object_id``, ``row``, ``label`` (given), ``suggested``
+        (the class the out-of-fold model prefers), ``self_confidence``
+        (out-of-fold probability of the given label), ``suggested_confidence``,
+        ``rank`` (1 = most suspicious), ``event_id``, ``annotator``. A label
+        leaves the queue once someone re-labels the object (with the same or
+        another class) or calls :meth:`confirm_label`.
+        """
+        from ..noise import SUSPICIOUS_COLUMNS
+
+        check = self.noise_check
+        if check is None or check.suspicious.empty:
+            return pd.DataFrame(columns=list(SUSPICIOUS_COLUMNS))
+        current = session.labels(split=None, sources=HUMAN_SOURCES).set_index("object_id")["event_id"]
+        flagged = check.suspicious
+        still = flagged["object_id"].map(current).to_numpy() == flagged["event_id"].to_numpy()
+        confirmed = flagged["object_id"].map(self._confirmed).to_numpy() == flagged["event_id"].to_numpy()
+        return flagged[still & ~confirmed].reset_index(drop=True)
+
+    def confirm_label(self, session: Session, object_id, label: str | None = None, *,
+                      annotator: str | None = None):
+        """Resolve one suspicious label: keep it (``label=None``) or correct it.
+
+        Keeping it records nothing new in the store; the object leaves the
+        queue and later checks do not flag the same label again. Correcting
+        it records a human label (and schedules a retrain).
+        """
+        object_id = str(object_id)
+        if label is not None:
+            return session.teach(object_id, label, annotator=annotator)
+        current = session.labels(split=None, sources=HUMAN_SOURCES)
+        match = current[current["object_id"] == object_id]
+        if match.empty:
+            raise LabelStoreError(f"confirm_label: object {object_id!r} has no human label to confirm")
+        self._confirmed[object_id] = str(match["event_id"].iloc[0])
+        return None
+
+    def confirmed_labels(self) -> dict[str, str]:
+        """Labels a person re-checked and kept (object id -> event id); later checks skip them."""
+        return dict(self._confirmed)
+
+
+def human_key(session: Session, labels: pd.DataFrame | None = None) -> int:
+    """A fingerprint of the human train labels (which objects, which classes).
+
+    Equal keys mean the same human training labels; pseudo-label loops use it
+    to tell a retrain on new human labels from one on new pseudo-labels.
+    """
+    if labels is None:
+        labels = session.labels("train")
+    if labels.empty:
+        return 0
+    hashed = pd.util.hash_pandas_object(labels[["object_id", "label"]].astype(str), index=False)
+    # A sum is independent of row order; the count guards against cancelling collisions.
+    return hash((int(hashed.to_numpy().sum(dtype=np.uint64)), len(labels)))
 
 
 def validate_loop(spec: LoopSpec, where: str) -> type[Loop]:
-    cls = resolve(Loop, spec.type, key="loop.type", where=where)
-    check_params(spec.params, cls.PARAMS, where, "loop.params")
+    """Resolve ``spec.type`` and check ``spec.params`` (raises ConfigError naming ``where``)."""
+    name = spec.type
+    if "." not in name:  # ``self-training`` and ``self_training`` name the same loop
+        name = name.replace("-", "_")
+    cls = resolve(Loop, name, key="loop.type", where=where)
+    cls.validate_params(spec.params, where=where, key="loop.params")
     return cls
 
 
 def build_loop(spec: LoopSpec, where: str = "config.yaml") -> Loop:
+    """Build the loop of a validated ``loop:`` section."""
     return validate_loop(spec, where)(**spec.params)
