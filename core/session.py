@@ -45,18 +45,26 @@ class ModelVersion:
     version: int
     head: object
     classes: list[str]
-    n_labels: int
+    n_labels: int  # human (human/catalogue/import) labels only: the learning curves' x axis
     label_revision: int
     metrics: dict
     train_seconds: float
     finished_at: float
     proba: np.ndarray | None = None  # (N, C) float32 over the whole pool
+    n_pseudo_labels: int = 0  # pseudo-labels it was also trained on (loops that write them)
+    loop_info: dict = field(default_factory=dict)  # the loop's bookkeeping (TrainingSet.info)
 
     @property
     def prediction(self) -> np.ndarray | None:
         if self.proba is None:
             return None
         return np.asarray(self.classes, dtype=object)[self.proba.argmax(axis=1)]
+
+    def predict_row(self, row: int) -> str | None:
+        """The predicted class of one pool row (cheap: no pass over the pool)."""
+        if self.proba is None:
+            return None
+        return str(self.classes[int(self.proba[row].argmax())])
 
     @property
     def uncertainty(self) -> np.ndarray | None:
@@ -66,7 +74,7 @@ class ModelVersion:
     def summary(self) -> dict:
         """JSON-ready record of this version (used by history files and the UI)."""
         return {"version": self.version, "n_labels": self.n_labels,
-                "label_revision": self.label_revision, "train_seconds": round(self.train_seconds, 4),
+                "n_pseudo_labels": self.n_pseudo_labels, "label_revision": self.label_revision, "train_seconds": round(self.train_seconds, 4),
                 "finished_at": self.finished_at, "metrics": self.metrics}
 
 
@@ -148,6 +156,9 @@ class Session:
         self.history: list[dict] = self._load_history()
         self._next_version = (self.history[-1]["version"] + 1) if self.history else 1
         self.model: ModelVersion | None = None
+        self._loop_info: dict[int, dict] = {}  # version -> TrainingSet.info of a job in flight
+        self._retrain_pending = False  # a retrain asked for while no background trainer runs
+        self._loop_ticket: int | None = None  # trainer ticket of the newest retrain the loop asked for
         self._pool_file: str | None = None
         self.store_classes()
         self.trainer: BackgroundTrainer | None = None
@@ -284,7 +295,8 @@ class Session:
     def _make_job(self) -> TrainingJob | None:
         with self._lock:
             revision = self.store.revision
-            rows, y, weights = self.loop.training_set(self)
+            training = self.loop.prepare_training(self)
+            rows, y, weights = training.as_tuple()
             if len(y) < self.config.training.min_labels or len(set(y)) < 2:
                 return None
             extra = [c for c in pd.unique(y) if c not in self.classes]
@@ -294,9 +306,10 @@ class Session:
             X_eval, y_eval, evaluation = self._evaluation_data()
             version = self._next_version
             self._next_version += 1
+            self._loop_info[version] = training.info
         return TrainingJob(
             version=version, head_spec=dict(self.config.head), classes=classes, seed=self.config.seed,
-            X_train=self.pool.X[rows], y_train=y, sample_weight=weights, label_revision=revision, X_eval=X_eval, y_eval=y_eval, evaluation=evaluation,
+            X_train=self.pool.X[rows], y_train=y, sample_weight=weights, n_human_labels=training.n_human, label_revision=revision, X_eval=X_eval, y_eval=y_eval, evaluation=evaluation,
             folds=self.config.training.evaluation_folds, X_pool=self._pool_for_worker(),
             previous_head=self.model.head if self.model is not None else None,
             where=self.config.source,
@@ -339,11 +352,16 @@ class Session:
             version=result.version, head=result.head, classes=result.classes,
             n_labels=result.n_labels, label_revision=result.label_revision, metrics=result.metrics,
             train_seconds=result.train_seconds, finished_at=result.finished_at, proba=result.proba,
+            n_pseudo_labels=result.n_pseudo_labels,
         )
         with self._lock:
+            model.loop_info = self._loop_info.pop(result.version, {})
+            for stale in [v for v in self._loop_info if v < result.version]:  # failed or cancelled jobs
+                del self._loop_info[stale]
             # Versions can finish out of order only across processes; never go backwards.
             if self.model is not None and model.version < self.model.version:
                 return
+            model.metrics.update(self.loop.model_metrics(self, model))  # e.g. stopping guidance
             self.model = model
             self.history.append(model.summary())
         if self.persist_models:
@@ -354,28 +372,69 @@ class Session:
             self._emit("model", model)
 
     def retrain(self) -> ModelVersion | None:
-        """Retrain now, in this thread, and publish the result (headless use)."""
-        job = self._make_job()
-        if job is None:
-            return None
-        self._publish(fit_and_evaluate(job))
+        """Retrain now, in this thread, and publish the result (headless use).
+
+        Retrains the loop asks for while publishing (pseudo-label rounds,
+        :meth:`request_retrain`) run here too, before this returns.
+        """
+        self._retrain_pending = True
+        while self._retrain_pending:
+            self._retrain_pending = False
+            job = self._make_job()
+            if job is None:
+                return self.model
+            self._publish(fit_and_evaluate(job))
         return self.model
 
+    def request_retrain(self) -> None:
+        """Ask for a retrain without a new human label (loops: new pseudo-labels, rejections).
+
+        Listeners hear a ``"labels"`` event (pseudo-labels are labels too);
+        without a background trainer the retrain runs in :meth:`retrain`.
+        """
+        self._emit("labels", self.store.revision)
+        if self.trainer is not None:
+            self._loop_ticket = self.trainer.request()
+        else:
+            self._retrain_pending = True
+
     def wait_for_model(self, timeout: float | None = None) -> ModelVersion | None:
-        """Block until the model has seen every label recorded so far."""
+        """Block until the model has seen every label recorded so far.
+
+        Retrains the loop asked for on the way (pseudo-label rounds) are
+        waited for too; loops bound them, so this returns.
+        """
         if self.trainer is None:
             return self.retrain()
-        if not self.trainer.wait(timeout=timeout):
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def remaining():
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+        done = self.trainer.wait(timeout=remaining())
+        while done:
+            ticket = self._loop_ticket
+            if ticket is None or self.trainer.wait(ticket, timeout=0):
+                break
+            done = self.trainer.wait(ticket, timeout=remaining())
+        if not done:
             raise NotReadyError(f"no model within {timeout} s (trainer: {self.status.message})")
         return self.model
 
     # -- queries -----------------------------------------------------------------------
+    def labelled_rows(self, sources: Iterable[str] = TRAINING_SOURCES) -> np.ndarray:
+        """Pool rows labelled by people (either split), from one indexed store query."""
+        rows = self._row_index.get_indexer(list(self.store.labelled_ids(sources)))
+        return rows[rows >= 0]
+
     def candidate_mask(self, annotator: str | None = None) -> np.ndarray:
-        """Rows that may be queried: unlabelled, not held out, not leased or skipped."""
+        """Rows that may be queried: not labelled by people, not held out, not leased or skipped.
+
+        Pseudo-labelled rows stay candidates: a person's label overrides a pseudo-label.
+        """
         annotator = annotator or self.annotator
         mask = ~self._excluded.copy()
-        labelled = self.labels(split=None, sources=None)
-        mask[labelled["row"].to_numpy()] = False
+        mask[self.labelled_rows()] = False
         blocked = set(self.store.leased_by_others(annotator)) | set(self.store.skipped(annotator))
         if blocked:
             rows = self._row_index.get_indexer(list(blocked))
@@ -393,7 +452,7 @@ class Session:
         candidates = np.flatnonzero(self.candidate_mask(annotator))
         if len(candidates) == 0:
             raise EmptyPoolError(f"{self.config.source}: every object is labelled, held out or leased")
-        labelled_rows = self.labels(split=None, sources=None)["row"].to_numpy()
+        labelled_rows = self.labelled_rows()
         context = PoolContext(X=self.pool.X, candidates=candidates, labelled=labelled_rows,
                               model=model.head if model else None,
                               proba=model.proba if model else None, rng=self._rng)
@@ -411,8 +470,7 @@ class Session:
                 strategy=selection.strategy,
                 reason=selection.reason if rank == 0 else f"rank {rank + 1} by {selection.strategy}",
                 model_version=model.version if model else None,
-                prediction=str(model.prediction[row]) if model is not None and model.proba is not None
-                else None,
+                prediction=model.predict_row(int(row)) if model is not None else None,
             ))
             if len(items) == n:
                 break
@@ -441,7 +499,8 @@ class Session:
             version=record["version"], head=head, classes=[str(c) for c in head.classes_],
             n_labels=record["n_labels"], label_revision=record["label_revision"],
             metrics=record["metrics"], train_seconds=record["train_seconds"],
-            finished_at=record["finished_at"], proba=predict_proba_chunked(head, self.pool.X))
+            finished_at=record["finished_at"], proba=predict_proba_chunked(head, self.pool.X),
+            n_pseudo_labels=record.get("n_pseudo_labels", 0))
         with self._lock:
             self.model = model
         return model

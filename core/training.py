@@ -46,6 +46,10 @@ class TrainingJob:
     y_train: np.ndarray
     label_revision: int
     sample_weight: np.ndarray | None = None
+    #: Rows [0, n_human_labels) of the training set are labels people gave; the rest are
+    #: pseudo-labels (None: all are human). Learning curves count, and out-of-fold
+    #: estimates judge, the human ones only.
+    n_human_labels: int | None = None
     X_eval: np.ndarray | None = None
     y_eval: np.ndarray | None = None
     evaluation: str = "out-of-fold"
@@ -63,11 +67,12 @@ class TrainingResult:
     head: object
     classes: list[str]
     label_revision: int
-    n_labels: int
+    n_labels: int  # human labels (see TrainingJob.n_human_labels)
     metrics: dict
     proba: np.ndarray | None
     train_seconds: float
     finished_at: float = field(default_factory=time.time)
+    n_pseudo_labels: int = 0
 
 
 ProgressFn = Callable[[float, str], None]
@@ -103,11 +108,17 @@ def fit_and_evaluate(job: TrainingJob, progress: ProgressFn | None = None,
         X_pool = np.load(job.X_pool, mmap_mode="r") if isinstance(job.X_pool, str) else job.X_pool
         proba = predict_proba_chunked(head, X_pool, check_cancel)
     progress(1.0, "done")
+    n_human = _n_human(job)
     return TrainingResult(
         version=job.version, head=head, classes=list(job.classes),
-        label_revision=job.label_revision, n_labels=int(len(job.y_train)), metrics=metrics,
+        label_revision=job.label_revision, n_labels=n_human, metrics=metrics,
         proba=proba, train_seconds=time.perf_counter() - started,
+        n_pseudo_labels=int(len(job.y_train)) - n_human,
     )
+
+
+def _n_human(job: TrainingJob) -> int:
+    return int(len(job.y_train) if job.n_human_labels is None else job.n_human_labels)
 
 
 def evaluate(head, job: TrainingJob, check_cancel: Callable[[], None]) -> dict:
@@ -119,11 +130,17 @@ def evaluate(head, job: TrainingJob, check_cancel: Callable[[], None]) -> dict:
 
 
 def out_of_fold_metrics(head, job: TrainingJob, check_cancel: Callable[[], None]) -> dict:
-    """Stratified k-fold predictions on the labelled set (k ≤ smallest class size)."""
-    y = np.asarray(job.y_train).astype(str)
+    """Stratified k-fold predictions on the human labels (k ≤ largest class size).
+
+    Pseudo-labels are left out on both sides: they were made by a model that
+    saw every human label, so training on them would leak the held-out fold.
+    """
+    n_human = _n_human(job)
+    X_train = job.X_train[:n_human]
+    y = np.asarray(job.y_train[:n_human]).astype(str)
     _, counts = np.unique(y, return_counts=True)
     # StratifiedKFold needs at least one class with n_splits members.
-    n_splits = int(min(job.folds, len(y) // 2, counts.max()))
+    n_splits = int(min(job.folds, len(y) // 2, counts.max())) if len(counts) else 0
     if len(counts) < 2 or n_splits < 2:
         return {"evaluation": "out-of-fold", "n_evaluated": 0,
                 "note": "too few labels for an out-of-fold estimate"}
@@ -132,13 +149,13 @@ def out_of_fold_metrics(head, job: TrainingJob, check_cancel: Callable[[], None]
     with warnings.catch_warnings():
         # Rare classes with fewer members than folds are expected early in a session.
         warnings.filterwarnings("ignore", message="The least populated class")
-        for train_idx, test_idx in splitter.split(job.X_train, y):
+        for train_idx, test_idx in splitter.split(X_train, y):
             check_cancel()
             fold_head = clone(head)
             _strip_hooks(fold_head)
             weights = None if job.sample_weight is None else job.sample_weight[train_idx]
-            fold_head.fit(job.X_train[train_idx], y[train_idx], **_weight_kwargs(weights))
-            y_pred[test_idx] = fold_head.predict(job.X_train[test_idx])
+            fold_head.fit(X_train[train_idx], y[train_idx], **_weight_kwargs(weights))
+            y_pred[test_idx] = fold_head.predict(X_train[test_idx])
     return classification_metrics(y, y_pred.astype(str), job.classes, evaluation="out-of-fold")
 
 
