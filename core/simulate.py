@@ -23,8 +23,11 @@ from sklearn.model_selection import train_test_split
 from .config import SessionConfig
 from .errors import ConfigError, DataError
 
+#: ``labels`` counts human labels only; loops that pseudo-label report ``pseudo_labels`` (used to
+#: train that model) and ``pseudo_precision`` (their agreement with the oracle, NaN when none).
 CURVE_COLUMNS = ["seed", "strategy", "head", "labels", "accuracy", "balanced_accuracy", "macro_f1",
-                 "model_version", "evaluation", "train_seconds"]
+                 "model_version", "evaluation", "train_seconds", "loop", "pseudo_labels",
+                 "pseudo_precision"]
 
 
 @dataclass
@@ -39,6 +42,7 @@ class SimulationPlan:
     test_size: float = 0.3
     oracle_column: str | None = None
     head: dict | None = None  # override the config's head
+    loops: Sequence[dict] | None = None  # loop specs ({type, params}); None = the config's loop
 
 
 def oracle_config(config: SessionConfig, plan: SimulationPlan) -> SessionConfig:
@@ -89,6 +93,7 @@ def run_simulation(config: SessionConfig, plan: SimulationPlan, *, out_dir: Path
     pool = load_oracle_pool(config)
     truth = np.asarray(pool.ground_truth).astype(str)
     strategies = list(plan.strategies or [config.strategy])
+    loops = [loop_spec(config, spec) for spec in plan.loops] if plan.loops else [config.loop]
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="alabel-sim-") as tmp:
         store_dir = Path(out_dir) if out_dir is not None else Path(tmp)
@@ -96,22 +101,45 @@ def run_simulation(config: SessionConfig, plan: SimulationPlan, *, out_dir: Path
         for seed in plan.seeds:
             pool_rows, test_rows = train_test_split(
                 np.arange(pool.n), test_size=plan.test_size, stratify=truth, random_state=seed)
-            for strategy in strategies:
-                rows.extend(_simulate_one(config, pool, truth, strategy, seed, pool_rows, test_rows,
-                                          plan, store_dir, on_round))
+            for loop in loops:
+                for strategy in strategies:
+                    rows.extend(_simulate_one(config, pool, truth, strategy, seed, pool_rows, test_rows,
+                                              plan, store_dir, on_round, loop=loop))
     return pd.DataFrame(rows, columns=CURVE_COLUMNS)
 
 
+def loop_spec(config: SessionConfig, spec: dict, where: str | None = None):
+    """The config's ``loop:`` section with another loop type and params (``--loop``), validated."""
+    from .config import LoopSpec
+
+    loop = dataclasses.replace(config.loop, type=str(spec["type"]).replace("-", "_"),
+                               params=dict(spec.get("params") or {}))
+    return LoopSpec.from_dict(loop.to_dict(), where or config.source)
+
+
+def loop_label(loop) -> str:
+    """A short name of a loop spec for curves and file names, e.g. ``self_training(policy=flexmatch)``."""
+    if not loop.params:
+        return loop.type
+    return f"{loop.type}(" + ",".join(f"{k}={v}" for k, v in sorted(loop.params.items())) + ")"
+
+
 def _simulate_one(config, pool, truth, strategy: dict, seed: int, pool_rows, test_rows,
-                  plan: SimulationPlan, store_dir: Path, on_round) -> list[dict]:
+                  plan: SimulationPlan, store_dir: Path, on_round, loop=None) -> list[dict]:
     from .labels import LabelStore
+    from .loops import pseudo_precision
     from .session import EvaluationSet, Session
 
     run_config = copy.deepcopy(config)
     run_config.strategy = dict(strategy)
     run_config.seed = int(seed)
+    if loop is not None:
+        run_config.loop = copy.deepcopy(loop)
     name = strategy.get("type", "strategy")
-    store_path = store_dir / f"labels-{name}-seed{seed}.sqlite"
+    loop_name = loop_label(run_config.loop)
+    tag = name if run_config.loop.type == "active" and not run_config.loop.params else \
+        f"{name}-{_safe_name(loop_name)}"
+    store_path = store_dir / f"labels-{tag}-seed{seed}.sqlite"
     for suffix in ("", "-wal", "-shm"):
         Path(str(store_path) + suffix).unlink(missing_ok=True)
     store = LabelStore.open(store_path)
@@ -136,6 +164,9 @@ def _simulate_one(config, pool, truth, strategy: dict, seed: int, pool_rows, tes
                     "balanced_accuracy": model.metrics["balanced_accuracy"],
                     "macro_f1": model.metrics["macro_f1"], "model_version": model.version,
                     "evaluation": model.metrics["evaluation"], "train_seconds": model.train_seconds,
+                    "loop": loop_name, "pseudo_labels": model.n_pseudo_labels,
+                    "pseudo_precision": pseudo_precision(model.loop_info.get("pseudo_rows", []),
+                                                         model.loop_info.get("pseudo_labels", []), truth),
                 }
                 curve.append(row)
                 if on_round is not None:
@@ -149,13 +180,25 @@ def _simulate_one(config, pool, truth, strategy: dict, seed: int, pool_rows, tes
     return curve
 
 
+def _safe_name(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)
+
+
 def summarise(curve: pd.DataFrame, budgets: Sequence[int] = (20, 50, 100, 200, 500)) -> pd.DataFrame:
-    """Mean ± sd of accuracy and balanced accuracy at each budget, per head and strategy."""
+    """Mean ± sd of accuracy and balanced accuracy at each budget, per head, loop and strategy.
+
+    Loops that pseudo-label add the mean pseudo-label count and precision.
+    """
     at = curve[curve["labels"].isin(budgets)]
-    table = at.groupby(["head", "strategy", "labels"]).agg(
+    keys = ["head", "loop", "strategy", "labels"] if "loop" in at else ["head", "strategy", "labels"]
+    table = at.groupby(keys).agg(
         accuracy_mean=("accuracy", "mean"), accuracy_sd=("accuracy", "std"),
         balanced_accuracy_mean=("balanced_accuracy", "mean"),
         balanced_accuracy_sd=("balanced_accuracy", "std"), seeds=("seed", "nunique"))
+    if "pseudo_labels" in at and at["pseudo_labels"].fillna(0).gt(0).any():
+        extra = at.groupby(keys).agg(pseudo_labels=("pseudo_labels", "mean"),
+                                     pseudo_precision=("pseudo_precision", "mean"))
+        table = table.join(extra)
     return table.reset_index()
 
 
@@ -168,9 +211,11 @@ def plot_curve(curve: pd.DataFrame, path: Path, *, title: str = "alabel simulate
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
-    for (head, strategy), part in curve.groupby(["head", "strategy"]):
+    loops = curve["loop"] if "loop" in curve else pd.Series("active", index=curve.index)
+    several = loops.nunique() > 1
+    for (head, strategy, loop), part in curve.assign(loop=loops).groupby(["head", "strategy", "loop"]):
         stats = part.groupby("labels")[metric].agg(["mean", "std"]).fillna(0.0)
-        ax.plot(stats.index, stats["mean"], label=f"{head} + {strategy}")
+        ax.plot(stats.index, stats["mean"], label=f"{head} + {strategy}" + (f" + {loop}" if several else ""))
         ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
                         alpha=0.2)
     ax.set_xlabel("human labels")

@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--initial", type=int, default=None, help="random start labels (default: loop.initial_labels)")
     p.add_argument("--batch-size", type=int, default=None, help="labels per query batch (default: loop.batch_size)")
     p.add_argument("--test-size", type=float, default=0.3, help="held-out stratified fraction (default: 0.3)")
+    p.add_argument("--loop", action="append", default=None,
+                   help="loop to run: active, self-training, self-paced or aspl (repeat to compare; "
+                        "default: the config's); reports pseudo-labels and their precision per round")
+    p.add_argument("--loop-param", action="append", default=None, metavar="KEY=VALUE",
+                   help="loop parameter for every --loop, e.g. policy=flexmatch or tau=0.9 (repeatable)")
 
     p = add("export", "Write a bundle a colleague can open: config (relative paths), labels and data.",
             cmd_export)
@@ -96,6 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", choices=("copy", "link"), default="copy",
                    help="copy the data into the bundle, or point to it (default: copy)")
     p.add_argument("--with-model", action="store_true", help="include the newest saved model")
+
+    p = add("serve", "Start the browser dashboard on the config (default: the shipped config.yaml and "
+                     "example_data/).", cmd_serve)
+    p.add_argument("--address", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=5006, help="port to listen on (default: 5006)")
+    p.add_argument("--show", action="store_true", help="open the dashboard in a web browser")
+    p.add_argument("--num-threads", type=int, default=4,
+                   help="threads handling browser events, so tabs do not wait for each other (default: 4)")
+    p.add_argument("--layout", default=None,
+                   help="dashboard layout: a name from layouts/ or a .yaml file (default: the config's ui.layout)")
     return parser
 
 
@@ -254,19 +269,24 @@ def cmd_simulate(args) -> int:
 
         head = {"type": args.head}
         build_head(head, classes=None, random_state=0, where="--head")
+    loops = _loop_specs(config, args.loop, args.loop_param)
     plan = SimulationPlan(budget=args.budget, strategies=strategies, seeds=seeds,
                           initial_labels=args.initial, batch_size=args.batch_size,
-                          test_size=args.test_size, oracle_column=args.oracle_column, head=head)
+                          test_size=args.test_size, oracle_column=args.oracle_column, head=head,
+                          loops=loops)
     args.out.mkdir(parents=True, exist_ok=True)
-    progress = _progress_bar(total=len(seeds) * len(strategies or [None]) * args.budget,
+    progress = _progress_bar(total=len(seeds) * len(strategies or [None]) * len(loops or [None]) * args.budget,
                              quiet=args.quiet, unit="label")
     last = {}
 
     def on_round(row):
-        key = (row["seed"], row["strategy"])
+        key = (row["seed"], row["strategy"], row["loop"])
         progress.update(row["labels"] - last.get(key, 0))
         last[key] = row["labels"]
-        progress.set_postfix_str(f"{row['strategy']} seed {row['seed']}: acc {row['accuracy']:.3f}")
+        pseudo = (f", {row['pseudo_labels']} pseudo ({row['pseudo_precision']:.1%} right)"
+                  if row["pseudo_labels"] else "")
+        progress.set_postfix_str(f"{row['loop']} {row['strategy']} seed {row['seed']}: "
+                                 f"acc {row['accuracy']:.3f}{pseudo}")
 
     curve = run_simulation(config, plan, out_dir=args.out / "stores", on_round=on_round)
     progress.close()
@@ -279,6 +299,29 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def _loop_specs(config, names, params) -> list[dict] | None:
+    """``--loop`` / ``--loop-param`` as validated loop specs (None: the config's loop)."""
+    import yaml
+
+    from alabel.core.simulate import loop_spec
+
+    parsed = {}
+    for item in params or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise _config_error(f"--loop-param: expected KEY=VALUE, got {item!r}")
+        parsed[key.strip()] = yaml.safe_load(value)
+    if params and not names:
+        names = [config.loop.type]
+        parsed = {**config.loop.params, **parsed}
+    if not names:
+        return None
+    specs = [{"type": name.replace("-", "_"), "params": dict(parsed)} for name in names]
+    for spec in specs:
+        loop_spec(config, spec, where="--loop")  # raises ConfigError naming the loop or parameter
+    return specs
+
+
 def cmd_export(args) -> int:
     from alabel.core.bundle import export_bundle
     from alabel.core.config import SessionConfig
@@ -286,6 +329,18 @@ def cmd_export(args) -> int:
     config = SessionConfig.load(args.config)
     path = export_bundle(config, args.out, data=args.data, with_model=args.with_model)
     print(f"exported the session to {path} (open it with: alabel train {path})")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from alabel.dashboard.app import serve
+
+    config = Path(args.config)
+    if args.config == DEFAULT_CONFIG and not config.exists():
+        shipped = Path(__file__).resolve().parents[1] / DEFAULT_CONFIG  # the repository's example session
+        config = shipped if shipped.exists() else config
+    serve(config, address=args.address, port=args.port, show=args.show, num_threads=args.num_threads,
+          layout=args.layout)
     return 0
 
 
