@@ -1,0 +1,159 @@
+"""The labelling panel: a button per class, the keyboard actions, bulk labels, new classes."""
+from __future__ import annotations
+
+import html
+import math
+
+import panel as pn
+
+from ..keys import ACTIONS
+from .base import Component
+
+#: Above this many classes the buttons give way to the typeahead picker alone.
+MAX_BUTTONS = 30
+
+_ACTION_TEXT = {"accept": "Accept prediction", "skip": "Skip", "unsure": "Unsure", "undo": "Undo",
+                "previous": "◀ Previous", "next": "Next ▶"}
+_KEY_TEXT = {"Enter": "⏎", "Backspace": "⌫", "ArrowLeft": "←", "ArrowRight": "→", " ": "space"}
+
+
+class LabellingPanel(Component):
+    """Label the object in focus: class buttons and keys, accept/skip/undo, bulk, add class."""
+
+    type_name = "labelling"
+    title = "Label"
+    option_types = {"max_buttons": int}
+
+    def __init__(self, state, **options):
+        super().__init__(state, **options)
+        self.max_buttons = int(options.get("max_buttons", MAX_BUTTONS))
+        self.banner = pn.pane.HTML("", css_classes=["label-banner"], sizing_mode="stretch_width")
+        self.buttons = pn.FlexBox(css_classes=["label-classes"], sizing_mode="stretch_width")
+        self.picker = pn.widgets.AutocompleteInput(
+            name="", placeholder="type a class name…", case_sensitive=False, restrict=True,
+            min_characters=1, search_strategy="includes", width=220, css_classes=["label-picker"])
+        self.picker.param.watch(self._picked, "value")
+        self.actions = pn.Row(*[self._action_button(a) for a in ACTIONS], css_classes=["label-actions"])
+        self.counts = pn.pane.HTML("", css_classes=["label-counts"])
+        self.bulk_class = pn.widgets.Select(name="", options=[], width=150, css_classes=["bulk-class"])
+        self.bulk_button = pn.widgets.Button(name="Label selection…", button_type="warning",
+                                             css_classes=["bulk-request"])
+        self.bulk_button.on_click(lambda _: self.state.request_bulk(self.bulk_class.value))
+        self.bulk_info = pn.pane.HTML("", css_classes=["bulk-info"])
+        self.bulk_confirm = pn.widgets.Button(name="Confirm", button_type="danger", css_classes=["bulk-confirm"],
+                                              visible=False)
+        self.bulk_confirm.on_click(lambda _: self.state.confirm_bulk())
+        self.bulk_cancel = pn.widgets.Button(name="Cancel", css_classes=["bulk-cancel"], visible=False)
+        self.bulk_cancel.on_click(lambda _: self.state.cancel_bulk())
+        self.bulk_row = pn.Row(self.bulk_info, self.bulk_class, self.bulk_button, self.bulk_confirm,
+                               self.bulk_cancel, visible=False, css_classes=["label-bulk"])
+        self.new_name = pn.widgets.TextInput(placeholder="new class name", width=160, css_classes=["new-class-name"])
+        self.new_colour = pn.widgets.ColorPicker(value="#7f7f7f", width=60, css_classes=["new-class-colour"])
+        self.new_button = pn.widgets.Button(name="Add class", css_classes=["new-class-add"])
+        self.new_button.on_click(self._add_class)
+        self.watch(self._on_classes, "classes")
+        self.watch(self._on_banner, "current", "focus_row", "focus_source", "current_prediction",
+                   "current_confidence", "model_version", "test_mode", "position", "queued")
+        self.watch(self._on_counts, "label_counts")
+        self.watch(self._on_bulk, "selection", "bulk_pending", "selection_source")
+        self._on_classes()
+        self._on_banner()
+        self._on_counts()
+        self._on_bulk()
+
+    def __panel__(self):
+        add = pn.Row(self.new_name, self.new_colour, self.new_button, css_classes=["label-add-class"])
+        return self.card(self.banner, self.buttons, pn.Row(self.picker, self.counts), self.actions,
+                         self.bulk_row, pn.layout.Divider(), add)
+
+    # -- widgets ---------------------------------------------------------------------
+    def _action_button(self, action: str) -> pn.widgets.Button:
+        key = self.state.session.config.ui.keys.get(action, "")
+        button = pn.widgets.Button(name=f"{_ACTION_TEXT[action]} [{_KEY_TEXT.get(key, key)}]",
+                                   css_classes=[f"act-{action}"], button_type="default")
+        button.on_click(lambda _: self.state.press(key) if key else None)
+        return button
+
+    def _on_classes(self, *_) -> None:
+        classes = self.state.classes
+        names = [c.name for c in classes]
+        buttons = []
+        if len(classes) <= self.max_buttons:
+            for spec in classes:
+                key = f" [{_KEY_TEXT.get(spec.key, spec.key)}]" if spec.key else ""
+                button = pn.widgets.Button(
+                    name=f"{spec.name}{key}", css_classes=["class-btn", f"class-{_slug(spec.name)}"],
+                    stylesheets=[f".bk-btn {{ border-left: 8px solid {spec.color} !important; font-weight: 600; }}"])
+                button.on_click(lambda _, name=spec.name: self.state.label(name))
+                buttons.append(button)
+        self.buttons.objects = buttons
+        self.picker.options = names
+        self.bulk_class.options = names
+        if names and self.bulk_class.value not in names:
+            self.bulk_class.value = names[0]
+
+    def _picked(self, event) -> None:
+        if event.new:
+            name = event.new
+            self.picker.value = ""
+            self.state.label(name)
+
+    def _on_banner(self, *_) -> None:
+        state = self.state
+        if state.focus_source == "selection" and state.focus_row is not None:
+            object_id = html.escape(str(state.session.pool.ids[state.focus_row]))
+            self.banner.object = (
+                f"<div class='banner banner-relabel' data-object='{object_id}' data-mode='selection'>"
+                f"Labelling <b>{object_id}</b>, picked by hand (a class relabels it; "
+                f"← or → returns to the queries)</div>")
+            return
+        shown = state.current
+        if shown is None:
+            self.banner.object = ("<div class='banner banner-empty' data-object='' data-mode='query'>"
+                                  "Waiting for the next query…</div>")
+            return
+        item = shown.item
+        badge = "<span class='badge-test'>TEST SET</span> " if shown.split == "test" else ""
+        score = "" if item.score is None or (isinstance(item.score, float) and math.isnan(item.score)) \
+            else f" (score {item.score:.3g})"
+        prediction = (f" · model v{state.model_version} predicts <b>{html.escape(state.current_prediction)}</b> "
+                      f"({state.current_confidence:.2f})" if state.current_prediction else " · no model yet")
+        outcome = f" · was labelled <b>{html.escape(shown.outcome)}</b>" if shown.outcome else ""
+        object_id = html.escape(shown.object_id)
+        self.banner.object = (
+            f"<div class='banner banner-query' data-object='{object_id}' data-mode='query' "
+            f"data-split='{shown.split}' data-position='{state.position}'>"
+            f"{badge}#{state.position} <span class='query-id'><b>{object_id}</b></span>{prediction}{outcome}"
+            f"<br><small>{html.escape(item.strategy)}: {html.escape(item.reason)}{score} · "
+            f"{state.queued} queued</small></div>")
+
+    def _on_counts(self, *_) -> None:
+        counts = self.state.label_counts
+        if counts is None:
+            self.counts.object = ""
+            return
+        train, test = int(counts["train"].sum()), int(counts["test"].sum())
+        self.counts.object = (f"<span class='label-total' data-train='{train}' data-test='{test}'>"
+                              f"{train + test} labels ({train} train, {test} test)</span>")
+
+    def _on_bulk(self, *_) -> None:
+        state = self.state
+        n = len(state.selection)
+        pending = state.bulk_pending
+        self.bulk_row.visible = n > 0
+        if pending:
+            self.bulk_info.object = (f"<b class='bulk-question' data-n='{pending['n']}'>Label {pending['n']} "
+                                     f"objects as {html.escape(pending['label'])} ({pending['split']})?</b>")
+        else:
+            self.bulk_info.object = (f"<span class='bulk-selected' data-n='{n}'>{n} selected "
+                                     f"({html.escape(state.selection_source)})</span>")
+        self.bulk_confirm.visible = self.bulk_cancel.visible = bool(pending)
+        self.bulk_button.visible = self.bulk_class.visible = not pending
+
+    def _add_class(self, _) -> None:
+        if self.state.add_class(self.new_name.value, self.new_colour.value):
+            self.new_name.value = ""
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in str(text)).strip("-") or "class"

@@ -1,0 +1,141 @@
+"""The metrics panel: learning curve, confusion matrix and class balance.
+
+The plots are Bokeh figures whose data sources are replaced after each retrain
+(and, for the class balance, after label changes): a data update is a small
+message, where rebuilding a plot per update would stall the event loop.
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import panel as pn
+from bokeh.models import ColumnDataSource, FactorRange, HoverTool, LinearColorMapper
+from bokeh.palettes import Blues256
+from bokeh.plotting import figure
+
+from .base import Component
+
+_EVALUATION_TEXT = {
+    "test": "the held-out test labels",
+    "out-of-fold": "out-of-fold predictions on the labelled objects (biased when a strategy chose them)",
+    "oracle": "the oracle set",
+}
+
+
+class MetricsPanel(Component):
+    """How the model improves with labels, where it errs, and what has been labelled."""
+
+    type_name = "metrics"
+    title = "Metrics"
+    option_types = {"height": int}
+
+    def __init__(self, state, **options):
+        super().__init__(state, **options)
+        height = int(options.get("height", 260))
+        self.curve_session = ColumnDataSource({"n": [], "acc": [], "version": []})
+        self.curve_truth = ColumnDataSource({"n": [], "acc": []})
+        self.curve_random = ColumnDataSource({"n": [], "acc": []})
+        curve = figure(height=height, width=380, title="Learning curve", x_axis_label="labels",
+                       y_axis_label="accuracy", y_range=(0, 1.02), tools="pan,wheel_zoom,reset",
+                       toolbar_location=None)
+        curve.line("n", "acc", source=self.curve_session, color="#0072B2", line_width=2,
+                   legend_label="session (its own evaluation)")
+        curve.scatter("n", "acc", source=self.curve_session, color="#0072B2", size=5)
+        curve.line("n", "acc", source=self.curve_truth, color="#009E73", line_width=2,
+                   legend_label="session vs ground truth")
+        curve.line("n", "acc", source=self.curve_random, color="#D55E00", line_width=2, line_dash="dashed",
+                   legend_label="random sampling vs ground truth")
+        curve.scatter("n", "acc", source=self.curve_random, color="#D55E00", size=5)
+        curve.legend.location = "bottom_right"
+        curve.legend.label_text_font_size = "8pt"
+        curve.add_tools(HoverTool(tooltips=[("labels", "@n"), ("accuracy", "@acc{0.000}")]))
+        self.confusion_src = ColumnDataSource({"truth": [], "pred": [], "count": [], "text": []})
+        self.confusion_mapper = LinearColorMapper(palette=list(reversed(Blues256)), low=0, high=1)
+        names = [c.name for c in state.classes]
+        confusion = figure(height=height, width=320, title="Confusion matrix", x_range=FactorRange(*names),
+                           y_range=FactorRange(*reversed(names)), x_axis_label="predicted", y_axis_label="true",
+                           tools="hover", tooltips=[("true", "@truth"), ("predicted", "@pred"), ("n", "@count")],
+                           toolbar_location=None)
+        confusion.rect("pred", "truth", 1, 1, source=self.confusion_src,
+                       fill_color={"field": "count", "transform": self.confusion_mapper}, line_color="white")
+        confusion.text("pred", "truth", text="text", source=self.confusion_src, text_align="center",
+                       text_baseline="middle", text_font_size="8pt")
+        confusion.xaxis.major_label_orientation = 0.8
+        self.confusion_fig = confusion
+        self.balance_src = ColumnDataSource({"cls": [], "train": [], "test": [], "total": [], "color": []})
+        balance = figure(height=height, width=300, title="Labels per class", y_range=FactorRange(*reversed(names)),
+                         x_axis_label="labels", tools="hover", tooltips=[("class", "@cls"), ("train", "@train"),
+                                                                          ("test", "@test")],
+                         toolbar_location=None)
+        balance.hbar(y="cls", right="train", height=0.7, source=self.balance_src, fill_color="color",
+                     line_color="#333333", legend_label="train")
+        balance.hbar(y="cls", left="train", right="total", height=0.7, source=self.balance_src,
+                     fill_color="#ffffff", line_color="#333333", hatch_pattern="/", legend_label="test")
+        balance.legend.location = "bottom_right"
+        self.balance_fig = balance
+        self.curve_fig = curve
+        self.caption = pn.pane.HTML("", css_classes=["metrics-caption"], sizing_mode="stretch_width")
+        self.watch(self._on_model, "history", "metrics")
+        self.watch(self._on_reference, "reference")
+        self.watch(self._on_counts, "label_counts", "classes")
+        self._on_model()
+        self._on_reference()
+        self._on_counts()
+
+    def __panel__(self):
+        plots = pn.Row(pn.pane.Bokeh(self.curve_fig), pn.pane.Bokeh(self.confusion_fig),
+                       pn.pane.Bokeh(self.balance_fig))
+        return self.card(self.caption, plots)
+
+    def _on_model(self, *_) -> None:
+        history = [h for h in self.state.history if h.get("metrics", {}).get("n_evaluated")]
+        self.curve_session.data = {"n": [h["n_labels"] for h in history],
+                                   "acc": [h["metrics"]["accuracy"] for h in history],
+                                   "version": [h["version"] for h in history]}
+        metrics = self.state.metrics or {}
+        confusion = metrics.get("confusion")
+        classes = [str(c) for c in metrics.get("classes", [])]
+        if confusion and classes:
+            matrix = np.asarray(confusion)
+            truth, pred = np.meshgrid(classes, classes, indexing="ij")
+            counts = matrix.ravel()
+            self.confusion_mapper.high = max(1, int(counts.max()))
+            self.confusion_fig.x_range.factors = classes
+            self.confusion_fig.y_range.factors = list(reversed(classes))
+            self.confusion_src.data = {"truth": truth.ravel().tolist(), "pred": pred.ravel().tolist(),
+                                       "count": counts.tolist(),
+                                       "text": [str(c) if c else "" for c in counts.tolist()]}
+        self._caption()
+
+    def _on_reference(self, *_) -> None:
+        reference = self.state.reference or {}
+        session = reference.get("session", [])
+        random = reference.get("random", [])
+        self.curve_truth.data = {"n": [p["n_labels"] for p in session], "acc": [p["accuracy"] for p in session]}
+        self.curve_random.data = {"n": [p["n_labels"] for p in random], "acc": [p["accuracy"] for p in random]}
+        self._caption()
+
+    def _on_counts(self, *_) -> None:
+        counts = self.state.label_counts
+        colours = {c.name: c.color for c in self.state.classes}
+        if counts is None:
+            return
+        names = [str(c) for c in counts.index]
+        self.balance_fig.y_range.factors = list(reversed(names))
+        self.balance_src.data = {"cls": names, "train": counts["train"].tolist(), "test": counts["test"].tolist(),
+                                 "total": (counts["train"] + counts["test"]).tolist(),
+                                 "color": [colours.get(n, "#999999") for n in names]}
+
+    def _caption(self) -> None:
+        metrics = self.state.metrics or {}
+        evaluation = metrics.get("evaluation")
+        scored = _EVALUATION_TEXT.get(evaluation, "not scored yet") if metrics.get("n_evaluated") else \
+            "not scored yet (labels of two classes needed)"
+        reference = self.state.reference
+        truth = (f"Green and dashed orange lines: scored on {html.escape(reference['evaluation'])}; "
+                 "the dashed line trains the same head on labels drawn at random (the reference a strategy "
+                 "must beat).") if reference else \
+            "No ground-truth column in the data: no random-sampling reference."
+        self.caption.object = (f"<div class='metrics-scored' data-evaluation='{html.escape(str(evaluation or ''))}'>"
+                               f"Blue line and confusion matrix: scored on {html.escape(scored)}. {truth}</div>")

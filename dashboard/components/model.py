@@ -1,0 +1,87 @@
+"""The model panel: version, background-training status with progress, newest metrics."""
+from __future__ import annotations
+
+import html
+
+import panel as pn
+
+from .base import Component
+
+
+class ModelPanel(Component):
+    """Which model answers the queries, what the trainer is doing, how good the model is."""
+
+    type_name = "model"
+    title = "Model"
+    option_types = {}
+
+    def __init__(self, state, **options):
+        super().__init__(state, **options)
+        self.version = pn.pane.HTML("", css_classes=["model-version-pane"])
+        self.status = pn.pane.HTML("", css_classes=["model-status"])
+        self.progress = pn.indicators.Progress(value=0, max=100, width=220, bar_color="info", active=False,
+                                               css_classes=["model-progress"])
+        self.scores = pn.pane.HTML("", css_classes=["model-metrics"], sizing_mode="stretch_width")
+        self.retrain = pn.widgets.Button(name="Retrain now", css_classes=["model-retrain"], width=110)
+        self.retrain.on_click(self._retrain)
+        self.cancel = pn.widgets.Button(name="Cancel retrain", css_classes=["model-cancel"], width=120)
+        self.cancel.on_click(self._cancel)
+        self.watch(self._on_model, "model_version", "metrics", "head_type")
+        self.watch(self._on_status, "trainer_state", "trainer_message", "progress", "trainer_error")
+        self._on_model()
+        self._on_status()
+
+    def __panel__(self):
+        return self.card(self.version, self.status, self.progress, pn.Row(self.retrain, self.cancel), self.scores)
+
+    def _retrain(self, _) -> None:
+        trainer = self.state.session.trainer
+        if trainer is not None:
+            trainer.request()
+
+    def _cancel(self, _) -> None:
+        trainer = self.state.session.trainer
+        if trainer is not None:
+            trainer.cancel()
+
+    def _on_model(self, *_) -> None:
+        state = self.state
+        version = state.model_version
+        shown = "none yet" if version is None else f"v{version}"
+        self.version.object = (f"<div>Model <b class='model-version' data-version='{'' if version is None else version}'>"
+                               f"{shown}</b> · head {html.escape(state.head_type)}"
+                               + (f" · {state.model_n_labels} labels" if version is not None else "") + "</div>")
+        self.scores.object = metrics_html(state.metrics)
+
+    def _on_status(self, *_) -> None:
+        state = self.state
+        busy = state.trainer_state in ("waiting", "training")
+        self.progress.value = int(round(state.progress * 100)) if busy else (100 if state.model_version else 0)
+        self.progress.active = busy and state.progress <= 0
+        self.progress.bar_color = "danger" if state.trainer_state == "failed" else "info"
+        error = f"<br><span style='color:#b00020'>{html.escape(state.trainer_error)}</span>" \
+            if state.trainer_error and state.trainer_state == "failed" else ""
+        self.status.object = (f"<div class='trainer' data-state='{state.trainer_state}'>trainer: "
+                              f"<b>{html.escape(state.trainer_state)}</b> {html.escape(state.trainer_message)}"
+                              f"{error}</div>")
+
+
+def metrics_html(metrics: dict) -> str:
+    """The newest model's scores, saying how they were measured."""
+    if not metrics:
+        return "<i>no metrics yet</i>"
+    evaluation = metrics.get("evaluation", "?")
+    n = metrics.get("n_evaluated", 0)
+    if not n:
+        return f"<i>{html.escape(str(metrics.get('note', 'not evaluated yet')))}</i>"
+    low, high = (metrics.get("accuracy_interval") or [float("nan")] * 2)[:2]
+    where = {"test": f"held-out test labels (n={n})",
+             "out-of-fold": f"out-of-fold on {n} labels (biased when a strategy chose them)",
+             "oracle": f"oracle set (n={n})"}.get(evaluation, f"{evaluation} (n={n})")
+    return (f"<table class='metrics-table' data-evaluation='{html.escape(evaluation)}' "
+            f"data-accuracy='{metrics['accuracy']:.6f}'>"
+            f"<tr><th align='left'>accuracy</th><td>{metrics['accuracy']:.3f} "
+            f"<small>[{low:.3f}, {high:.3f}]</small></td></tr>"
+            f"<tr><th align='left'>balanced accuracy</th><td>{metrics.get('balanced_accuracy', float('nan')):.3f}</td></tr>"
+            f"<tr><th align='left'>macro F1</th><td>{metrics.get('macro_f1', float('nan')):.3f}</td></tr>"
+            f"<tr><th align='left'>scored on</th><td>{html.escape(where)}</td></tr></table>")

@@ -1,0 +1,249 @@
+"""YAML layouts: which components the dashboard shows, and where.
+
+A layout file (``layouts/default.yaml``, or any YAML file named in the
+config's ``ui.layout``) looks like::
+
+    name: default
+    description: scatter and detail side by side, the labelling panel under them
+    sidebar:
+      - {type: model}
+      - {type: query}
+    main:
+      - row:
+          - {type: scatter, width: 640, height: 480}
+          - {type: detail}
+      - {type: labelling}
+      - tabs:
+          Find: [{type: find}]
+          Metrics: [{type: metrics}]
+
+Items are components (``type`` plus the component's options) or containers:
+``row`` and ``column`` (a list of items) and ``tabs`` (title → item or list).
+Validation happens in two complete passes before anything is built:
+:func:`load_layout` checks the file alone (keys, component types through the
+registry with a "did you mean", option names and types), then
+:func:`check_layout_data` checks it against the session's data (columns the
+options name, the scatter axes, the detail renderers). Every error is one line
+naming the file and the dotted key.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import panel as pn
+import yaml
+
+from alabel.core.errors import ConfigError, did_you_mean
+from alabel.core.registry import concrete_descendants, resolve
+
+from .components import Component
+from .components.renderers import DetailRenderer
+
+LAYOUT_KEYS = ("name", "description", "sidebar", "main")
+CONTAINERS = ("row", "column", "tabs")
+
+
+@dataclass
+class ComponentNode:
+    """A component to build: its class, options and dotted key in the file."""
+
+    cls: type
+    options: dict
+    key: str
+
+
+@dataclass
+class ContainerNode:
+    """A row, column or tabs of child nodes (``titles`` for tabs)."""
+
+    kind: str
+    children: list
+    key: str
+    titles: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LayoutSpec:
+    """A validated layout file."""
+
+    name: str
+    description: str
+    sidebar: list
+    main: list
+    source: str
+
+    def components(self):
+        """Every component node, depth first."""
+        stack = list(self.sidebar) + list(self.main)
+        while stack:
+            node = stack.pop(0)
+            if isinstance(node, ComponentNode):
+                yield node
+            else:
+                stack[:0] = node.children
+
+
+# ---------------------------------------------------------------------------
+# finding layout files
+# ---------------------------------------------------------------------------
+def builtin_layouts() -> dict[str, Path]:
+    """Layouts shipped with alabel: name → file."""
+    folder = resources.files("alabel.layouts")
+    return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".yaml")}
+
+
+def layout_path(name: str, config) -> tuple[Path, str]:
+    """The file of layout ``name`` and the name to use in messages.
+
+    ``name`` is a shipped layout's name or a path to a YAML file (relative to
+    the config's folder).
+    """
+    shipped = builtin_layouts()
+    if name in shipped:
+        return shipped[name], f"layouts/{name}.yaml"
+    if name.endswith((".yaml", ".yml")) or os.sep in name or "/" in name:
+        path = config.resolve(name)
+        if not path.is_file():
+            raise ConfigError(f"{config.source}: ui.layout: layout file {str(path)!r} not found")
+        return path, str(name)
+    raise ConfigError(f"{config.source}: ui.layout: unknown layout {name!r}{did_you_mean(name, shipped)}; "
+                      f"shipped: {', '.join(sorted(shipped))} (or give a path to a .yaml file)")
+
+
+def available_layouts(config) -> list[str]:
+    """Names the UI's layout picker offers (shipped ones, and the config's own file)."""
+    names = sorted(builtin_layouts())
+    if config.ui.layout not in names:
+        names.append(config.ui.layout)
+    return names
+
+
+# ---------------------------------------------------------------------------
+# pass 1: the file alone
+# ---------------------------------------------------------------------------
+def load_layout(path: str | Path, where: str | None = None) -> LayoutSpec:
+    """Read and validate a layout file (without data)."""
+    path = Path(path)
+    where = where or str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{where}: YAML syntax error{at}: {getattr(exc, 'problem', None) or 'invalid YAML'}") \
+            from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read layout ({exc.strerror})") from None
+    return parse_layout(raw, where=where, default_name=path.stem)
+
+
+def parse_layout(raw: Any, *, where: str, default_name: str = "layout") -> LayoutSpec:
+    """Validate a parsed layout mapping completely; returns the node tree."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping with 'main' (and optionally 'sidebar'), "
+                          f"got {type(raw).__name__}")
+    for key in raw:
+        if key not in LAYOUT_KEYS:
+            raise ConfigError(f"{where}: {key}: unknown key{did_you_mean(str(key), LAYOUT_KEYS)}; "
+                              f"allowed: {', '.join(LAYOUT_KEYS)}")
+    if "main" not in raw:
+        raise ConfigError(f"{where}: main: missing (the list of components to show)")
+    for key in ("name", "description"):
+        if key in raw and not isinstance(raw[key], str):
+            raise ConfigError(f"{where}: {key}: expected text, got {raw[key]!r}")
+    sidebar = _items(raw.get("sidebar") or [], where, "sidebar")
+    main = _items(raw["main"], where, "main")
+    if not main:
+        raise ConfigError(f"{where}: main: empty (list at least one component)")
+    return LayoutSpec(name=raw.get("name") or default_name, description=raw.get("description", ""),
+                      sidebar=sidebar, main=main, source=where)
+
+
+def _items(value: Any, where: str, key: str) -> list:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: {key}: expected a list of components, got {type(value).__name__}")
+    return [_item(item, where, f"{key}[{i}]") for i, item in enumerate(value)]
+
+
+def _item(item: Any, where: str, key: str):
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where}: {key}: expected a mapping (a component with 'type', or row/column/tabs), "
+                          f"got {item!r}")
+    containers = [k for k in CONTAINERS if k in item]
+    if containers:
+        kind = containers[0]
+        extra = [k for k in item if k != kind]
+        if extra:
+            raise ConfigError(f"{where}: {key}.{extra[0]}: a {kind} takes no other key")
+        if kind == "tabs":
+            tabs = item["tabs"]
+            if not isinstance(tabs, dict) or not tabs:
+                raise ConfigError(f"{where}: {key}.tabs: expected a mapping of tab title to components")
+            children, titles = [], []
+            for title, content in tabs.items():
+                sub = f"{key}.tabs.{title}"
+                nodes = _items(content if isinstance(content, list) else [content], where, sub)
+                children.append(nodes[0] if len(nodes) == 1 else ContainerNode("column", nodes, sub))
+                titles.append(str(title))
+            return ContainerNode("tabs", children, key, titles)
+        return ContainerNode(kind, _items(item[kind], where, f"{key}.{kind}"), key)
+    if "type" not in item:
+        raise ConfigError(f"{where}: {key}.type: missing (a component type or row/column/tabs); known types: "
+                          f"{', '.join(concrete_descendants(Component))}")
+    cls = resolve(Component, item["type"], key=f"{key}.type", where=where)
+    options = {k: v for k, v in item.items() if k != "type"}
+    cls.check_options(options, where=where, key=key)
+    return ComponentNode(cls, options, key)
+
+
+# ---------------------------------------------------------------------------
+# pass 2: against the session's data
+# ---------------------------------------------------------------------------
+def check_layout_data(spec: LayoutSpec, session) -> None:
+    """Raise ConfigError when the layout or ``ui``/``data.detail`` name what the data lack."""
+    from .components.scatter import check_ui_scatter
+
+    for node in spec.components():
+        node.cls.check_data(node.options, session, where=spec.source, key=node.key)
+    check_ui_scatter(session, session.config.source)
+    for i, detail in enumerate(session.config.data.detail):
+        resolve(DetailRenderer, detail.kind, key=f"data.detail[{i}].kind", where=session.config.source)
+
+
+def resolve_layout(name: str, session) -> LayoutSpec:
+    """Find, load and fully validate the layout ``name`` for ``session``."""
+    path, where = layout_path(name, session.config)
+    spec = load_layout(path, where)
+    check_layout_data(spec, session)
+    return spec
+
+
+# ---------------------------------------------------------------------------
+# building
+# ---------------------------------------------------------------------------
+def build_layout(spec: LayoutSpec, state) -> tuple[pn.viewable.Viewable, pn.viewable.Viewable, list]:
+    """Build (sidebar, main, components) for one tab's state."""
+    built: list = []
+    sidebar = pn.Column(*[_build(n, state, built) for n in spec.sidebar], width=380,
+                        css_classes=["alabel-sidebar"])
+    main = pn.Column(*[_build(n, state, built) for n in spec.main], sizing_mode="stretch_width",
+                     css_classes=["alabel-main"])
+    return sidebar, main, built
+
+
+def _build(node, state, built: list):
+    if isinstance(node, ComponentNode):
+        component = node.cls(state, **node.options)
+        built.append(component)
+        return component
+    children = [_build(child, state, built) for child in node.children]
+    if node.kind == "row":
+        return pn.Row(*children, sizing_mode="stretch_width")
+    if node.kind == "column":
+        return pn.Column(*children, sizing_mode="stretch_width")
+    return pn.Tabs(*zip(node.titles, children), sizing_mode="stretch_width", dynamic=False,
+                   css_classes=["alabel-tabs"])

@@ -1,0 +1,653 @@
+"""The UI state of one browser tab, as a ``param.Parameterized`` without Panel.
+
+Each tab gets its own :class:`SessionState`: who is labelling, what they are
+shown, what they selected, how the scatter is coloured, whether they label
+the test set. Everything shared between tabs (labels, models, the trainer)
+lives in the hub's engine session, which this class only calls.
+
+Two rules keep a label click fast:
+
+* the click handler only commits the label (a few ms) and moves to the next
+  object already queued by :class:`~alabel.dashboard.queue.QueryQueue`;
+* everything else (refilling the queue, counting labels, reading the store
+  after someone else labelled) runs in the hub's worker pool, and its result
+  is applied through ``schedule``, which the app points at the tab's Bokeh
+  document (``doc.add_next_tick_callback``) so params change on the event loop.
+
+Components watch the params below; they never call the engine themselves
+except for read-only lookups.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import uuid
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import param
+
+from alabel.core.errors import AlabelError, EmptyPoolError, LabelStoreError
+from alabel.core.session import QueryItem
+
+from .filters import Filter, filter_mask
+from .keys import KeyMap
+from .queue import QueryQueue, Shown
+
+log = logging.getLogger(__name__)
+
+#: Colourings of the scatter.
+COLOUR_MODES = ("label", "prediction", "uncertainty", "queried")
+
+
+def _immediately(fn: Callable[[], None]) -> None:
+    fn()
+
+
+class SessionState(param.Parameterized):
+    """One browser tab's view of a shared labelling session.
+
+    Parameters
+    ----------
+    hub : SessionHub
+        The shared engine session.
+    schedule : callable, optional
+        ``schedule(fn)`` runs ``fn()`` where params may change (the tab's
+        document); default: at once, in the calling thread (tests, scripts).
+    **params
+        Initial values of the params below (``annotator``, ...).
+    """
+
+    annotator = param.String(default="", doc="Name recorded with every label from this tab.")
+
+    # -- what is shown -------------------------------------------------------------------
+    current = param.Parameter(default=None, doc="The queried object in front of the annotator (Shown).")
+    position = param.Integer(default=0, doc="1-based position of the current object in this tab's trail.")
+    queued = param.Integer(default=0, doc="Objects queued after the current one.")
+    current_prediction = param.String(default="", doc="Newest model's class for the current object.")
+    current_confidence = param.Number(default=None, allow_None=True,
+                                      doc="Newest model's probability of that class.")
+    focus_row = param.Integer(default=None, allow_None=True, doc="Pool row shown in the detail view.")
+    focus_source = param.Selector(default="query", objects=["query", "selection"],
+                                  doc="Whether the detail shows the query or an object picked by hand.")
+    selection = param.Array(default=np.zeros(0, dtype=np.int64),
+                            doc="Pool rows selected in the scatter or the finder (lasso, box, tap, search).")
+    selection_source = param.String(default="", doc="How the selection was made, in words.")
+    bulk_pending = param.Dict(default=None, allow_None=True,
+                              doc="A bulk label awaiting confirmation: {label, n, split}.")
+
+    # -- how things are shown --------------------------------------------------------
+    colour_by = param.Selector(default="label", objects=list(COLOUR_MODES),
+                               doc="What the scatter's colours show.")
+    x_axis = param.String(default="", doc="Scatter x axis: a column, a feature or pca_1/pca_2.")
+    y_axis = param.String(default="", doc="Scatter y axis.")
+    filters = param.List(default=[], item_type=Filter, doc="Column filters of the finder.")
+    test_mode = param.Boolean(default=False, doc="Label random objects into the held-out test split.")
+    test_within_filters = param.Boolean(default=False, doc="Test-set mode draws only among filtered rows.")
+    layout_name = param.String(default="default", doc="The YAML layout this tab shows.")
+
+    # -- mirrored from the shared session -------------------------------------------------
+    classes = param.List(default=[], doc="ClassSpec list (name, colour, key) in force.")
+    model_version = param.Integer(default=None, allow_None=True, doc="Newest finished model version.")
+    model_n_labels = param.Integer(default=0, doc="Labels the newest model was trained on.")
+    metrics = param.Dict(default={}, doc="Metrics of the newest model (with how they were measured).")
+    history = param.List(default=[], doc="Per-version summaries: the learning curve.")
+    trainer_state = param.String(default="idle", doc="idle, waiting, training, failed, cancelled, stopped.")
+    trainer_message = param.String(default="", doc="What the trainer is doing, in words.")
+    trainer_error = param.String(default="", doc="The last retrain's error, if it failed.")
+    progress = param.Number(default=0.0, bounds=(0, 1), doc="Progress of the retrain in progress.")
+    label_counts = param.DataFrame(default=None, allow_None=True,
+                                   doc="Current labels per class (rows) and split (train/test columns).")
+    labelled = param.DataFrame(default=None, allow_None=True,
+                               doc="Current labels: object_id, label, split, annotator, row.")
+    labels_revision = param.Integer(default=0, doc="Store revision the label views were read at.")
+    head_type = param.String(default="", doc="Head type in force (shared by every tab).")
+    strategy_type = param.String(default="", doc="Query strategy in force (shared by every tab).")
+    reference = param.Dict(default=None, allow_None=True,
+                           doc="Ground-truth scores of the session and of random sampling.")
+
+    message = param.String(default="", doc="Outcome of the last action, for the status line.")
+    message_level = param.Selector(default="info", objects=["info", "warning", "error"],
+                                   doc="How the status line shows the message.")
+
+    def __init__(self, hub, *, schedule: Callable[[Callable[[], None]], None] | None = None, **params):
+        params.setdefault("annotator", f"tab-{uuid.uuid4().hex[:6]}")
+        super().__init__(**params)
+        self.hub = hub
+        self.session = hub.session
+        self.schedule = schedule or _immediately
+        self._lock = threading.RLock()
+        self.queue = QueryQueue(low_water=3)
+        self._labels_refresh = _Coalescer()
+        self._closed = False
+        self._leased_as = self.annotator
+        self._rng = np.random.default_rng(
+            [self.session.config.seed, int(uuid.uuid4().int % (2**32))])  # test draws differ per tab
+        config = self.session.config
+        scatter = config.ui.scatter or {}
+        self.param.update(
+            x_axis=self.x_axis or str(scatter.get("x") or _default_axis(self.session.pool, 0)),
+            y_axis=self.y_axis or str(scatter.get("y") or _default_axis(self.session.pool, 1)),
+            classes=list(config.classes),
+            head_type=config.head["type"],
+            strategy_type=config.strategy["type"],
+            layout_name=params.get("layout_name", config.ui.layout),
+            reference=hub.truth.snapshot() if hub.truth is not None else None,
+        )
+        self.keymap = KeyMap(self.classes, config.ui.keys)
+        self._apply_model(self.session.model)
+        self._apply_status(self.session.status)
+        self._unsubscribe = hub.subscribe(self._on_event)
+        self.refresh_labels()
+        self._refill()
+
+    # ---------------------------------------------------------------- engine events
+    def _on_event(self, kind: str, payload: object) -> None:
+        """Called from worker threads: hand the change over to the tab's event loop."""
+        if self._closed:
+            return
+        if kind == "labels":
+            self.refresh_labels()
+        elif kind == "model":
+            self.schedule(partial(self._apply_model, payload, refill=True))
+        elif kind == "status":
+            self.schedule(partial(self._apply_status, payload))
+        elif kind == "classes":
+            self.schedule(self._apply_classes)
+        elif kind == "config":
+            self.schedule(partial(self._apply_config, payload))
+        elif kind == "reference":
+            self.schedule(partial(setattr, self, "reference", payload))
+
+    def _apply_model(self, model, refill: bool = False) -> None:
+        if model is None:
+            return
+        self.param.update(model_version=model.version, model_n_labels=model.n_labels,
+                          metrics=dict(model.metrics), history=list(self.session.history))
+        self._update_prediction()
+        if refill and not self.test_mode:
+            self._refill(replace=True)  # the queued batch was chosen by an older model
+
+    def _apply_status(self, status) -> None:
+        self.param.update(trainer_state=status.state, trainer_message=status.message,
+                          trainer_error=status.error or "", progress=float(min(max(status.progress, 0), 1)))
+
+    def _apply_classes(self) -> None:
+        self.classes = list(self.session.config.classes)
+        self.keymap = KeyMap(self.classes, self.session.config.ui.keys)
+
+    def _apply_config(self, change: dict) -> None:
+        if "head" in change:
+            self.head_type = change["head"]["type"]
+        if "strategy" in change:
+            self.strategy_type = change["strategy"]["type"]
+            if not self.test_mode:
+                self._refill(replace=True)
+
+    def refresh_labels(self) -> None:
+        """Re-read label counts and the labelled objects in the worker pool (coalesced)."""
+        if self._labels_refresh.request():
+            self.hub.submit(self._read_labels)
+
+    def _read_labels(self) -> None:
+        while True:
+            try:
+                revision = self.session.store.revision
+                labelled = self.session.labels(split=None, sources=None)
+                counts = self.session.store.counts()
+            except Exception as exc:  # store closed at shutdown, or a transient error
+                log.debug("label refresh failed: %s", exc)
+                self._labels_refresh.done()
+                return
+            frame = labelled[["object_id", "label", "split", "annotator", "source", "row"]].reset_index(drop=True)
+            self.schedule(partial(self.param.update, labelled=frame, label_counts=counts,
+                                   labels_revision=int(revision)))
+            if not self._labels_refresh.done():
+                return
+
+    # ---------------------------------------------------------------- the queue
+    def _fetch(self, n: int, test: bool, filters: tuple) -> list[QueryItem]:
+        if test:
+            return self._draw_test_batch(n, filters)
+        return self.session.query(n, annotator=self._leased_as, lease=True)
+
+    def _refill(self, replace: bool = False) -> None:
+        """Fetch the next batch in the worker pool (unless one is on its way)."""
+        if self._closed or (not replace and not self.queue.needs_refill()):
+            return
+        generation = self.queue.begin_fetch()
+        test, filters = self.test_mode, tuple(self.filters) if self.test_within_filters else ()
+        n = self.session.config.loop.batch_size
+        future = self.hub.submit(self._fetch, n, test, filters)
+        future.add_done_callback(lambda f: self.schedule(
+            partial(self._fetched, f, generation, "test" if test else "train", replace)))
+
+    def _fetched(self, future, generation: int, split: str, replace: bool) -> None:
+        try:
+            items = future.result()
+        except EmptyPoolError as exc:
+            self.queue.fetch_failed(generation)
+            if self.current is None:
+                self._say(str(exc), "warning")
+            return
+        except AlabelError as exc:
+            self.queue.fetch_failed(generation)
+            self._say(str(exc), "error")
+            return
+        except Exception as exc:  # report, keep the tab alive
+            log.exception("query failed")
+            self.queue.fetch_failed(generation)
+            self._say(f"query failed: {type(exc).__name__}: {exc}", "error")
+            return
+        release = self.queue.offer(items, generation, split=split, replace=replace)
+        self._release(release)
+        if self.current is None:
+            self._show(self.queue.advance())
+        else:
+            self.queued = len(self.queue.ahead())
+
+    def _advance(self) -> None:
+        shown = self.queue.advance()
+        if shown is None:  # the prefetch fell behind: ask now, in this thread
+            generation = self.queue.begin_fetch()
+            test = self.test_mode
+            try:
+                items = self._fetch(self.session.config.loop.batch_size, test,
+                                    tuple(self.filters) if self.test_within_filters else ())
+            except AlabelError as exc:
+                self.queue.fetch_failed(generation)
+                self._show(None)
+                self._say(str(exc), "warning" if isinstance(exc, EmptyPoolError) else "error")
+                return
+            self._release(self.queue.offer(items, generation, split="test" if test else "train"))
+            shown = self.queue.advance()
+        self._show(shown)
+        self._refill()
+
+    def _show(self, shown: Shown | None) -> None:
+        prediction, confidence = self._predict(shown.row) if shown is not None else ("", None)
+        self.param.update(
+            current=shown, position=self.queue.position, queued=len(self.queue.ahead()),
+            current_prediction=prediction, current_confidence=confidence,
+            focus_row=shown.row if shown is not None else None, focus_source="query",
+        )
+
+    def _predict(self, row: int) -> tuple[str, float | None]:
+        model = self.session.model
+        if model is None or model.proba is None:
+            return "", None
+        p = model.proba[int(row)]
+        best = int(np.argmax(p))
+        return str(model.classes[best]), float(p[best])
+
+    def _update_prediction(self) -> None:
+        if self.current is not None:
+            prediction, confidence = self._predict(self.current.row)
+            self.param.update(current_prediction=prediction, current_confidence=confidence)
+
+    def _release(self, object_ids: list[str]) -> None:
+        if object_ids:
+            annotator = self._leased_as
+            self.hub.submit(self.session.store.release, object_ids, annotator)
+
+    # ---------------------------------------------------------------- labelling actions
+    def label(self, name: str) -> None:
+        """Label the object in focus with class ``name`` and move on.
+
+        The current query moves to the next one; an object picked by hand
+        (relabel) is labelled and the focus returns to the query.
+        """
+        with self._lock:
+            if name not in self.session.classes:
+                self._say(f"unknown class {name!r}", "error")
+                return
+            if self.focus_source == "selection" and self.focus_row is not None:
+                self._label_row(self.focus_row, name, split="test" if self.test_mode else "train")
+                self.focus_query()
+                return
+            shown = self.current
+            if shown is None:
+                self._say("nothing to label: no query (waiting for the engine)", "warning")
+                return
+            try:
+                self.session.teach(shown.object_id, name, annotator=self.annotator, split=shown.split)
+            except LabelStoreError as exc:
+                self._say(str(exc), "error")
+                return
+            shown.outcome = name
+            self._advance()
+            self._say(f"{shown.object_id} → {name}" + (" (test set)" if shown.split == "test" else ""))
+
+    def accept(self) -> None:
+        """Label the current object with the newest model's prediction."""
+        with self._lock:
+            if self.focus_source == "selection" and self.focus_row is not None:
+                prediction, _ = self._predict(self.focus_row)
+            else:
+                self._update_prediction()
+                prediction = self.current_prediction
+            if not prediction:
+                self._say("no prediction yet: the first model trains once two classes are labelled",
+                          "warning")
+                return
+            self.label(prediction)
+
+    def skip(self, unsure: bool = False) -> None:
+        """Pass on the current object (``unsure`` records that it was hard) and move on."""
+        with self._lock:
+            shown = self.current
+            if shown is None:
+                self._say("nothing to skip", "warning")
+                return
+            self.session.skip(shown.object_id, annotator=self.annotator, unsure=unsure)
+            shown.outcome = "unsure" if unsure else "skip"
+            self._advance()
+            self._say(f"{shown.object_id} {'marked unsure' if unsure else 'skipped'}")
+
+    def undo(self) -> None:
+        """Retract this annotator's last label or skip and show that object again."""
+        with self._lock:
+            event = self.session.undo(annotator=self.annotator)
+            if event is None:
+                self._say("nothing to undo", "warning")
+                return
+            row = int(self.session.pool.index_of([event.object_id])[0])
+            item = QueryItem(object_id=event.object_id, row=row, score=math.nan, strategy="undo",
+                             reason="label undone: label it again", model_version=self.model_version)
+            shown = self.queue.show_again(Shown(item, split=event.split))
+            self._show(shown)
+            what = event.label if event.kind == "label" else event.kind
+            self._say(f"undid {event.object_id} → {what}")
+
+    def next(self) -> None:
+        """Move to the next object without labelling this one."""
+        with self._lock:
+            if self.focus_source == "selection":
+                self.focus_query()
+                return
+            self._advance()
+
+    def previous(self) -> None:
+        """Go back to the previous object (labelling it again relabels it)."""
+        with self._lock:
+            if self.focus_source == "selection":
+                self.focus_query()
+                return
+            shown = self.queue.back()
+            if shown is None:
+                self._say("this is the first object of the session", "warning")
+                return
+            self._show(shown)
+
+    def press(self, key: str) -> bool:
+        """Run the action bound to ``key``; returns whether one was."""
+        action = self.keymap.resolve(key)
+        if action is None:
+            return False
+        if action.action == "label":
+            self.label(action.label)
+        elif action.action == "accept":
+            self.accept()
+        elif action.action in ("skip", "unsure"):
+            self.skip(unsure=action.action == "unsure")
+        elif action.action == "undo":
+            self.undo()
+        elif action.action == "next":
+            self.next()
+        elif action.action == "previous":
+            self.previous()
+        return True
+
+    def _label_row(self, row: int, name: str, split: str = "train") -> None:
+        object_id = str(self.session.pool.ids[int(row)])
+        try:
+            self.session.teach(object_id, name, annotator=self.annotator, split=split)
+        except LabelStoreError as exc:
+            self._say(str(exc), "error")
+            return
+        self._say(f"{object_id} labelled {name} (picked by hand)")
+
+    # ---------------------------------------------------------------- selection
+    def select(self, rows, source: str = "") -> None:
+        """Select pool rows (scatter tap/box/lasso, finder); one row also takes the focus."""
+        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        with self._lock:
+            self.param.update(selection=rows, selection_source=source, bulk_pending=None)
+            if len(rows) == 1:
+                self.param.update(focus_row=int(rows[0]), focus_source="selection")
+            elif not len(rows) and self.focus_source == "selection":
+                self.focus_query()
+
+    def focus(self, row: int) -> None:
+        """Show one object in the detail view (labelling it then relabels it)."""
+        self.param.update(focus_row=int(row), focus_source="selection")
+
+    def focus_query(self) -> None:
+        """Put the current query back in focus."""
+        self.param.update(focus_row=self.current.row if self.current is not None else None,
+                          focus_source="query")
+
+    def clear_selection(self) -> None:
+        self.select([])
+
+    def request_bulk(self, name: str) -> None:
+        """Ask to label the whole selection ``name``: it waits for :meth:`confirm_bulk`."""
+        if name not in self.session.classes:
+            self._say(f"unknown class {name!r}", "error")
+            return
+        if not len(self.selection):
+            self._say("select objects first (lasso or box in the scatter, or the finder)", "warning")
+            return
+        self.bulk_pending = {"label": name, "n": int(len(self.selection)),
+                             "split": "test" if self.test_mode else "train"}
+
+    def confirm_bulk(self) -> int:
+        """Label every selected object as requested; returns how many were labelled."""
+        with self._lock:
+            pending = self.bulk_pending
+            if not pending:
+                return 0
+            rows = np.asarray(self.selection, dtype=np.int64)
+            ids = [str(i) for i in self.session.pool.ids[rows]]
+            try:
+                self.session.teach_many(ids, pending["label"], annotator=self.annotator,
+                                        split=pending["split"])
+            except LabelStoreError as exc:
+                self._say(str(exc), "error")
+                return 0
+            self.param.update(bulk_pending=None, selection=np.zeros(0, dtype=np.int64), selection_source="")
+            if self.focus_source == "selection":
+                self.focus_query()
+            self._say(f"labelled {len(ids)} objects {pending['label']}")
+            return len(ids)
+
+    def cancel_bulk(self) -> None:
+        self.bulk_pending = None
+
+    def more_like(self, row: int | None = None, k: int = 20) -> None:
+        """Select the ``k`` nearest neighbours (feature space) of ``row`` (default: the focus)."""
+        row = self.focus_row if row is None else row
+        if row is None:
+            self._say("pick an object first", "warning")
+            return
+        object_id = self.session.pool.ids[int(row)]
+        future = self.hub.submit(self.hub.features.nearest, int(row), k)
+
+        def done(f):
+            try:
+                rows = f.result()
+            except Exception as exc:
+                self.schedule(partial(self._say, f"neighbours failed: {exc}", "error"))
+                return
+            self.schedule(partial(self._select_neighbours, rows, object_id))
+        future.add_done_callback(done)
+
+    def _select_neighbours(self, rows, object_id) -> None:
+        self.param.update(selection=np.asarray(rows, dtype=np.int64),
+                          selection_source=f"{len(rows)} nearest to {object_id}", bulk_pending=None)
+
+    def find_id(self, object_id: str) -> bool:
+        """Focus the object with this id; False (and a message) when there is none."""
+        try:
+            row = int(self.session.pool.index_of([str(object_id).strip()])[0])
+        except AlabelError as exc:
+            self._say(str(exc), "warning")
+            return False
+        self.select([row], source=f"id {object_id}")
+        return True
+
+    def matching_rows(self) -> np.ndarray:
+        """Rows matching the filters."""
+        return np.flatnonzero(filter_mask(self.session.pool.frame, self.filters))
+
+    # ---------------------------------------------------------------- classes, modes
+    def add_class(self, name: str, color: str | None = None) -> bool:
+        """Add a class for every tab of this session (kept in exported configs)."""
+        name = str(name or "").strip()
+        if not name:
+            self._say("type a class name", "warning")
+            return False
+        try:
+            self.session.add_class(name, color=color or None)
+        except AlabelError as exc:
+            self._say(str(exc), "error")
+            return False
+        self._apply_classes()
+        self._say(f"added class {name!r}")
+        return True
+
+    @param.depends("test_mode", "test_within_filters", watch=True)
+    def _mode_changed(self) -> None:
+        with self._lock:
+            self._release(self.queue.reset())
+            self._refill(replace=True)
+            if self.current is not None and self.current.outcome is None:
+                self._advance_or_wait()
+            self._say("test-set mode: random objects, labelled into the held-out test split"
+                      if self.test_mode else "training mode: the strategy chooses the objects")
+
+    def _advance_or_wait(self) -> None:
+        # The object on screen belongs to the previous mode: leave it when a new one is queued.
+        if self.queue.upcoming:
+            self._show(self.queue.advance())
+
+    @param.depends("annotator", watch=True)
+    def _annotator_changed(self) -> None:
+        with self._lock:
+            old = self._leased_as
+            if not self.annotator.strip():
+                self.annotator = old
+                return
+            released = self.queue.reset()
+            if self.current is not None and self.current.outcome is None:
+                released.append(self.current.object_id)
+            if released:
+                self.hub.submit(self.session.store.release, released, old)
+            self._leased_as = self.annotator
+            self.queue = QueryQueue(low_water=3)
+            self._show(None)
+            self._refill()
+
+    def set_head(self, head_type: str) -> None:
+        try:
+            self.hub.set_head(head_type)
+        except AlabelError as exc:
+            self._say(str(exc), "error")
+            self.head_type = self.session.config.head["type"]
+            return
+        self._say(f"head {head_type}: retraining")
+
+    def set_strategy(self, strategy_type: str) -> None:
+        try:
+            self.hub.set_strategy(strategy_type)
+        except AlabelError as exc:
+            self._say(str(exc), "error")
+            self.strategy_type = self.session.config.strategy["type"]
+            return
+        self._say(f"strategy {strategy_type}: the next batch comes from it")
+
+    # ---------------------------------------------------------------- test set
+    def _draw_test_batch(self, n: int, filters: tuple) -> list[QueryItem]:
+        """Random unlabelled objects (within ``filters``), leased: unbiased test labels."""
+        session = self.session
+        mask = session.candidate_mask(self._leased_as)
+        if filters:
+            mask &= filter_mask(session.pool.frame, list(filters))
+        rows = np.flatnonzero(mask)
+        if not len(rows):
+            where = " matching the filters" if filters else ""
+            raise EmptyPoolError(f"{session.config.source}: no unlabelled object{where} left for the test set")
+        rows = self._rng.choice(rows, size=min(len(rows), n), replace=False)
+        ids = [str(session.pool.ids[r]) for r in rows]
+        granted = set(session.store.lease(ids, self._leased_as, ttl_s=session.config.labels.lease_s))
+        model = session.model
+        reason = "random draw for the held-out test set" + (
+            f" within {' and '.join(map(str, filters))}" if filters else "")
+        return [QueryItem(object_id=o, row=int(r), score=0.0, strategy="test set", reason=reason,
+                          model_version=model.version if model else None)
+                for o, r in zip(ids, rows) if o in granted]
+
+    # ---------------------------------------------------------------- helpers
+    def lookup_label(self, row: int) -> dict | None:
+        """The current label of a pool row (label, split, annotator), or None."""
+        frame = self.labelled
+        if frame is None or not len(frame):
+            return None
+        hit = frame[frame["row"] == int(row)]
+        if not len(hit):
+            return None
+        return hit.iloc[-1][["label", "split", "annotator", "source"]].to_dict()
+
+    def _say(self, text: str, level: str = "info") -> None:
+        self.param.update(message=text, message_level=level)
+
+    def close(self) -> None:
+        """The tab closed: stop listening and give back its leases."""
+        if self._closed:
+            return
+        self._closed = True
+        self._unsubscribe()
+        leased = self.queue.outstanding_ids()
+        if leased and not self.hub.closed:
+            try:
+                self.session.store.release(leased, self._leased_as)
+            except AlabelError:
+                log.debug("could not release leases of %s", self._leased_as)
+
+
+class _Coalescer:
+    """At most one refresh running; a request during it makes it run once more."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running = False
+        self._again = False
+
+    def request(self) -> bool:
+        """True when the caller should start a refresh (none is running)."""
+        with self._lock:
+            if self._running:
+                self._again = True
+                return False
+            self._running = True
+            return True
+
+    def done(self) -> bool:
+        """True when the refresh should run again (requests arrived meanwhile)."""
+        with self._lock:
+            if self._again:
+                self._again = False
+                return True
+            self._running = False
+            return False
+
+
+def _default_axis(pool, i: int) -> str:
+    names = [c for c in pool.frame.columns if pd.api.types.is_numeric_dtype(pool.frame[c])
+             and c != pool.spec.id_column]
+    if len(names) > i:
+        return str(names[i])
+    return ("pca_1", "pca_2")[i]
