@@ -112,16 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "as every slow task already runs in worker threads)")
     p.add_argument("--layout", default=None,
                    help="dashboard layout: a name from layouts/ or a .yaml file (default: the config's ui.layout)")
-
-    p = add("serve", "Start the browser dashboard on the config (default: the shipped config.yaml and "
-                     "example_data/).", cmd_serve)
-    p.add_argument("--address", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=5006, help="port to listen on (default: 5006)")
-    p.add_argument("--show", action="store_true", help="open the dashboard in a web browser")
-    p.add_argument("--num-threads", type=int, default=4,
-                   help="threads handling browser events, so tabs do not wait for each other (default: 4)")
-    p.add_argument("--layout", default=None,
-                   help="dashboard layout: a name from layouts/ or a .yaml file (default: the config's ui.layout)")
     return parser
 
 
@@ -340,18 +330,6 @@ def cmd_export(args) -> int:
     config = SessionConfig.load(args.config)
     path = export_bundle(config, args.out, data=args.data, with_model=args.with_model)
     print(f"exported the session to {path} (open it with: alabel train {path})")
-    return 0
-
-
-def cmd_serve(args) -> int:
-    from alabel.dashboard.app import serve
-
-    config = Path(args.config)
-    if args.config == DEFAULT_CONFIG and not config.exists():
-        shipped = Path(__file__).resolve().parents[1] / DEFAULT_CONFIG  # the repository's example session
-        config = shipped if shipped.exists() else config
-    serve(config, address=args.address, port=args.port, show=args.show, num_threads=args.num_threads,
-          layout=args.layout)
     return 0
 
 
