@@ -23,8 +23,12 @@ from .modules import HeadNet
 
 ProgressCallback = Callable[[int, int, float], None]
 
-# torch.set_num_threads is process-wide: serialise the heads that change it.
-_THREADS_LOCK = threading.RLock()
+# torch.set_num_threads is process-wide: the first of several concurrent users
+# saves the setting and the last one restores it. Nobody waits for anybody (a
+# prediction on the UI thread must not queue behind a background fit).
+_threads_lock = threading.Lock()
+_threads_users = 0
+_threads_before = 0
 
 
 def resolve_device(name: str) -> torch.device:
@@ -47,14 +51,20 @@ def default_threads() -> int:
 
 @contextlib.contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
-    """Cap torch's intra-op CPU threads to ``n`` for the duration of the block."""
-    with _THREADS_LOCK:
-        before = torch.get_num_threads()
+    """Cap torch's intra-op CPU threads to ``n`` (default: all cores but one) inside the block."""
+    global _threads_users, _threads_before
+    with _threads_lock:
+        if _threads_users == 0:
+            _threads_before = torch.get_num_threads()
+        _threads_users += 1
         torch.set_num_threads(int(n or default_threads()))
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            _threads_users -= 1
+            if _threads_users == 0:
+                torch.set_num_threads(_threads_before)
 
 
 @dataclass

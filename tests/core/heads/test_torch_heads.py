@@ -392,3 +392,16 @@ def test_bald_strategy_queries_with_mc_dropout(digits):
     assert len(picked.indices) == 5 and (np.diff(picked.scores) <= 0).all() and picked.scores[0] > 0
     with pytest.raises(ConfigError, match="strategy 'bald' needs"):
         build_strategy({"type": "bald"}, head=LinearProbeHead())
+
+
+def test_thread_cap_restored_when_users_overlap():
+    from alabel.core.heads.nets.train import torch_threads
+
+    before = torch.get_num_threads()
+    fit, predict = torch_threads(1), torch_threads(1)
+    fit.__enter__()
+    predict.__enter__()  # e.g. a prediction while a background fit runs: does not wait
+    fit.__exit__(None, None, None)
+    assert torch.get_num_threads() == 1  # still capped for the remaining user
+    predict.__exit__(None, None, None)
+    assert torch.get_num_threads() == before
