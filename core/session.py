@@ -163,7 +163,7 @@ class Session:
         self.store_classes()
         self.trainer: BackgroundTrainer | None = None
         if background:
-            self.trainer = BackgroundTrainer(self._make_job, self._publish,
+            self.trainer = BackgroundTrainer(self._make_job, self._publish, self._publish_metrics,
                                              backend=config.training.backend,
                                              coalesce_s=config.training.coalesce_s)
             self.trainer.subscribe(self._emit)
@@ -193,7 +193,12 @@ class Session:
 
     # -- events --------------------------------------------------------------------
     def subscribe(self, listener: Callable[[str, object], None]) -> Callable[[], None]:
-        """Call ``listener(kind, payload)`` on ``"model"``, ``"status"`` and ``"labels"`` events.
+        """Call ``listener(kind, payload)`` on session events.
+
+        Kinds: ``"model"`` (a new :class:`ModelVersion` is in use; its metrics
+        may still be pending), ``"metrics"`` (that model's metrics are in),
+        ``"status"`` (:class:`TrainerStatus`), ``"labels"`` (store revision)
+        and ``"classes"``.
 
         Listeners are called from worker threads; a UI must schedule its own
         updates (Panel: ``doc.add_next_tick_callback``).
@@ -202,8 +207,8 @@ class Session:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def _emit(self, kind: str, payload: object) -> None:
-        if kind == "result":  # the trainer's raw result: listeners get the ModelVersion instead
-            return
+        if kind in ("result", "metrics") and isinstance(payload, TrainingResult):
+            return  # the trainer's raw results: listeners get the ModelVersion instead
         for listener in list(self._listeners):
             try:
                 listener(kind, payload)
@@ -363,13 +368,23 @@ class Session:
                 return
             model.metrics.update(self.loop.model_metrics(self, model))  # e.g. stopping guidance
             self.model = model
-            self.history.append(model.summary())
-        if self.persist_models:
-            self._save_version(model)
         try:
             self.loop.after_model(self, model)
         finally:
             self._emit("model", model)
+
+    def _publish_metrics(self, result: TrainingResult) -> None:
+        """Phase 2 of a retrain: the published model's metrics are known."""
+        with self._lock:
+            model = self.model
+            if model is None or model.version != result.version:
+                return  # a newer model is already in use; its own metrics will follow
+            model.metrics.update(result.metrics)
+            model.metrics.pop("pending", None)
+            self.history.append(model.summary())
+        if self.persist_models:
+            self._save_version(model)
+        self._emit("metrics", model)
 
     def retrain(self) -> ModelVersion | None:
         """Retrain now, in this thread, and publish the result (headless use).
@@ -383,7 +398,9 @@ class Session:
             job = self._make_job()
             if job is None:
                 return self.model
-            self._publish(fit_and_evaluate(job))
+            result = fit_and_evaluate(job)
+            self._publish(result)
+            self._publish_metrics(result)
         return self.model
 
     def request_retrain(self) -> None:

@@ -2,12 +2,14 @@
 
 One trainer serves one label store. ``request()`` returns at once; a worker
 thread wakes up, waits ``coalesce_s`` so a burst of labels becomes one
-retrain, snapshots the labels, and runs :func:`core.training.fit_and_evaluate`
-either in that thread (``backend="thread"``) or in a separate process
+retrain, snapshots the labels, and runs :func:`core.training.fit_and_score`
+then :func:`core.training.evaluate_fitted` either in that thread (``backend="thread"``) or in a separate process
 (``backend="process"``: a crash or out-of-memory there cannot take the server
 down, and cancelling kills it). Labels that arrive during a retrain trigger
-exactly one more retrain afterwards. Results and status changes are published
-to listeners; the dashboard turns them into param updates.
+exactly one more retrain afterwards. The fitted model is published as soon as
+it has scored the pool; its metrics follow when the evaluation (often k fits
+for an out-of-fold estimate) is done. Results and status changes are
+published to listeners; the dashboard turns them into param updates.
 """
 from __future__ import annotations
 
@@ -20,7 +22,14 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from .training import TrainingCancelled, TrainingJob, TrainingResult, fit_and_evaluate, worker_initializer
+from .training import (
+    TrainingCancelled,
+    TrainingJob,
+    TrainingResult,
+    evaluate_fitted,
+    fit_and_score,
+    worker_initializer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +38,7 @@ log = logging.getLogger(__name__)
 class TrainerStatus:
     """What the trainer is doing, for progress bars and the CLI."""
 
-    state: str = "idle"  # idle | waiting | training | failed | cancelled | stopped
+    state: str = "idle"  # idle | waiting | training | evaluating | failed | cancelled | stopped
     progress: float = 0.0
     message: str = ""
     version: int | None = None  # version being trained (or last trained)
@@ -48,8 +57,11 @@ class BackgroundTrainer:
         Called in the worker thread to snapshot the current labels into a
         :class:`TrainingJob`; returns None when there is nothing to train on.
     on_result
-        Called in the worker thread with each finished :class:`TrainingResult`
-        before listeners hear of it (the session stores the model there).
+        Called in the worker thread with each fitted :class:`TrainingResult`
+        (metrics still pending) before listeners hear of it: the session
+        publishes the model there.
+    on_metrics
+        Called with the same result once its ``metrics`` are filled in.
     backend
         ``"thread"`` or ``"process"``.
     coalesce_s
@@ -57,10 +69,12 @@ class BackgroundTrainer:
     """
 
     def __init__(self, make_job: Callable[[], TrainingJob | None],
-                 on_result: Callable[[TrainingResult], None], *, backend: str = "thread",
-                 coalesce_s: float = 0.1, name: str = "alabel-trainer"):
+                 on_result: Callable[[TrainingResult], None],
+                 on_metrics: Callable[[TrainingResult], None] | None = None, *,
+                 backend: str = "thread", coalesce_s: float = 0.1, name: str = "alabel-trainer"):
         self._make_job = make_job
         self._on_result = on_result
+        self._on_metrics = on_metrics or (lambda result: None)
         self.backend = backend
         self.coalesce_s = coalesce_s
         self._cond = threading.Condition()
@@ -164,7 +178,15 @@ class BackgroundTrainer:
         self._set_status(state="training", progress=0.0, version=job.version,
                          message=f"training model version {job.version}", error="")
         try:
-            result = self._execute(job)
+            result = self._execute(fit_and_score, job)
+            if self._cancel.is_set():
+                raise TrainingCancelled(f"retrain of version {job.version} cancelled")
+            self._on_result(result)
+            self._emit("result", result)
+            self._set_status(state="evaluating", progress=0.9, version=result.version,
+                             message=f"model version {result.version} in use; evaluating it")
+            result.metrics = {**result.metrics, **self._execute(evaluate_fitted, job, result.head)}
+            result.metrics.pop("pending", None)
         except TrainingCancelled as exc:
             self._set_status(state="cancelled", message=str(exc))
             return
@@ -173,18 +195,17 @@ class BackgroundTrainer:
             self._set_status(state="failed", message=f"model version {job.version} failed",
                              error=f"{type(exc).__name__}: {exc}")
             return
-        if self._cancel.is_set():
-            self._set_status(state="cancelled", message=f"retrain of version {job.version} cancelled")
-            return
-        self._on_result(result)
-        self._emit("result", result)
+        self._on_metrics(result)
+        self._emit("metrics", result)
         self._set_status(state="idle", progress=1.0, version=result.version,
                          message=f"model version {result.version} ready")
 
-    def _execute(self, job: TrainingJob) -> TrainingResult:
+    def _execute(self, phase, job: TrainingJob, *args):
         if self.backend == "thread":
-            return fit_and_evaluate(job, progress=self._progress, cancel=self._cancel)
-        future = self._worker().submit(fit_and_evaluate, job)
+            if phase is fit_and_score:
+                return phase(job, *args, progress=self._progress, cancel=self._cancel)
+            return phase(job, *args, cancel=self._cancel)
+        future = self._worker().submit(phase, job, *args)
         while True:
             try:
                 return future.result(timeout=0.1)

@@ -198,3 +198,20 @@ def test_add_class_mid_session(tmp_path):
         model = session.wait_for_model(timeout=30)
         assert list(model.classes) == ["a", "b", "c", "d"]
         assert model.proba.shape[1] == 4
+
+
+def test_model_is_in_use_before_its_out_of_fold_metrics(tmp_path):
+    """An out-of-fold estimate (k more fits) never delays the model that has seen the labels."""
+    with _session(tmp_path) as session:
+        seen = []
+        session.subscribe(lambda kind, payload: seen.append(
+            (kind, payload.version, dict(payload.metrics))) if kind in ("model", "metrics") else None)
+        ids = session.pool.ids[:30]
+        session.teach_many(ids, _truth(session, ids))
+        model = session.wait_for_model(timeout=30)
+        kinds = [(k, v) for k, v, _ in seen]
+        assert kinds == [("model", model.version), ("metrics", model.version)]
+        assert seen[0][2].get("pending") is True, "published with metrics pending"
+        assert seen[1][2]["evaluation"] == "out-of-fold" and "accuracy" in seen[1][2]
+        assert "pending" not in model.metrics
+        assert session.history[-1]["metrics"]["accuracy"] == model.metrics["accuracy"]
