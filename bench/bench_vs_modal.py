@@ -7,8 +7,8 @@ the top query. Two latencies, both measured per label (median and p95 over the s
 (a) label → next query served: modAL `teach` retrains before `query` can answer; alabel's
     `teach` commits the label to SQLite and returns, and `query` answers from the newest
     finished model while the retrain runs in the background;
-(b) label → a query from a model that has seen that label: alabel waits for its background
-    retrain (`wait_for_model`) before querying. Background training must not win (a) by
+(b) label → a query from a model that has seen that label: alabel waits until its background
+    retrain has published a model of that label revision (`wait_for_revision`) before querying. Background training must not win (a) by
     hiding (b), so both are reported.
 
 modAL's `ActiveLearner.teach` is broken on scikit-learn >= 1.8 (`force_all_finite` was
@@ -113,8 +113,8 @@ def bench_alabel(X, y, start, steps, folder: Path):
         item = session.query(1, lease=False)[0]
         for _ in range(steps):  # (b): label -> query from a model that has seen the label
             t0 = time.perf_counter()
-            session.teach(item.object_id, y[item.row])
-            model = session.wait_for_model(timeout=600)
+            event = session.teach(item.object_id, y[item.row])
+            model = session.wait_for_revision(event.seq, timeout=600)
             item = session.query(1, lease=False)[0]
             fresh.append(time.perf_counter() - t0)
             assert item.model_version == model.version

@@ -152,6 +152,7 @@ class Session:
         if evaluation_set is not None:
             self._excluded[evaluation_set.rows] = True
         self._lock = threading.RLock()
+        self._model_published = threading.Condition()
         self._listeners: list[Callable[[str, object], None]] = []
         self.history: list[dict] = self._load_history()
         self._next_version = (self.history[-1]["version"] + 1) if self.history else 1
@@ -368,6 +369,8 @@ class Session:
                 return
             model.metrics.update(self.loop.model_metrics(self, model))  # e.g. stopping guidance
             self.model = model
+        with self._model_published:
+            self._model_published.notify_all()
         try:
             self.loop.after_model(self, model)
         finally:
@@ -437,6 +440,23 @@ class Session:
         if not done:
             raise NotReadyError(f"no model within {timeout} s (trainer: {self.status.message})")
         return self.model
+
+    def wait_for_revision(self, revision: int, timeout: float | None = None) -> ModelVersion:
+        """Block until a model that has seen store ``revision`` is in use (metrics may be pending).
+
+        ``wait_for_model`` also waits for the evaluation; this is what a
+        labeller waits for: the next query to come from a model that has
+        seen their label.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._model_published:
+            while self.model is None or self.model.label_revision < revision:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise NotReadyError(f"no model of label revision {revision} within {timeout} s "
+                                        f"(trainer: {self.status.message})")
+                self._model_published.wait(remaining)
+            return self.model
 
     # -- queries -----------------------------------------------------------------------
     def labelled_rows(self, sources: Iterable[str] = TRAINING_SOURCES) -> np.ndarray:

@@ -215,3 +215,12 @@ def test_model_is_in_use_before_its_out_of_fold_metrics(tmp_path):
         assert seen[1][2]["evaluation"] == "out-of-fold" and "accuracy" in seen[1][2]
         assert "pending" not in model.metrics
         assert session.history[-1]["metrics"]["accuracy"] == model.metrics["accuracy"]
+
+
+def test_wait_for_revision_returns_the_model_that_saw_the_label(tmp_path):
+    with _session(tmp_path) as session:
+        _teach_first(session)
+        event = session.teach(session.pool.ids[40], _truth(session, session.pool.ids[40:41])[0])
+        model = session.wait_for_revision(event.seq, timeout=30)
+        assert model.label_revision >= event.seq
+        assert model.n_labels == 7
