@@ -161,8 +161,9 @@ def test_optional_plugin_module_absent_or_broken(monkeypatch):
     monkeypatch.setattr(featurizers_module, "_plugin_failures", {})
     monkeypatch.setattr(featurizers_module, "_PLUGIN_MODULES", ("no_such_plugin_module",))
     # A plugin module that is not installed at all is simply skipped.
+    # (A name no module registers: "minilm" may already be registered by an earlier test.)
     with pytest.raises(ConfigError) as info:
-        featurizer_class("minilm")
+        featurizer_class("fancy_text")
     assert "optional module" not in str(info.value)
 
     # A plugin module whose optional dependency is missing: selecting an unknown
@@ -174,7 +175,7 @@ def test_optional_plugin_module_absent_or_broken(monkeypatch):
     monkeypatch.setattr(featurizers_module, "_PLUGIN_MODULES", ("text_embeddings",))
     monkeypatch.setattr(featurizers_module.importlib, "import_module", fake_import)
     with pytest.raises(ConfigError) as info:
-        featurizer_class("minilm", key="data.features.embeddings[0].featurizer")
+        featurizer_class("fancy_text", key="data.features.embeddings[0].featurizer")
     message = str(info.value)
     assert "\n" not in message
     assert "data.features.embeddings[0].featurizer" in message
