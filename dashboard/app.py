@@ -67,9 +67,9 @@ class DashboardPage(pn.viewable.Viewer):
         layouts = available_layouts(session.config)
         if state.layout_name not in layouts:
             layouts.append(state.layout_name)
-        self.layout_select = pn.widgets.Select.from_param(state.param.layout_name, name="", options=layouts,
+        self.layout_select = pn.widgets.Select.from_param(state.param.layout_name, label="", options=layouts,
                                                           width=130, css_classes=["layout-select"])
-        self.annotator = pn.widgets.TextInput.from_param(state.param.annotator, name="", width=150,
+        self.annotator = pn.widgets.TextInput.from_param(state.param.annotator, label="", width=150,
                                                          css_classes=["header-annotator"])
         self.message = pn.pane.HTML("", css_classes=["alabel-message"], sizing_mode="stretch_width")
         title = html.escape(session.config.name)

@@ -165,6 +165,10 @@ class SessionState(param.Parameterized):
     def _apply_model(self, model, refill: bool = False) -> None:
         if model is None:
             return
+        with self._lock:
+            self._apply_model_locked(model, refill)
+
+    def _apply_model_locked(self, model, refill: bool) -> None:
         self.param.update(model_version=model.version, model_n_labels=model.n_labels,
                           metrics=dict(model.metrics), history=list(self.session.history))
         self._update_prediction()
@@ -226,6 +230,10 @@ class SessionState(param.Parameterized):
             partial(self._fetched, f, generation, "test" if test else "train", replace)))
 
     def _fetched(self, future, generation: int, split: str, replace: bool) -> None:
+        with self._lock:
+            self._fetched_locked(future, generation, split, replace)
+
+    def _fetched_locked(self, future, generation: int, split: str, replace: bool) -> None:
         try:
             items = future.result()
         except EmptyPoolError as exc:
@@ -241,6 +249,13 @@ class SessionState(param.Parameterized):
             log.exception("query failed")
             self.queue.fetch_failed(generation)
             self._say(f"query failed: {type(exc).__name__}: {exc}", "error")
+            return
+        stale = (split == "train" and items and self.model_version is not None
+                 and items[0].model_version != self.model_version)
+        if stale:  # chosen by a model older than the newest one: ask the newest instead
+            self.queue.fetch_failed(generation)
+            self._release([i.object_id for i in items if i.object_id not in self.queue.known_ids()])
+            self._refill(replace=True)
             return
         release = self.queue.offer(items, generation, split=split, replace=replace)
         self._release(release)
@@ -522,17 +537,13 @@ class SessionState(param.Parameterized):
     @param.depends("test_mode", "test_within_filters", watch=True)
     def _mode_changed(self) -> None:
         with self._lock:
-            self._release(self.queue.reset())
-            self._refill(replace=True)
+            released = self.queue.reset()
             if self.current is not None and self.current.outcome is None:
-                self._advance_or_wait()
+                released.append(self.current.object_id)  # it belongs to the other mode
+            self._release(released)
+            self._advance()  # the first object of the new mode, fetched now (a rare action)
             self._say("test-set mode: random objects, labelled into the held-out test split"
                       if self.test_mode else "training mode: the strategy chooses the objects")
-
-    def _advance_or_wait(self) -> None:
-        # The object on screen belongs to the previous mode: leave it when a new one is queued.
-        if self.queue.upcoming:
-            self._show(self.queue.advance())
 
     @param.depends("annotator", watch=True)
     def _annotator_changed(self) -> None:

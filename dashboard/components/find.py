@@ -33,20 +33,20 @@ class FindPanel(Component):
         columns = filterable_columns(frame)
         self.table_columns = [str(c) for c in (options.get("columns") or columns[:8])]
         self.k = int(options.get("neighbours", 20))
-        self.column = pn.widgets.Select(name="column", options=columns, width=170, css_classes=["find-column"])
-        self.op = pn.widgets.Select(name="operator", options=list(OPERATORS), width=110, css_classes=["find-op"])
-        self.value = pn.widgets.TextInput(name="value", width=140, css_classes=["find-value"])
-        self.add = pn.widgets.Button(name="Add filter", css_classes=["find-add"], width=90)
+        self.column = pn.widgets.Select(label="column", options=columns, width=170, css_classes=["find-column"])
+        self.op = pn.widgets.Select(label="operator", options=list(OPERATORS), width=110, css_classes=["find-op"])
+        self.value = pn.widgets.TextInput(label="value", width=140, css_classes=["find-value"])
+        self.add = pn.widgets.Button(label="Add filter", css_classes=["find-add"], width=90)
         self.add.on_click(self._add_filter)
-        self.clear = pn.widgets.Button(name="Clear filters", css_classes=["find-clear"], width=100)
+        self.clear = pn.widgets.Button(label="Clear filters", css_classes=["find-clear"], width=100)
         self.clear.on_click(lambda _: setattr(self.state, "filters", []))
         self.active = pn.pane.HTML("", css_classes=["find-active"])
-        self.select_all = pn.widgets.Button(name="Select all matches", css_classes=["find-select-all"])
+        self.select_all = pn.widgets.Button(label="Select all matches", css_classes=["find-select-all"])
         self.select_all.on_click(self._select_matches)
-        self.id_input = pn.widgets.TextInput(name="object id", placeholder="go to id…", width=150,
+        self.id_input = pn.widgets.TextInput(label="object id", placeholder="go to id…", width=150,
                                              css_classes=["find-id"])
         self.id_input.param.watch(self._go_to_id, "value")
-        self.more = pn.widgets.Button(name=f"More like this ({self.k} nearest)", css_classes=["find-more"])
+        self.more = pn.widgets.Button(label=f"More like this ({self.k} nearest)", css_classes=["find-more"])
         self.more.on_click(lambda _: self.state.more_like(k=self.k))
         self.results = pn.widgets.Tabulator(
             frame.head(0)[self.table_columns], disabled=True, selectable=1, show_index=False,

@@ -30,26 +30,26 @@ class LabellingPanel(Component):
         self.banner = pn.pane.HTML("", css_classes=["label-banner"], sizing_mode="stretch_width")
         self.buttons = pn.FlexBox(css_classes=["label-classes"], sizing_mode="stretch_width")
         self.picker = pn.widgets.AutocompleteInput(
-            name="", placeholder="type a class name…", case_sensitive=False, restrict=True,
+            label="", placeholder="type a class name…", case_sensitive=False, restrict=True,
             min_characters=1, search_strategy="includes", width=220, css_classes=["label-picker"])
         self.picker.param.watch(self._picked, "value")
         self.actions = pn.Row(*[self._action_button(a) for a in ACTIONS], css_classes=["label-actions"])
         self.counts = pn.pane.HTML("", css_classes=["label-counts"])
-        self.bulk_class = pn.widgets.Select(name="", options=[], width=150, css_classes=["bulk-class"])
-        self.bulk_button = pn.widgets.Button(name="Label selection…", button_type="warning",
+        self.bulk_class = pn.widgets.Select(label="", options=[], width=150, css_classes=["bulk-class"])
+        self.bulk_button = pn.widgets.Button(label="Label selection…", color="warning",
                                              css_classes=["bulk-request"])
         self.bulk_button.on_click(lambda _: self.state.request_bulk(self.bulk_class.value))
         self.bulk_info = pn.pane.HTML("", css_classes=["bulk-info"])
-        self.bulk_confirm = pn.widgets.Button(name="Confirm", button_type="danger", css_classes=["bulk-confirm"],
+        self.bulk_confirm = pn.widgets.Button(label="Confirm", color="danger", css_classes=["bulk-confirm"],
                                               visible=False)
         self.bulk_confirm.on_click(lambda _: self.state.confirm_bulk())
-        self.bulk_cancel = pn.widgets.Button(name="Cancel", css_classes=["bulk-cancel"], visible=False)
+        self.bulk_cancel = pn.widgets.Button(label="Cancel", css_classes=["bulk-cancel"], visible=False)
         self.bulk_cancel.on_click(lambda _: self.state.cancel_bulk())
         self.bulk_row = pn.Row(self.bulk_info, self.bulk_class, self.bulk_button, self.bulk_confirm,
                                self.bulk_cancel, visible=False, css_classes=["label-bulk"])
         self.new_name = pn.widgets.TextInput(placeholder="new class name", width=160, css_classes=["new-class-name"])
         self.new_colour = pn.widgets.ColorPicker(value="#7f7f7f", width=60, css_classes=["new-class-colour"])
-        self.new_button = pn.widgets.Button(name="Add class", css_classes=["new-class-add"])
+        self.new_button = pn.widgets.Button(label="Add class", css_classes=["new-class-add"])
         self.new_button.on_click(self._add_class)
         self.watch(self._on_classes, "classes")
         self.watch(self._on_banner, "current", "focus_row", "focus_source", "current_prediction",
@@ -69,8 +69,8 @@ class LabellingPanel(Component):
     # -- widgets ---------------------------------------------------------------------
     def _action_button(self, action: str) -> pn.widgets.Button:
         key = self.state.session.config.ui.keys.get(action, "")
-        button = pn.widgets.Button(name=f"{_ACTION_TEXT[action]} [{_KEY_TEXT.get(key, key)}]",
-                                   css_classes=[f"act-{action}"], button_type="default")
+        button = pn.widgets.Button(label=f"{_ACTION_TEXT[action]} [{_KEY_TEXT.get(key, key)}]",
+                                   css_classes=[f"act-{action}"], color="default")
         button.on_click(lambda _: self.state.press(key) if key else None)
         return button
 
@@ -82,7 +82,7 @@ class LabellingPanel(Component):
             for spec in classes:
                 key = f" [{_KEY_TEXT.get(spec.key, spec.key)}]" if spec.key else ""
                 button = pn.widgets.Button(
-                    name=f"{spec.name}{key}", css_classes=["class-btn", f"class-{_slug(spec.name)}"],
+                    label=f"{spec.name}{key}", css_classes=["class-btn", f"class-{_slug(spec.name)}"],
                     stylesheets=[f".bk-btn {{ border-left: 8px solid {spec.color} !important; font-weight: 600; }}"])
                 button.on_click(lambda _, name=spec.name: self.state.label(name))
                 buttons.append(button)

@@ -22,9 +22,9 @@ class ModelPanel(Component):
         self.progress = pn.indicators.Progress(value=0, max=100, width=220, bar_color="info", active=False,
                                                css_classes=["model-progress"])
         self.scores = pn.pane.HTML("", css_classes=["model-metrics"], sizing_mode="stretch_width")
-        self.retrain = pn.widgets.Button(name="Retrain now", css_classes=["model-retrain"], width=110)
+        self.retrain = pn.widgets.Button(label="Retrain now", css_classes=["model-retrain"], width=110)
         self.retrain.on_click(self._retrain)
-        self.cancel = pn.widgets.Button(name="Cancel retrain", css_classes=["model-cancel"], width=120)
+        self.cancel = pn.widgets.Button(label="Cancel retrain", css_classes=["model-cancel"], width=120)
         self.cancel.on_click(self._cancel)
         self.watch(self._on_model, "model_version", "metrics", "head_type")
         self.watch(self._on_status, "trainer_state", "trainer_message", "progress", "trainer_error")

@@ -20,15 +20,15 @@ class QueryPanel(Component):
         super().__init__(state, **options)
         self.show = int(options.get("show", 10))
         hub = state.hub
-        self.head = pn.widgets.Select(name="Head", options=hub.head_types, value=state.head_type, width=200,
+        self.head = pn.widgets.Select(label="Head", options=hub.head_types, value=state.head_type, width=200,
                                       css_classes=["query-head"])
-        self.strategy = pn.widgets.Select(name="Strategy", options=hub.strategy_types,
+        self.strategy = pn.widgets.Select(label="Strategy", options=hub.strategy_types,
                                           value=state.strategy_type, width=200, css_classes=["query-strategy"])
         self.head.param.watch(lambda e: self._switch(state.set_head, e, "head_type"), "value")
         self.strategy.param.watch(lambda e: self._switch(state.set_strategy, e, "strategy_type"), "value")
-        self.previous = pn.widgets.Button(name="◀ Previous", css_classes=["query-previous"], width=110)
+        self.previous = pn.widgets.Button(label="◀ Previous", css_classes=["query-previous"], width=110)
         self.previous.on_click(lambda _: state.previous())
-        self.next = pn.widgets.Button(name="Next ▶", css_classes=["query-next"], width=110)
+        self.next = pn.widgets.Button(label="Next ▶", css_classes=["query-next"], width=110)
         self.next.on_click(lambda _: state.next())
         self.listing = pn.pane.HTML("", css_classes=["query-list"], sizing_mode="stretch_width")
         self.watch(self._on_list, "current", "queued", "position")

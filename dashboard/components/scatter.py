@@ -162,13 +162,13 @@ class ScatterView(Component):
         for axis in (self.state.x_axis, self.state.y_axis):
             if axis not in names:
                 names.append(axis)
-        self.x_select = pn.widgets.Select.from_param(self.state.param.x_axis, name="x", options=names,
+        self.x_select = pn.widgets.Select.from_param(self.state.param.x_axis, label="x", options=names,
                                                      width=170, css_classes=["scatter-x"])
-        self.y_select = pn.widgets.Select.from_param(self.state.param.y_axis, name="y", options=names,
+        self.y_select = pn.widgets.Select.from_param(self.state.param.y_axis, label="y", options=names,
                                                      width=170, css_classes=["scatter-y"])
-        self.colour = pn.widgets.RadioButtonGroup.from_param(self.state.param.colour_by, name="colour by",
-                                                             button_type="light", css_classes=["scatter-colour"])
-        self.lasso_button = pn.widgets.Button(name="Lasso", width=70, css_classes=["scatter-lasso"])
+        self.colour = pn.widgets.RadioButtonGroup.from_param(self.state.param.colour_by, label="colour by",
+                                                             color="light", css_classes=["scatter-colour"])
+        self.lasso_button = pn.widgets.Button(label="Lasso", width=70, css_classes=["scatter-lasso"])
         self.lasso_button.js_on_click(args={"tool": self._lasso_tool, "toolbar": self.fig.toolbar},
                                       code="toolbar.active_drag = tool; tool.active = true;")
         self.legend = pn.pane.HTML("", css_classes=["scatter-legend"], sizing_mode="stretch_width")

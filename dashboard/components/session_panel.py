@@ -23,12 +23,12 @@ class SessionPanel(Component):
         super().__init__(state, **options)
         session = state.session
         stem = _slug(session.config.name)
-        self.annotator = pn.widgets.TextInput.from_param(state.param.annotator, name="Annotator", width=200,
+        self.annotator = pn.widgets.TextInput.from_param(state.param.annotator, label="Annotator", width=200,
                                                          css_classes=["session-annotator"])
         self.data_mode = pn.widgets.RadioButtonGroup(options=["copy", "link"], value="copy",
                                                      css_classes=["session-data-mode"])
         self.bundle = pn.widgets.FileDownload(callback=self._bundle, filename=f"{stem}-bundle.zip",
-                                              label="Download session bundle (.zip)", button_type="primary",
+                                              label="Download session bundle (.zip)", color="primary",
                                               css_classes=["session-bundle"], embed=False)
         self.csv = pn.widgets.FileDownload(callback=lambda: io.BytesIO(labels_file(session, ".csv")),
                                            filename=f"{stem}-labels.csv", label="Labels (CSV)",

@@ -17,10 +17,10 @@ class HeldOutPanel(Component):
 
     def __init__(self, state, **options):
         super().__init__(state, **options)
-        self.toggle = pn.widgets.Toggle.from_param(state.param.test_mode, name="Test-set mode",
-                                                   button_type="primary", css_classes=["testset-toggle"])
+        self.toggle = pn.widgets.Toggle.from_param(state.param.test_mode, label="Test-set mode",
+                                                   color="primary", css_classes=["testset-toggle"])
         self.within = pn.widgets.Checkbox.from_param(state.param.test_within_filters,
-                                                     name="draw only among objects matching the finder's filters",
+                                                     label="draw only among objects matching the finder's filters",
                                                      css_classes=["testset-within"])
         self.info = pn.pane.HTML("", css_classes=["testset-info"], sizing_mode="stretch_width")
         self.watch(self._on_info, "label_counts", "metrics", "test_mode", "filters")
