@@ -304,6 +304,8 @@ def _loop_specs(config, names, params) -> list[dict] | None:
     """``--loop`` / ``--loop-param`` as validated loop specs (None: the config's loop)."""
     import yaml
 
+    from alabel.core.config import LoopSpec
+    from alabel.core.loops import validate_loop
     from alabel.core.simulate import loop_spec
 
     parsed = {}
@@ -317,7 +319,15 @@ def _loop_specs(config, names, params) -> list[dict] | None:
         parsed = {**config.loop.params, **parsed}
     if not names:
         return None
-    specs = [{"type": name.replace("-", "_"), "params": dict(parsed)} for name in names]
+    classes = [validate_loop(LoopSpec(type=name), "--loop") for name in names]
+    # A --loop-param goes to the loops that take it (compare active with self-training at
+    # one tau); one that no loop takes goes to the first, whose validation explains why.
+    specs = [{"type": name.replace("-", "_"),
+              "params": {k: v for k, v in parsed.items() if k in cls.params_spec}}
+             for name, cls in zip(names, classes)]
+    unused = [k for k in parsed if not any(k in c.params_spec for c in classes)]
+    if unused:
+        specs[0]["params"][unused[0]] = parsed[unused[0]]
     for spec in specs:
         loop_spec(config, spec, where="--loop")  # raises ConfigError naming the loop or parameter
     return specs

@@ -99,8 +99,8 @@ class PseudoLabelLoop(Loop):
                         "retrains on new pseudo-labels per set of human labels (teacher: self with "
                         "0: pseudo-labels are used from the next retrain on new human labels)"),
         "max_ratio": Param(None, optional(number(0.0)), "a number >= 0 or null",
-                           "most pseudo-labels in force per human train label (highest priority "
-                           "first); null: no cap"),
+                           "most pseudo-labels in force per human train label of the same class "
+                           "(keeps the classes' balance that of the human labels); null: no cap"),
         "max_per_round": Param(None, optional(integer(1)), "an integer >= 1 or null",
                                "most new pseudo-labels one model version may add (highest "
                                "priority first); null: no cap"),
@@ -206,10 +206,9 @@ class PseudoLabelLoop(Loop):
         prev_cls = current["label"].astype(str).map(class_index).to_numpy()
         known = (prev_pos >= 0) & pd.notna(prev_cls)
         previous = dict(zip(prev_pos[known].tolist(), prev_cls[known].astype(np.int64).tolist()))
-        max_total = None if params["max_ratio"] is None else int(params["max_ratio"] * model.n_labels)
         chosen = select_pseudo(verdict.accepted, verdict.priority, predicted, previous,
                                max_per_round=params["max_per_round"],
-                               max_per_class=params["max_per_class"], max_total=max_total)
+                               max_per_class=self._class_caps(session, list(model.classes), params))
         classes = np.asarray(model.classes, dtype=object)
         ids = session.pool.ids[eligible[chosen]]
         confidence = proba[chosen, predicted[chosen]] if len(chosen) else np.zeros(0)
@@ -231,6 +230,17 @@ class PseudoLabelLoop(Loop):
             thresholds=verdict.thresholds, by_class={str(c): int(counts.get(c, 0)) for c in model.classes})
         if again:
             session.request_retrain()
+
+    @staticmethod
+    def _class_caps(session: Session, classes: list[str], params: dict):
+        """Per-class caps from ``max_per_class`` and ``max_ratio`` × the class's human labels."""
+        if params["max_ratio"] is None:
+            return params["max_per_class"]
+        counts = session.labels("train")["label"].astype(str).value_counts()
+        caps = np.array([int(params["max_ratio"] * counts.get(c, 0)) for c in classes], dtype=np.int64)
+        if params["max_per_class"] is not None:
+            caps = np.minimum(caps, params["max_per_class"])
+        return caps
 
     # -- review (the dashboard's review panel) -------------------------------------------
     def pseudo_labels(self, session: Session, *, latest_only: bool = False) -> pd.DataFrame:

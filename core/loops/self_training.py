@@ -47,6 +47,7 @@ class SelfTrainingLoop(PseudoLabelLoop):
 
     @classmethod
     def _check_together(cls, params: dict, where: str, key: str) -> None:
+        super()._check_together(params, where, key)
         names = concrete_descendants(ThresholdPolicy)
         if "." not in params["policy"] and params["policy"] not in names:
             build_policy(params["policy"], where=where)  # raises with "did you mean"

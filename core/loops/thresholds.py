@@ -200,15 +200,17 @@ def build_policy(name: str, where: str = "config.yaml") -> ThresholdPolicy:
 
 # -- caps ---------------------------------------------------------------------------
 def select_pseudo(accepted, priority, predicted, previous: dict[int, int], *,
-                  max_per_round: int | None = None, max_per_class: int | None = None,
+                  max_per_round: int | None = None, max_per_class=None,
                   max_total: int | None = None) -> np.ndarray:
     """Apply the caps to the accepted rows; return the rows to pseudo-label, sorted.
 
     Rows already pseudo-labelled with the same class (``previous``: row →
-    class index) are re-confirmed and kept; at most ``max_per_round`` new rows
-    join (highest priority first); then each class keeps at most
-    ``max_per_class`` rows, and all together at most ``max_total`` (highest
-    priority first).
+    class index) are *re-confirmed*. Each class keeps at most
+    ``max_per_class`` rows (an int, or one cap per class index); then at most
+    ``max_per_round`` rows that are not re-confirmed join; then at most
+    ``max_total`` rows in all. Under every cap re-confirmed rows go first (a
+    pseudo-label in force is not dropped for a newcomer) and then higher
+    priority; ties keep row order, so the result is deterministic.
 
     Parameters
     ----------
@@ -222,27 +224,27 @@ def select_pseudo(accepted, priority, predicted, previous: dict[int, int], *,
     accepted = np.asarray(accepted, dtype=bool)
     priority = np.asarray(priority, dtype=np.float64)
     predicted = np.asarray(predicted)
-    rows = np.flatnonzero(accepted)
+    again = np.zeros(len(accepted), dtype=bool)
     if previous:
         prev_rows = np.fromiter(previous.keys(), dtype=np.int64, count=len(previous))
         prev_cls = np.fromiter(previous.values(), dtype=np.int64, count=len(previous))
-        again = np.zeros(len(accepted), dtype=bool)
         same = accepted[prev_rows] & (predicted[prev_rows] == prev_cls)
         again[prev_rows[same]] = True
-    else:
-        again = np.zeros(len(accepted), dtype=bool)
-    kept = rows[again[rows]]
-    new = rows[~again[rows]]
-    if max_per_round is not None and len(new) > max_per_round:
-        # Stable sort on -priority: ties keep row order, so the result is deterministic.
-        new = new[np.argsort(-priority[new], kind="stable")[:max_per_round]]
-    chosen = np.concatenate([kept, new])
+
+    def best(rows: np.ndarray, k: int) -> np.ndarray:
+        order = np.lexsort((rows, -priority[rows], ~again[rows]))  # last key sorts first
+        return rows[order[:k]]
+
+    chosen = np.flatnonzero(accepted)
     if max_per_class is not None and len(chosen):
-        parts = []
-        for c in np.unique(predicted[chosen]):
-            members = chosen[predicted[chosen] == c]
-            parts.append(members[np.argsort(-priority[members], kind="stable")[:max_per_class]])
-        chosen = np.concatenate(parts)
+        caps = np.asarray(max_per_class)
+        chosen = np.concatenate([
+            best(chosen[predicted[chosen] == c], int(caps if caps.ndim == 0 else caps[c]))
+            for c in np.unique(predicted[chosen])])
+    if max_per_round is not None:
+        new = chosen[~again[chosen]]
+        if len(new) > max_per_round:
+            chosen = np.concatenate([chosen[again[chosen]], best(new, max_per_round)])
     if max_total is not None and len(chosen) > max_total:
-        chosen = chosen[np.argsort(-priority[chosen], kind="stable")[:max_total]]
+        chosen = best(chosen, max_total)
     return np.sort(chosen)

@@ -1,0 +1,289 @@
+"""Pseudo-labelling loops in a real session: precedence, re-evaluation, retrain cycle, review."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from loop_fixtures import CLASSES, FITS, SCRIPT, confident, write_scripted
+
+from alabel.core.config import SessionConfig
+from alabel.core.errors import ConfigError, LabelStoreError
+from alabel.core.loops import ActiveSelfPacedLoop, SelfPacedLoop, SelfTrainingLoop, build_loop
+from alabel.core.session import EvaluationSet, Session, wait_until
+
+N = 60
+TRUTH = np.array(CLASSES)[np.arange(N) % 3]
+
+
+@pytest.fixture(autouse=True)
+def _script():
+    """Start every test with a model that is sure of the truth on rows 0-29 and unsure elsewhere."""
+    proba = np.full((N, 3), 1 / 3)
+    proba[:30] = confident(30, TRUTH[:30])
+    SCRIPT["proba"] = proba
+    FITS.clear()
+    yield
+
+
+def _session(tmp_path, loop=None, background=False, held_out=True) -> Session:
+    """A scripted session; rows 57-59 are held out (metrics on them, so no out-of-fold fits)."""
+    overrides = {} if loop is None else {"loop": loop}
+    config = SessionConfig.load(write_scripted(tmp_path, n=N, **overrides))
+    rows = np.arange(57, 60)
+    evaluation = EvaluationSet(rows=rows, labels=TRUTH[rows]) if held_out else None
+    return Session(config, background=background, evaluation_set=evaluation)
+
+
+def _teach(session, rows):
+    session.teach_many([f"o{r}" for r in rows], list(TRUTH[rows]))
+
+
+def _pseudo(session) -> dict[str, str]:
+    frame = session.labels("train", sources=("pseudo",))
+    return dict(zip(frame["object_id"], frame["label"]))
+
+
+# -- config ------------------------------------------------------------------------------
+@pytest.mark.parametrize("loop, key, message", [
+    ({"type": "self-training", "params": {"tua": 0.9}}, "loop.params.tua", "did you mean 'tau'"),
+    ({"type": "self_training", "params": {"policy": "flexmach"}}, "loop.params.policy", "did you mean 'flexmatch'"),
+    ({"type": "self_training", "params": {"tau": 1.5}}, "loop.params.tau", "(0, 1]"),
+    ({"type": "self_training", "params": {"teacher": "human", "rounds": 0}}, "loop.params.rounds", ">= 1"),
+    ({"type": "self_paced", "params": {"mu": 0.5}}, "loop.params.mu", ">= 1"),
+    ({"type": "aspl", "params": {"certify_batch": 0}}, "loop.params.certify_batch", ">= 1"),
+    ({"type": "selftraining"}, "loop.type", "did you mean 'self_training'"),
+])
+def test_loop_config_errors_name_the_key(tmp_path, loop, key, message):
+    with pytest.raises(ConfigError) as err:
+        SessionConfig.load(write_scripted(tmp_path, loop=loop))
+    assert key in str(err.value) and message in str(err.value)
+    assert str(err.value).startswith(str(tmp_path / "config.yaml"))
+
+
+def test_dash_and_underscore_spellings_build_the_same_loop():
+    from alabel.core.config import LoopSpec
+
+    for name, cls in [("self-training", SelfTrainingLoop), ("self_paced", SelfPacedLoop),
+                      ("self-paced", SelfPacedLoop), ("aspl", ActiveSelfPacedLoop)]:
+        assert type(build_loop(LoopSpec(type=name))) is cls
+
+
+def test_live_settings_are_validated_and_a_bad_change_changes_nothing(tmp_path):
+    session = _session(tmp_path)
+    assert session.loop.update_settings(tau=0.8, max_per_class=3)["tau"] == 0.8
+    with pytest.raises(ConfigError, match="loop.tau"):
+        session.loop.update_settings(tau=2.0, policy="flexmatch")
+    assert session.loop.settings()["tau"] == 0.8 and session.loop.settings()["policy"] == "fixed"
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        session.loop.update_settings(nonsense=1)
+
+
+# -- pseudo-labels and human labels ------------------------------------------------------------
+def test_teacher_writes_pseudo_labels_and_the_student_trains_on_them(tmp_path):
+    session = _session(tmp_path)
+    _teach(session, [0, 1, 2])
+    model = session.wait_for_model()
+    # v1: the teacher (3 human labels only); v2: the student (3 human + 27 pseudo-labels).
+    assert [h["version"] for h in session.history] == [1, 2]
+    assert FITS[0][0] == 3 and FITS[1][0] == 30
+    assert model.version == 2 and model.n_labels == 3 and model.n_pseudo_labels == 27
+    pseudo = _pseudo(session)
+    assert set(pseudo) == {f"o{r}" for r in range(3, 30)}
+    assert all(label == TRUTH[int(o[1:])] for o, label in pseudo.items())
+    events = session.store.current(sources=["pseudo"])
+    assert (events["annotator"] == "model").all() and (events["model_version"] == 1).all()
+    assert events["confidence"].between(0.96, 0.98).all()
+
+
+def test_a_loop_never_overrides_a_human_label(tmp_path):
+    session = _session(tmp_path)
+    # The model is sure row 3 is "a"; a person says "b" (and is right or wrong: theirs stands).
+    SCRIPT["proba"][3] = confident(1, ["a"])[0]
+    session.teach("o3", "b")
+    _teach(session, [0, 1, 2])
+    session.wait_for_model()
+    assert "o3" not in _pseudo(session)
+    current = session.labels(split=None, sources=None).set_index("object_id")
+    assert current.loc["o3", "label"] == "b" and current.loc["o3", "source"] == "human"
+    # The student trained on the human label for o3, never on a pseudo-label for it.
+    student_labels = FITS[-1][1]
+    assert student_labels[:4] == ["b", "a", "b", "c"] and len(student_labels) == 4 + 26
+    # A human label given later to a pseudo-labelled object wins at once and the loop drops its own.
+    assert _pseudo(session)["o10"] == "b"
+    session.teach("o10", "c")
+    assert session.labels().set_index("object_id").loc["o10", "label"] == "c"
+    session.wait_for_model()
+    assert "o10" not in _pseudo(session)
+    assert session.labels().set_index("object_id").loc["o10", "label"] == "c"
+
+
+def test_pseudo_labels_are_re_evaluated_every_round(tmp_path):
+    session = _session(tmp_path)
+    _teach(session, [0, 1, 2])
+    session.wait_for_model()
+    assert {"o10", "o11", "o20"} <= set(_pseudo(session))
+    # The model changes its mind: unsure about row 10, another class for row 11, row 40 now sure.
+    SCRIPT["proba"][10] = [0.4, 0.3, 0.3]
+    SCRIPT["proba"][11] = confident(1, ["a"])[0]
+    SCRIPT["proba"][40] = confident(1, [TRUTH[40]])[0]
+    _teach(session, [5])
+    session.wait_for_model()
+    pseudo = _pseudo(session)
+    assert "o10" not in pseudo, "retracted: the new model is no longer sure"
+    assert pseudo["o11"] == "a", "replaced by the new model's class"
+    assert pseudo["o40"] == TRUTH[40]
+    history = session.store.history("o10")
+    assert history["kind"].tolist() == ["label", "retract"]
+    # retracted: o10 (unsure now), o11's old class, o5 (a person labelled it); added: o11, o40
+    assert session.loop.last_round.retracted == 3 and session.loop.last_round.added == 2
+
+
+def test_caps_and_ratio_limit_the_pseudo_labels(tmp_path):
+    session = _session(tmp_path, loop={"type": "self_training",
+                                       "params": {"tau": 0.9, "max_per_round": 10, "max_ratio": 2.0}})
+    _teach(session, [0, 1, 2, 3])  # human labels of rows 0-3: a, b, c, a
+    session.wait_for_model()
+    pseudo = _pseudo(session)
+    counts = {c: list(pseudo.values()).count(c) for c in CLASSES}
+    # ratio 2 per human label of the class: a 4, b 2, c 2 (8 <= 10 new per round).
+    assert counts == {"a": 4, "b": 2, "c": 2}
+    assert session.loop.last_round.by_class == counts
+
+
+# -- the retrain cycle -------------------------------------------------------------------
+def test_no_endless_retrain_cycle_with_a_background_trainer(tmp_path):
+    loop = {"type": "self_training", "params": {"tau": 0.9, "teacher": "self", "rounds": 3}}
+    with _session(tmp_path, loop=loop, background=True) as session:
+        # A model that changes its mind at every fit keeps the pseudo set changing: only
+        # the round limit stops the cycle.
+        def flip(*_):
+            SCRIPT["proba"][30 + len(FITS) % 30] = confident(1, ["a"])[0]
+        session.subscribe(lambda kind, payload: flip() if kind == "model" else None)
+        _teach(session, [0, 1, 2])
+        session.wait_for_model(timeout=30)
+        assert wait_until(lambda: not session.trainer.busy, timeout=30)
+        versions = [h["version"] for h in session.history]
+        assert versions == [1, 2, 3, 4], "one fit on new human labels, then at most `rounds` more"
+        time.sleep(0.3)  # a runaway cycle would have started another retrain by now
+        assert [h["version"] for h in session.history] == versions
+        assert not session.trainer.busy
+        _teach(session, [4])
+        session.wait_for_model(timeout=30)
+        assert wait_until(lambda: not session.trainer.busy, timeout=30)
+        assert len(session.history) == 8
+
+
+def test_an_unchanged_pseudo_set_asks_for_no_more_retrains(tmp_path):
+    session = _session(tmp_path, loop={"type": "self_training",
+                                       "params": {"tau": 0.9, "teacher": "self", "rounds": 5}})
+    _teach(session, [0, 1, 2])
+    session.retrain()
+    # v1 wrote 27 pseudo-labels -> v2 trained on them and confirmed the same set -> stop.
+    assert [h["version"] for h in session.history] == [1, 2]
+    assert session.loop.last_round.kept == 27 and not session.loop.last_round.retrain_requested
+
+
+def test_student_keeps_the_teachers_set_and_a_retrain_without_new_labels_starts_no_cycle(tmp_path):
+    session = _session(tmp_path)
+    _teach(session, [0, 1, 2])
+    session.retrain()
+    before = session.store.revision
+    session.request_retrain()  # e.g. a settings change: same human labels
+    session.retrain()
+    assert len(session.history) == 3, "one retrain, no new teacher/student pair"
+    assert session.model.n_pseudo_labels == 27
+    assert session.store.revision == before, "the student writes nothing"
+
+
+# -- review ----------------------------------------------------------------------------------
+def test_review_lists_pseudo_labels_by_class_and_accept_turns_them_into_human_labels(tmp_path):
+    session = _session(tmp_path)
+    SCRIPT["proba"][12] = confident(1, ["a"], p=0.99)[0]
+    _teach(session, [0, 1, 2])
+    session.wait_for_model()
+    frame = session.loop.pseudo_labels(session)
+    assert frame["label"].tolist() == sorted(frame["label"], key=CLASSES.index)
+    by_class = session.loop.pseudo_by_class(session)
+    assert set(by_class) == set(CLASSES)
+    assert by_class["a"]["object_id"].iloc[0] == "o12", "highest confidence first"
+    assert by_class["a"]["confidence"].is_monotonic_decreasing
+    events = session.loop.accept(session, ["o12", "o13"], annotator="alice")
+    assert [e.source for e in events] == ["human", "human"]
+    human = session.labels().set_index("object_id")
+    assert human.loc["o12", "label"] == "a" and human.loc["o12", "annotator"] == "alice"
+    with pytest.raises(LabelStoreError, match="no pseudo-label"):
+        session.loop.accept(session, ["o0"])
+    model = session.wait_for_model()
+    assert model.n_labels == 5
+
+
+def test_aspl_batch_recertification_accepts_all_but_the_rejected(tmp_path):
+    session = _session(tmp_path, loop={"type": "aspl", "params": {"certify_batch": 6}})
+    _teach(session, [0, 1, 2])
+    session.wait_for_model()
+    batch = session.loop.certification_batch(session)
+    assert len(batch) == 6 and set(batch["label"]) == set(CLASSES), "every class is shown"
+    wrong = batch["object_id"].iloc[0]
+    result = session.loop.certify(session, batch["object_id"], reject=[wrong], annotator="alice")
+    assert result == {"accepted": 5, "rejected": 1}
+    human = session.labels(sources=("human",))
+    assert set(batch["object_id"]) - {wrong} <= set(human["object_id"])
+    assert wrong not in set(human["object_id"]) and wrong not in _pseudo(session)
+    # Later rounds never pseudo-label a rejected object again, even though the model is sure of it.
+    _teach(session, [3])
+    session.wait_for_model()
+    _teach(session, [4])
+    session.wait_for_model()
+    assert wrong not in _pseudo(session)
+    with pytest.raises(LabelStoreError, match="not in the batch"):
+        session.loop.certify(session, ["o20"], reject=["o21"])
+
+
+def test_rejections_must_be_signed_by_a_person(tmp_path):
+    session = _session(tmp_path)
+    _teach(session, [0, 1, 2])
+    session.wait_for_model()
+    with pytest.raises(LabelStoreError, match="person"):
+        session.loop.reject(session, ["o10"], annotator="model")
+
+
+# -- self-paced ------------------------------------------------------------------------------
+def test_self_paced_age_grows_each_round_of_human_labels(tmp_path):
+    session = _session(tmp_path, loop={"type": "self_paced", "params": {"lam": 0.02, "mu": 2.0}})
+    SCRIPT["proba"][30:60] = confident(30, TRUTH[30:60], p=0.95)  # loss 0.051: harder than rows 0-29
+    _teach(session, [0, 1, 2])
+    session.wait_for_model()
+    # round 1: lambda 0.02 < 0.0305 (=-log 0.97): nothing passes
+    assert session.loop.last_round.thresholds["lambda"] == pytest.approx(0.02)
+    assert len(_pseudo(session)) == 0
+    _teach(session, [3])
+    session.wait_for_model()
+    # round 2: lambda 0.04: the easy rows (p=0.97) join, the harder ones (p=0.95) not yet
+    assert set(_pseudo(session)) == {f"o{r}" for r in range(4, 30)}
+    _teach(session, [4])
+    session.wait_for_model()
+    # round 3: lambda 0.08 > 0.051: the harder rows join too
+    assert {f"o{r}" for r in range(30, 57)} <= set(_pseudo(session)), "held-out rows 57-59 never"
+
+
+# -- counts, metrics, stopping -------------------------------------------------------------
+def test_out_of_fold_metrics_judge_human_labels_only(tmp_path):
+    session = _session(tmp_path, held_out=False)
+    _teach(session, list(range(12)))
+    model = session.wait_for_model()
+    assert model.n_pseudo_labels == 18
+    assert model.metrics["evaluation"] == "out-of-fold" and model.metrics["n_evaluated"] == 12
+
+
+def test_every_model_carries_stopping_guidance(tmp_path):
+    session = _session(tmp_path, loop={"type": "active", "params": {"stop_window": 1}})
+    _teach(session, [0, 1, 2])
+    first = session.wait_for_model()
+    assert first.metrics["stopping"]["changed_fraction"] is None
+    _teach(session, [3])
+    second = session.wait_for_model()
+    stopping = second.metrics["stopping"]
+    assert stopping["changed_fraction"] == 0.0 and stopping["kappa"] == 1.0 and stopping["stable"]
+    assert session.loop.stopping.version == second.version
+    assert session.history[-1]["metrics"]["stopping"]["stable"]
