@@ -250,7 +250,7 @@ def test_ranked_batch_cold_start_starts_central_then_diverse():
 # ---------------------------------------------------------------- specs
 BAD_SPECS = [
     ("margin", "config.yaml: strategy: must be a mapping"),
-    ({}, "config.yaml: strategy.type: missing; known strategies: bald,"),
+    ({}, "config.yaml: strategy.type: missing; known strategies: "),
     ({"type": "margn"}, "strategy.type: unknown QueryStrategy 'margn' (did you mean 'margin'?)"),
     ({"type": "margin", "param": {}}, "config.yaml: strategy.param: unknown key (did you mean 'params'?)"),
     ({"type": "margin", "params": [1]}, "strategy.params: must be a mapping"),
