@@ -98,9 +98,10 @@ class PseudoLabelLoop(Loop):
         "rounds": Param(1, integer(0), "an integer >= 0",
                         "retrains on new pseudo-labels per set of human labels (teacher: self with "
                         "0: pseudo-labels are used from the next retrain on new human labels)"),
-        "max_ratio": Param(None, optional(number(0.0)), "a number >= 0 or null",
+        "max_ratio": Param(1.0, optional(number(0.0)), "a number >= 0 or null",
                            "most pseudo-labels in force per human train label of the same class "
-                           "(keeps the classes' balance that of the human labels); null: no cap"),
+                           "(keeps the classes' balance that of the human labels, and thousands of "
+                           "easy pseudo-labels from drowning a few human ones); null: no cap"),
         "max_per_round": Param(None, optional(integer(1)), "an integer >= 1 or null",
                                "most new pseudo-labels one model version may add (highest "
                                "priority first); null: no cap"),

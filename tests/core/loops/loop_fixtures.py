@@ -52,7 +52,7 @@ def write_scripted(folder: Path, n: int = 60, **overrides) -> Path:
         "head": {"type": "loop_fixtures.ScriptedHead"},
         "strategy": {"type": "margin"},
         "loop": {"type": "self_training", "batch_size": 5, "initial_labels": 6,
-                 "params": {"tau": 0.9}},
+                 "params": {"tau": 0.9, "max_ratio": None}},
         "training": {"coalesce_s": 0.0, "min_labels": 1},
         "labels": {"store": "labels.sqlite", "models": "models"},
     }

@@ -139,6 +139,15 @@ def test_pseudo_labels_are_re_evaluated_every_round(tmp_path):
     assert session.loop.last_round.retracted == 3 and session.loop.last_round.added == 2
 
 
+def test_by_default_a_class_has_no_more_pseudo_labels_than_human_labels(tmp_path):
+    session = _session(tmp_path, loop={"type": "self_training"})
+    SCRIPT["proba"][:30] = confident(30, TRUTH[:30], p=0.99)
+    _teach(session, [0, 1, 2, 3])  # a, b, c, a
+    session.wait_for_model()
+    values = list(_pseudo(session).values())
+    assert {c: values.count(c) for c in CLASSES} == {"a": 2, "b": 1, "c": 1}
+
+
 def test_caps_and_ratio_limit_the_pseudo_labels(tmp_path):
     session = _session(tmp_path, loop={"type": "self_training",
                                        "params": {"tau": 0.9, "max_per_round": 10, "max_ratio": 2.0}})
@@ -153,7 +162,8 @@ def test_caps_and_ratio_limit_the_pseudo_labels(tmp_path):
 
 # -- the retrain cycle -------------------------------------------------------------------
 def test_no_endless_retrain_cycle_with_a_background_trainer(tmp_path):
-    loop = {"type": "self_training", "params": {"tau": 0.9, "teacher": "self", "rounds": 3}}
+    loop = {"type": "self_training", "params": {"tau": 0.9, "teacher": "self", "rounds": 3,
+                                                  "max_ratio": None}}
     with _session(tmp_path, loop=loop, background=True) as session:
         # A model that changes its mind at every fit keeps the pseudo set changing: only
         # the round limit stops the cycle.
@@ -176,7 +186,8 @@ def test_no_endless_retrain_cycle_with_a_background_trainer(tmp_path):
 
 def test_an_unchanged_pseudo_set_asks_for_no_more_retrains(tmp_path):
     session = _session(tmp_path, loop={"type": "self_training",
-                                       "params": {"tau": 0.9, "teacher": "self", "rounds": 5}})
+                                       "params": {"tau": 0.9, "teacher": "self", "rounds": 5,
+                                                  "max_ratio": None}})
     _teach(session, [0, 1, 2])
     session.retrain()
     # v1 wrote 27 pseudo-labels -> v2 trained on them and confirmed the same set -> stop.
@@ -219,7 +230,7 @@ def test_review_lists_pseudo_labels_by_class_and_accept_turns_them_into_human_la
 
 
 def test_aspl_batch_recertification_accepts_all_but_the_rejected(tmp_path):
-    session = _session(tmp_path, loop={"type": "aspl", "params": {"certify_batch": 6}})
+    session = _session(tmp_path, loop={"type": "aspl", "params": {"certify_batch": 6, "max_ratio": None}})
     _teach(session, [0, 1, 2])
     session.wait_for_model()
     batch = session.loop.certification_batch(session)
@@ -250,7 +261,8 @@ def test_rejections_must_be_signed_by_a_person(tmp_path):
 
 # -- self-paced ------------------------------------------------------------------------------
 def test_self_paced_age_grows_each_round_of_human_labels(tmp_path):
-    session = _session(tmp_path, loop={"type": "self_paced", "params": {"lam": 0.02, "mu": 2.0}})
+    session = _session(tmp_path, loop={"type": "self_paced",
+                                          "params": {"lam": 0.02, "mu": 2.0, "max_ratio": None}})
     SCRIPT["proba"][30:60] = confident(30, TRUTH[30:60], p=0.95)  # loss 0.051: harder than rows 0-29
     _teach(session, [0, 1, 2])
     session.wait_for_model()
