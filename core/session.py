@@ -208,7 +208,7 @@ class Session:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def _emit(self, kind: str, payload: object) -> None:
-        if kind in ("result", "metrics") and isinstance(payload, TrainingResult):
+        if kind in ("result", "metrics", "superseded") and isinstance(payload, TrainingResult):
             return  # the trainer's raw results: listeners get the ModelVersion instead
         for listener in list(self._listeners):
             try:

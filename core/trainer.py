@@ -183,6 +183,15 @@ class BackgroundTrainer:
                 raise TrainingCancelled(f"retrain of version {job.version} cancelled")
             self._on_result(result)
             self._emit("result", result)
+            if self._superseded():
+                # Labels arrived while fitting: retrain at once and evaluate the newer model
+                # instead (during a burst only the newest model's metrics are worth k fits).
+                result.metrics = {**result.metrics, "pending": False,
+                                  "note": "not evaluated: newer labels arrived first"}
+                self._emit("superseded", result)
+                self._set_status(state="waiting", version=result.version,
+                                 message=f"model version {result.version} in use; newer labels waiting")
+                return
             self._set_status(state="evaluating", progress=0.9, version=result.version,
                              message=f"model version {result.version} in use; evaluating it")
             result.metrics = {**result.metrics, **self._execute(evaluate_fitted, job, result.head)}
@@ -199,6 +208,11 @@ class BackgroundTrainer:
         self._emit("metrics", result)
         self._set_status(state="idle", progress=1.0, version=result.version,
                          message=f"model version {result.version} ready")
+
+    def _superseded(self) -> bool:
+        """True when labels arrived after the retrain in progress took its snapshot."""
+        with self._cond:
+            return self._requested > self._served
 
     def _execute(self, phase, job: TrainingJob, *args):
         if self.backend == "thread":

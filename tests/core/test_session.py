@@ -73,9 +73,10 @@ def test_burst_of_labels_coalesces_into_one_more_retrain(tmp_path):
             session.teach(object_id, label)
         GATE.set()
         final = session.wait_for_model(timeout=30)
-        versions = [h["version"] for h in session.history]
-        # v1 (start), v2 (held open, 7 labels), then exactly one retrain for the 20-label burst.
-        assert versions == [1, 2, 3]
+        # v1 (start), v2 (held open, 7 labels), then exactly one retrain for the 20-label burst;
+        # v2 was superseded by the burst, so only v1 and v3 were evaluated into the history.
+        assert final.version == 3
+        assert [h["version"] for h in session.history] == [1, 3]
         assert final.n_labels == 27
 
 
@@ -224,3 +225,21 @@ def test_wait_for_revision_returns_the_model_that_saw_the_label(tmp_path):
         model = session.wait_for_revision(event.seq, timeout=30)
         assert model.label_revision >= event.seq
         assert model.n_labels == 7
+
+
+def test_labels_during_a_fit_skip_the_evaluation_of_the_superseded_model(tmp_path):
+    """During a burst, the k out-of-fold fits are spent on the newest model only."""
+    with _session(tmp_path, head={"type": "session_fixtures.GatedHead"}) as session:
+        _teach_first(session)
+        first = session.wait_for_model(timeout=30)
+        GATE.clear()
+        FIT_STARTED.clear()
+        session.teach(session.pool.ids[40], _truth(session, session.pool.ids[40:41])[0])
+        assert FIT_STARTED.wait(10)
+        session.teach(session.pool.ids[41], _truth(session, session.pool.ids[41:42])[0])
+        GATE.set()
+        final = session.wait_for_model(timeout=30)
+        assert final.version == first.version + 2 and final.n_labels == 8
+        evaluated = [h["version"] for h in session.history]
+        assert evaluated == [first.version, final.version], "version 2 was superseded, not evaluated"
+        assert "accuracy" in final.metrics
