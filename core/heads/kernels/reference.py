@@ -21,10 +21,9 @@ def rows_per_chunk(n_classes: int, chunk_elems: int | None = None) -> int:
 
 
 def _logits(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
-    z = x.float() @ w.float().T
-    if b is not None:
-        z += b.float()
-    return z
+    if b is None:
+        return x.float() @ w.float().T
+    return torch.addmm(b.float(), x.float(), w.float().T)
 
 
 def pool_scores_torch(
@@ -104,13 +103,14 @@ def ce_backward_torch(
     for start in range(0, n, step):
         sl = slice(start, min(n, start + step))
         xc = x[sl].float()
-        g = torch.exp(_logits(xc, w, b) - lse[sl, None])
+        # In place: one block of logits becomes its gradient without temporaries.
+        g = _logits(xc, w, b).sub_(lse[sl, None]).exp_()
         yc = y[sl]
         rows = torch.nonzero(yc >= 0).squeeze(1)
         g[rows, yc[rows]] -= 1.0
-        g *= coef[sl, None]
-        dx[sl] = g @ wf
-        dw += g.T @ xc
+        g.mul_(coef[sl, None])
+        torch.mm(g, wf, out=dx[sl])
+        dw.addmm_(g.T, xc)
         if db is not None:
             db += g.sum(dim=0)
     return dx.to(x.dtype), dw.to(w.dtype), (db.to(b.dtype) if db is not None else None)
