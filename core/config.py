@@ -182,7 +182,7 @@ class LoopSpec:
 
     type: str = "active"
     batch_size: int = 10
-    initial_labels: int = 10
+    initial_labels: int = 0  # simulate only; 0: the strategy picks the first labels too
     params: dict = field(default_factory=dict)
 
     KEYS = ("type", "batch_size", "initial_labels", "params")
@@ -193,7 +193,7 @@ class LoopSpec:
         spec = cls(
             type=read_str(d.get("type", "active"), where, "loop.type"),
             batch_size=read_int(d.get("batch_size", 10), where, "loop.batch_size", minimum=1),
-            initial_labels=read_int(d.get("initial_labels", 10), where, "loop.initial_labels", minimum=0),
+            initial_labels=read_int(d.get("initial_labels", 0), where, "loop.initial_labels", minimum=0),
             params=read_mapping(d.get("params"), where, "loop.params"),
         )
         from .loops import validate_loop  # registry of loops lives with the loops
@@ -244,8 +244,9 @@ class LabelsSpec:
     annotator: str = ""
     lease_s: float = 120.0
     test_fraction: float = 0.0
+    audit_fraction: float | None = None  # None: 0.1 with strategy auto, else 0 (core/estimates.py)
 
-    KEYS = ("store", "models", "annotator", "lease_s", "test_fraction")
+    KEYS = ("store", "models", "annotator", "lease_s", "test_fraction", "audit_fraction")
 
     @classmethod
     def from_dict(cls, d: Mapping, where: str) -> LabelsSpec:
@@ -257,6 +258,8 @@ class LabelsSpec:
             lease_s=read_float(d.get("lease_s", 120.0), where, "labels.lease_s", minimum=1.0),
             test_fraction=read_float(d.get("test_fraction", 0.0), where, "labels.test_fraction",
                                      minimum=0.0, maximum=0.9),
+            audit_fraction=None if d.get("audit_fraction") is None else read_float(
+                d["audit_fraction"], where, "labels.audit_fraction", minimum=0.0, maximum=0.5),
         )
 
     def to_dict(self) -> dict:
@@ -264,6 +267,8 @@ class LabelsSpec:
                "test_fraction": self.test_fraction}
         if self.annotator:
             out["annotator"] = self.annotator
+        if self.audit_fraction is not None:
+            out["audit_fraction"] = self.audit_fraction
         return out
 
 
@@ -360,8 +365,10 @@ class SessionConfig:
         data = DataSpec.from_dict(read_mapping(raw["data"], where, "data"), where=where,
                                   base_dir=Path(base_dir))
         classes = parse_classes(raw.get("classes"), where, set(ui.keys.values()))
-        head = read_mapping(raw.get("head") or {"type": "logistic_regression"}, where, "head")
-        strategy = read_mapping(raw.get("strategy") or {"type": "margin"}, where, "strategy")
+        # No head or strategy named: the adaptive defaults (core/heads/adaptive.py,
+        # core/strategies/cold_start.py), which suit every label budget.
+        head = read_mapping(raw.get("head") or {"type": "auto"}, where, "head")
+        strategy = read_mapping(raw.get("strategy") or {"type": "auto"}, where, "strategy")
         # Build once to validate every key now, not at the first retrain.
         built_head = build_head(head, classes=[c.name for c in classes] or None, random_state=seed,
                                 where=where)

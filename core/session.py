@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import estimates
 from .config import SessionConfig
 from .errors import EmptyPoolError, LabelStoreError, NotReadyError
 from .trainer import BackgroundTrainer, TrainerStatus
@@ -89,6 +90,7 @@ class QueryItem:
     reason: str
     model_version: int | None
     prediction: str | None = None
+    split: str = "train"  # "test": a random pick held out to measure accuracy (labels.test_fraction)
 
 
 @dataclass
@@ -161,6 +163,10 @@ class Session:
         self._retrain_pending = False  # a retrain asked for while no background trainer runs
         self._loop_ticket: int | None = None  # trainer ticket of the newest retrain the loop asked for
         self._pool_file: str | None = None
+        # Random picks that measure accuracy without the strategy's bias (core/estimates.py).
+        self._audit_fraction = estimates.audit_fraction_for(config)
+        self._in_audit = estimates.audit_mask(self.pool.ids, self._audit_fraction)
+        self._audit_jobs: dict[int, tuple] = {}  # version -> (X, y, weights, audit flags) in flight
         self.store_classes()
         self.trainer: BackgroundTrainer | None = None
         if background:
@@ -313,9 +319,11 @@ class Session:
             version = self._next_version
             self._next_version += 1
             self._loop_info[version] = training.info
+            X_train = self.pool.X[rows]
+            self._keep_audit_rows(version, rows, X_train, y, weights, training.n_human)
         return TrainingJob(
             version=version, head_spec=dict(self.config.head), classes=classes, seed=self.config.seed,
-            X_train=self.pool.X[rows], y_train=y, sample_weight=weights, n_human_labels=training.n_human, label_revision=revision, X_eval=X_eval, y_eval=y_eval, evaluation=evaluation,
+            X_train=X_train, y_train=y, sample_weight=weights, n_human_labels=training.n_human, label_revision=revision, X_eval=X_eval, y_eval=y_eval, evaluation=evaluation,
             folds=self.config.training.evaluation_folds, X_pool=self._pool_for_worker(),
             previous_head=self.model.head if self.model is not None else None,
             where=self.config.source,
@@ -353,6 +361,25 @@ class Session:
             return self.pool.X[test["row"].to_numpy()], test["label"].astype(str).to_numpy(), "test"
         return None, None, "out-of-fold"
 
+    def _keep_audit_rows(self, version: int, rows, X_train, y, weights, n_human: int) -> None:
+        """Remember a job's audit labels (human rows of the audit set) for its estimate."""
+        for stale in [v for v in self._audit_jobs if v < version - 8]:  # failed or superseded jobs
+            del self._audit_jobs[stale]
+        human = np.arange(len(rows)) < n_human
+        flags = self._in_audit[np.asarray(rows, dtype=np.int64)] & human
+        if flags.any():
+            self._audit_jobs[version] = (X_train[:n_human], np.asarray(y)[:n_human],
+                                         None if weights is None else np.asarray(weights)[:n_human],
+                                         flags[:n_human])
+
+    def _audit_estimate(self, result: TrainingResult) -> dict | None:
+        """Accuracy on the audit labels of this model's job (None without any)."""
+        kept = self._audit_jobs.pop(result.version, None)
+        if kept is None:
+            return None
+        X, y, weights, flags = kept
+        return estimates.audit_estimate(result.head, X, y, flags, sample_weight=weights)
+
     def _publish(self, result: TrainingResult) -> None:
         model = ModelVersion(
             version=result.version, head=result.head, classes=result.classes,
@@ -368,6 +395,8 @@ class Session:
             if self.model is not None and model.version < self.model.version:
                 return
             model.metrics.update(self.loop.model_metrics(self, model))  # e.g. stopping guidance
+            if hasattr(model.head, "choice_summary"):  # the auto head: what it chose and why
+                model.metrics["head_choice"] = model.head.choice_summary()
             self.model = model
         with self._model_published:
             self._model_published.notify_all()
@@ -384,6 +413,8 @@ class Session:
                 return  # a newer model is already in use; its own metrics will follow
             model.metrics.update(result.metrics)
             model.metrics.pop("pending", None)
+            model.metrics["estimate"] = estimates.choose_estimate(
+                model.metrics, self._audit_estimate(result))
             self.history.append(model.summary())
         if self.persist_models:
             self._save_version(model)
@@ -480,7 +511,13 @@ class Session:
 
     def query(self, n: int | None = None, *, annotator: str | None = None,
               lease: bool = True) -> list[QueryItem]:
-        """The next ``n`` objects to label, from the newest finished model."""
+        """The next ``n`` objects to label, from the newest finished model.
+
+        A share of them may be uniformly random picks (``labels.test_fraction``:
+        for the test split, ``split="test"``; ``labels.audit_fraction``: audit
+        labels that also train): their labels measure accuracy without the
+        strategy's bias (see :mod:`core.estimates`).
+        """
         from .strategies import PoolContext
 
         annotator = annotator or self.annotator
@@ -490,27 +527,43 @@ class Session:
         if len(candidates) == 0:
             raise EmptyPoolError(f"{self.config.source}: every object is labelled, held out or leased")
         labelled_rows = self.labelled_rows()
-        context = PoolContext(X=self.pool.X, candidates=candidates, labelled=labelled_rows,
-                              model=model.head if model else None,
-                              proba=model.proba if model else None, rng=self._rng)
-        # Ask for a few more than needed: another annotator may lease some first.
-        selection = self.strategy.select(context, min(len(candidates), n + 8 if lease else n))
-        ids = [str(self.pool.ids[r]) for r in selection.indices]
+        picks = estimates.plan_random_picks(
+            candidates, self._in_audit, min(n, len(candidates)), n_labelled=len(labelled_rows),
+            n_audit_labelled=int(self._in_audit[labelled_rows].sum()),
+            n_test_labelled=len(self.labels("test")) if self.config.labels.test_fraction else 0,
+            audit_fraction=self._audit_fraction, test_fraction=self.config.labels.test_fraction,
+            rng=self._rng)
+        # (row, score, strategy, reason, split), best first; random picks go last.
+        offers = []
+        if picks.n_strategy:
+            context = PoolContext(X=self.pool.X, candidates=picks.candidates, labelled=labelled_rows,
+                                  model=model.head if model else None,
+                                  proba=model.proba if model else None, rng=self._rng)
+            # Ask for a few more than needed: another annotator may lease some first.
+            wanted = picks.n_strategy + 8 if lease else picks.n_strategy
+            selection = self.strategy.select(context, min(len(picks.candidates), wanted))
+            offers += [(row, score, selection.strategy,
+                        selection.reason if rank == 0 else f"rank {rank + 1} by {selection.strategy}", "train")
+                       for rank, (row, score) in enumerate(zip(selection.indices, selection.scores))]
+        offers += [(row, 0.0, "audit", "random audit pick: its label also measures accuracy without the "
+                    "strategy's bias", "train") for row in picks.audit]
+        offers += [(row, 0.0, "test", "random pick for the test split (never trained on)", "test")
+                   for row in picks.test]
+        ids = [str(self.pool.ids[offer[0]]) for offer in offers]
         granted = set(self.store.lease(ids, annotator, ttl_s=self.config.labels.lease_s)) if lease \
             else set(ids)
+        quota = {"train": picks.n_strategy, "audit": len(picks.audit), "test": len(picks.test)}
         items = []
-        for rank, (row, score, object_id) in enumerate(zip(selection.indices, selection.scores, ids)):
-            if object_id not in granted:
+        for (row, score, strategy, reason, split), object_id in zip(offers, ids):
+            kind = strategy if strategy in ("audit", "test") else "train"
+            if object_id not in granted or quota[kind] == 0:
                 continue
+            quota[kind] -= 1
             items.append(QueryItem(
-                object_id=object_id, row=int(row), score=float(score),
-                strategy=selection.strategy,
-                reason=selection.reason if rank == 0 else f"rank {rank + 1} by {selection.strategy}",
+                object_id=object_id, row=int(row), score=float(score), strategy=strategy, reason=reason,
                 model_version=model.version if model else None,
-                prediction=model.predict_row(int(row)) if model is not None else None,
+                prediction=model.predict_row(int(row)) if model is not None else None, split=split,
             ))
-            if len(items) == n:
-                break
         surplus = [o for o in ids if o in granted and o not in {i.object_id for i in items}]
         if lease and surplus:
             self.store.release(surplus, annotator)

@@ -27,7 +27,8 @@ from .errors import ConfigError, DataError
 #: train that model) and ``pseudo_precision`` (their agreement with the oracle, NaN when none).
 CURVE_COLUMNS = ["seed", "strategy", "head", "labels", "accuracy", "balanced_accuracy", "macro_f1",
                  "model_version", "evaluation", "train_seconds", "loop", "pseudo_labels",
-                 "pseudo_precision"]
+                 "pseudo_precision", "head_choice", "estimate_accuracy", "estimate_low", "estimate_high",
+                 "estimate_n"]
 
 
 @dataclass
@@ -167,6 +168,7 @@ def _simulate_one(config, pool, truth, strategy: dict, seed: int, pool_rows, tes
                     "loop": loop_name, "pseudo_labels": model.n_pseudo_labels,
                     "pseudo_precision": pseudo_precision(model.loop_info.get("pseudo_rows", []),
                                                          model.loop_info.get("pseudo_labels", []), truth),
+                    **_estimate_columns(model.metrics),
                 }
                 curve.append(row)
                 if on_round is not None:
@@ -174,10 +176,25 @@ def _simulate_one(config, pool, truth, strategy: dict, seed: int, pool_rows, tes
             if n_labels >= plan.budget:
                 break
             items = session.query(min(batch, plan.budget - n_labels), lease=False)
-            rows = np.array([item.row for item in items])
-            session.teach_many(pool.ids[rows], truth[rows])
-            n_labels += len(rows)
+            for split in ("train", "test"):  # random test picks (labels.test_fraction) stay held out
+                rows = np.array([item.row for item in items if item.split == split], dtype=np.int64)
+                if len(rows):
+                    session.teach_many(pool.ids[rows], truth[rows], split=split)
+            n_labels += len(items)
     return curve
+
+
+def _estimate_columns(metrics: dict) -> dict:
+    """The auto head's choice and the accuracy estimate a user would see (core/estimates.py)."""
+    choice = metrics.get("head_choice") or {}
+    estimate = metrics.get("estimate") or {}
+    if estimate.get("source") == "oracle":  # the oracle's own accuracy, not an estimate
+        estimate = {}
+    low, high = estimate.get("interval") or (np.nan, np.nan)
+    accuracy = estimate.get("accuracy")
+    return {"head_choice": choice.get("chosen"),
+            "estimate_accuracy": np.nan if accuracy is None else accuracy,
+            "estimate_low": low, "estimate_high": high, "estimate_n": estimate.get("n", 0)}
 
 
 def _safe_name(text: str) -> str:

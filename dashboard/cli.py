@@ -94,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: the config's); reports pseudo-labels and their precision per round")
     p.add_argument("--loop-param", action="append", default=None, metavar="KEY=VALUE",
                    help="loop parameter for every --loop, e.g. policy=flexmatch or tau=0.9 (repeatable)")
+    p.add_argument("--baselines", action="store_true",
+                   help="also run {logistic regression, HGB} x {random, margin, entropy} (10 random start "
+                        "labels) on the same splits and seeds; writes DIR/baselines.md (tables) and "
+                        "DIR/baselines.png (the config's session over the baselines' envelope)")
 
     p = add("export", "Write a bundle a colleague can open: config (relative paths), labels and data.",
             cmd_export)
@@ -258,6 +262,29 @@ def cmd_simulate(args) -> int:
         raise _config_error(f"--test-size: must be between 0 and 1, got {args.test_size}")
     config = SessionConfig.load(args.config)
     seeds = list(range(args.seeds)) if args.seeds else (args.seed or [config.seed])
+    if args.baselines:  # the config's session beside the baseline grid (core/baselines.py)
+        from alabel.core.baselines import simulate_with_baselines
+
+        for option in ("strategy", "head", "loop", "loop_param"):
+            if getattr(args, option):
+                raise _config_error(f"--{option.replace('_', '-')}: not with --baselines, which runs the "
+                                    "config's own session beside a fixed grid (edit the config instead)")
+        progress = _progress_bar(total=len(seeds) * 7 * args.budget, quiet=args.quiet, unit="label")
+        done = {}
+
+        def on_grid_round(row):
+            key = (row["seed"], row["strategy"], row["head"])
+            progress.update(max(0, row["labels"] - done.get(key, 0)))
+            done[key] = row["labels"]
+            progress.set_postfix_str(f"{row['head']} {row['strategy']} seed {row['seed']}: "
+                                     f"acc {row['accuracy']:.3f}")
+
+        text = simulate_with_baselines(config, seeds, budget=args.budget, batch_size=args.batch_size or 10,
+                                       test_size=args.test_size, initial_labels=args.initial,
+                                       out_dir=args.out, on_round=on_grid_round)
+        progress.close()
+        print(text)
+        return 0
     strategies = [{"type": s} for s in args.strategy] if args.strategy else None
     if strategies:
         from alabel.core.strategies import build_strategy

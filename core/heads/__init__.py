@@ -7,6 +7,7 @@ only inside methods so that importing it stays cheap.
 """
 from importlib import import_module
 
+from .adaptive import AdaptiveHead  # noqa: F401  (registers the ``auto`` head)
 from .base import Head, build_head, head_spec_keys, to_spec
 from .committee import CommitteeHead
 from .persist import load_head, save_head

@@ -8,6 +8,7 @@ row out); the strategies (``random``, ``least_confidence``, ``margin``,
 """
 from . import scores
 from .base import PoolContext, QueryStrategy, Selection, build_strategy, top_n
+from .cold_start import AutoStrategy, TypicalStrategy  # noqa: F401  (registers ``auto``, ``typical``)
 from .density import DensityWeightedStrategy, RankedBatchStrategy
 from .disagreement import BALDStrategy, CommitteeStrategy, KLMaxDisagreementStrategy, VoteEntropyStrategy
 from .random_sampling import RandomStrategy
