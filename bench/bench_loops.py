@@ -7,8 +7,8 @@ the same strategy and head, so only what the loop adds (pseudo-labels) differs. 
 the curves record the pseudo-labels each model was trained on and their precision against the
 oracle. The loops run with their defaults (``core/loops``), which is what a user gets.
 
-Results are appended per (data set, loop, seed) to ``bench/results/loops_runs.csv``, so an
-interrupted run resumes where it stopped; ``--table`` prints the markdown table from that file.
+Results are appended per (data set, loop, seed) to ``bench/results/loops_runs_b<budget>.csv``, so
+an interrupted run resumes where it stopped; ``--table`` prints the markdown table from that file.
 
     python bench/bench_loops.py [--seeds 5] [--budget 200] [--datasets digits ogle3 portal_rodents]
 """
@@ -30,8 +30,10 @@ from alabel.core.simulate import SimulationPlan, run_simulation  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-RUNS = RESULTS / "loops_runs.csv"
 BUDGETS = (20, 50, 100, 200, 500)
+#: Columns kept per round (fixed here so that curve columns added elsewhere keep the file resumable).
+COLUMNS = ["dataset", "name", "seed", "strategy", "head", "loop", "labels", "accuracy", "balanced_accuracy",
+           "macro_f1", "model_version", "pseudo_labels", "pseudo_precision", "train_seconds"]
 HEAD = {"type": "logistic_regression", "scale": True, "params": {"max_iter": 2000}}
 #: name in the table -> loop spec (defaults otherwise)
 LOOPS = {
@@ -51,7 +53,7 @@ def run(dataset: str, name: str, seed: int, budget: int) -> pd.DataFrame:
     curve = run_simulation(config, plan)
     curve.insert(0, "dataset", dataset)
     curve.insert(1, "name", name)
-    return curve
+    return curve.loc[:, COLUMNS]
 
 
 def main(argv=None) -> int:
@@ -62,9 +64,10 @@ def main(argv=None) -> int:
     parser.add_argument("--loops", nargs="+", default=list(LOOPS), choices=list(LOOPS))
     parser.add_argument("--table", action="store_true", help="only print the table of the runs so far")
     args = parser.parse_args(argv)
+    runs_path = RESULTS / f"loops_runs_b{args.budget}.csv"
     if not args.table:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        done = pd.read_csv(RUNS) if RUNS.exists() else pd.DataFrame(columns=["dataset", "name", "seed"])
+        done = pd.read_csv(runs_path) if runs_path.exists() else pd.DataFrame(columns=["dataset", "name", "seed"])
         # Seeds outermost: an interrupted run leaves every loop with the same seeds.
         for dataset in args.datasets:
             for seed in range(args.seeds):
@@ -73,11 +76,11 @@ def main(argv=None) -> int:
                         continue
                     started = time.perf_counter()
                     curve = run(dataset, name, seed, args.budget)
-                    curve.to_csv(RUNS, mode="a", header=not RUNS.exists(), index=False)
-                    done = pd.read_csv(RUNS)
+                    curve.to_csv(runs_path, mode="a", header=not runs_path.exists(), index=False)
+                    done = pd.read_csv(runs_path)
                     print(f"{dataset} {name} seed {seed}: {time.perf_counter() - started:.1f} s",
                           file=sys.stderr, flush=True)
-    print(table(pd.read_csv(RUNS)))
+    print(table(pd.read_csv(runs_path)))
     return 0
 
 

@@ -118,6 +118,18 @@ class PseudoLabelLoop(Loop):
         self._trained: tuple[object, int] | None = None  # the same for the newest prepared retrain
         self.last_round: PseudoRound | None = None
 
+    def update_settings(self, **changes) -> dict:
+        """Change settings live; the next retrain re-judges the pool with them.
+
+        Call ``session.request_retrain()`` afterwards to apply them at once
+        (a teacher/student pair on the same human labels); otherwise they
+        apply with the next human labels.
+        """
+        settings = super().update_settings(**changes)
+        with self._cycle_lock:
+            self._trained = None  # the same human labels start a new cycle under the new rule
+        return settings
+
     @classmethod
     def _check_together(cls, params: dict, where: str, key: str) -> None:
         super()._check_together(params, where, key)

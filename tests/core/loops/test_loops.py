@@ -165,23 +165,25 @@ def test_no_endless_retrain_cycle_with_a_background_trainer(tmp_path):
     loop = {"type": "self_training", "params": {"tau": 0.9, "teacher": "self", "rounds": 3,
                                                   "max_ratio": None}}
     with _session(tmp_path, loop=loop, background=True) as session:
-        # A model that changes its mind at every fit keeps the pseudo set changing: only
-        # the round limit stops the cycle.
-        def flip(*_):
-            SCRIPT["proba"][30 + len(FITS) % 30] = confident(1, ["a"])[0]
-        session.subscribe(lambda kind, payload: flip() if kind == "model" else None)
+        published = []
+
+        def on_event(kind, payload):
+            if kind == "model":
+                published.append(payload.version)
+                # A model that changes its mind at every fit keeps the pseudo set changing:
+                # only the round limit stops the cycle.
+                SCRIPT["proba"][30 + len(published)] = confident(1, ["a"])[0]
+        session.subscribe(on_event)
         _teach(session, [0, 1, 2])
         session.wait_for_model(timeout=30)
         assert wait_until(lambda: not session.trainer.busy, timeout=30)
-        versions = [h["version"] for h in session.history]
-        assert versions == [1, 2, 3, 4], "one fit on new human labels, then at most `rounds` more"
+        assert published == [1, 2, 3, 4], "one fit on new human labels, then at most `rounds` more"
         time.sleep(0.3)  # a runaway cycle would have started another retrain by now
-        assert [h["version"] for h in session.history] == versions
-        assert not session.trainer.busy
+        assert published == [1, 2, 3, 4] and not session.trainer.busy
         _teach(session, [4])
         session.wait_for_model(timeout=30)
         assert wait_until(lambda: not session.trainer.busy, timeout=30)
-        assert len(session.history) == 8
+        assert published == [1, 2, 3, 4, 5, 6, 7, 8]
 
 
 def test_an_unchanged_pseudo_set_asks_for_no_more_retrains(tmp_path):
@@ -205,6 +207,20 @@ def test_student_keeps_the_teachers_set_and_a_retrain_without_new_labels_starts_
     assert len(session.history) == 3, "one retrain, no new teacher/student pair"
     assert session.model.n_pseudo_labels == 27
     assert session.store.revision == before, "the student writes nothing"
+
+
+def test_a_live_settings_change_applied_at_once_re_judges_the_pool(tmp_path):
+    session = _session(tmp_path)
+    SCRIPT["proba"][30:57] = confident(27, TRUTH[30:57], p=0.85)
+    _teach(session, [0, 1, 2])
+    session.retrain()
+    assert len(_pseudo(session)) == 27 and len(session.history) == 2
+    session.loop.update_settings(tau=0.8)
+    session.request_retrain()
+    session.retrain()
+    # a new teacher (same human labels) accepted the p=0.85 rows too, and its student learnt them
+    assert len(session.history) == 4
+    assert len(_pseudo(session)) == 54 and session.model.n_pseudo_labels == 54
 
 
 # -- review ----------------------------------------------------------------------------------
