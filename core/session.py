@@ -387,6 +387,10 @@ class Session:
             train_seconds=result.train_seconds, finished_at=result.finished_at, proba=result.proba,
             n_pseudo_labels=result.n_pseudo_labels,
         )
+        if model.proba is not None:
+            # Rank the pool now, in the trainer's thread, with a generator of its own
+            # (numpy generators are not thread-safe; the query thread owns self._rng).
+            self.strategy.warm(model.proba, np.random.default_rng([self.config.seed, model.version]))
         with self._lock:
             model.loop_info = self._loop_info.pop(result.version, {})
             for stale in [v for v in self._loop_info if v < result.version]:  # failed or cancelled jobs

@@ -233,6 +233,13 @@ class QueryStrategy:
     def _select(self, context: PoolContext, n: int) -> Selection:
         raise NotImplementedError
 
+    def warm(self, proba: np.ndarray, rng: np.random.Generator) -> None:
+        """Precompute what depends only on the model's pool probabilities (optional).
+
+        The session calls it in the trainer's thread when a model is
+        published, so the first query after a retrain does not pay for it.
+        """
+
     # --------------------------------------------------------------- helpers
     def _top(self, context: PoolContext, candidate_scores: np.ndarray, n: int, reason: Callable[[int], str]) -> Selection:
         """Selection of the ``n`` best-scored candidates (ties broken at random).
@@ -257,19 +264,49 @@ class QueryStrategy:
         return self._top(context, draws, n, lambda pos: why)
 
 
+def first_candidates(order: np.ndarray, candidates: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` rows of a pool ranking ``order`` that are candidates.
+
+    Scans the ranking in growing chunks, so the cost is about O(n) plus the
+    labelled or leased rows ranked above them, not O(pool).
+    """
+    is_candidate = np.zeros(len(order), dtype=bool)
+    is_candidate[candidates] = True
+    chunk = max(4 * n, 256)
+    start, picked = 0, []
+    while start < len(order) and sum(len(p) for p in picked) < n:
+        block = order[start:start + chunk]
+        picked.append(block[is_candidate[block]])
+        start += chunk
+        chunk *= 4
+    return np.concatenate(picked)[:n].astype(np.int64)
+
+
 def top_n(values: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """Positions of the ``n`` largest ``values``, largest first; ties in random order.
 
-    Linear in ``len(values)`` (argpartition), so it suits million-row pools.
+    Linear in ``len(values)`` (one argpartition, no permutation of the whole
+    pool), so it suits million-row pools: only the rows tied with the n-th
+    value are shuffled to decide which of them make the cut.
     """
-    order = rng.permutation(len(values))
-    shuffled = values[order]
-    if n < len(values):
-        part = np.argpartition(-shuffled, n - 1)[:n]
+    values = np.asarray(values)
+    size = len(values)
+    n = min(n, size)
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if n < size:
+        part = np.argpartition(-values, n - 1)[:n]
+        boundary = values[part].min()
+        inside = part[values[part] > boundary]
+        tied = np.flatnonzero(values == boundary)
+        if len(inside) + len(tied) > n:  # more rows tie at the cut than there are places left
+            tied = rng.choice(tied, n - len(inside), replace=False)
+        part = np.concatenate([inside, tied])
     else:
-        part = np.arange(len(values))
-    best = part[np.argsort(-shuffled[part], kind="stable")]
-    return order[best]
+        part = np.arange(size)
+    # Best first; equal values in random order.
+    order = np.lexsort((rng.random(len(part)), -values[part]))
+    return part[order].astype(np.int64)
 
 
 def build_strategy(spec: Any, *, where: str = "config.yaml", key: str = "strategy", head: Any = None) -> QueryStrategy:

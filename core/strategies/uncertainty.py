@@ -6,13 +6,14 @@ Before the first model exists (cold start) they pick at random and say so.
 """
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
 
 from . import scores
-from .base import PoolContext, QueryStrategy, Selection, describe_top
+from .base import PoolContext, QueryStrategy, Selection, describe_top, first_candidates
 
 
 class UncertaintyStrategy(QueryStrategy):
@@ -20,13 +21,41 @@ class UncertaintyStrategy(QueryStrategy):
 
     score_function: ClassVar[Callable[[np.ndarray], np.ndarray]]
 
+    def __init__(self, **params):
+        super().__init__(**params)
+        # The whole pool ranked under the newest cached probabilities: scores change only
+        # with the model, not with every label, so a query walks the ranking (O(n)) instead
+        # of rescoring and partitioning a million rows.
+        self._ranked: tuple[weakref.ref, np.ndarray, np.ndarray] | None = None
+
+    def warm(self, proba: np.ndarray, rng: np.random.Generator) -> None:
+        """Rank the pool under new probabilities ahead of the first query (trainer thread)."""
+        self._ranking(proba, rng)
+
     def _select(self, context: PoolContext, n: int) -> Selection:
         if context.model is None and context.proba is None:
             return self._random(context, n, f"no model yet: random pick ({self.type_name} starts with the first model)")
-        proba = context.candidate_proba()
-        values = type(self).score_function(proba)
-        names = context.class_names(proba.shape[1])
-        return self._top(context, values, n, lambda pos: self._reason(proba[pos], values[pos], names))
+        if context.proba is None:
+            proba = context.candidate_proba()
+            values = type(self).score_function(proba)
+            names = context.class_names(proba.shape[1])
+            return self._top(context, values, n, lambda pos: self._reason(proba[pos], values[pos], names))
+        values, order = self._ranking(context.proba, context.rng)
+        picked = first_candidates(order, context.candidates, n)
+        names = context.class_names(context.proba.shape[1])
+        return Selection(indices=picked, scores=values[picked], strategy=self.type_name,
+                         reason=self._reason(np.asarray(context.proba[picked[0]]), values[picked[0]], names))
+
+    def _ranking(self, proba: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        ranked = self._ranked
+        if ranked is not None and ranked[0]() is proba:
+            return ranked[1], ranked[2]
+        values = np.asarray(type(self).score_function(proba), dtype=np.float64)
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{self.type_name}: scores must be finite")
+        order = np.lexsort((rng.random(len(values)), -values))  # best first, ties at random
+        self._ranked = (weakref.ref(proba), values, order)
+        return values, order
 
     def _reason(self, row: np.ndarray, value: float, names: list[str]) -> str:
         raise NotImplementedError
