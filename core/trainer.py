@@ -83,6 +83,7 @@ class BackgroundTrainer:
         self._completed = 0  # requests covered by a finished (or failed) retrain
         self._stop = False
         self._cancel = threading.Event()
+        self._stop_evaluation = threading.Event()  # set by cancel() and by new labels
         self._listeners: list[Listener] = []
         self._status = TrainerStatus()
         self._executor: cf.ProcessPoolExecutor | None = None
@@ -109,11 +110,14 @@ class BackgroundTrainer:
             self._requested += 1
             ticket = self._requested
             self._cond.notify_all()
+        # New labels make the evaluation in progress (if any) worthless: stop it and retrain.
+        self._stop_evaluation.set()
         return ticket
 
     def cancel(self) -> None:
         """Abandon the retrain in progress (the next request starts a new one)."""
         self._cancel.set()
+        self._stop_evaluation.set()
         if self.backend == "process":
             self._kill_worker_process()
 
@@ -183,6 +187,7 @@ class BackgroundTrainer:
                 raise TrainingCancelled(f"retrain of version {job.version} cancelled")
             self._on_result(result)
             self._emit("result", result)
+            self._stop_evaluation.clear()  # before the check: a label from now on stops the evaluation
             if self._superseded():
                 # Labels arrived while fitting: retrain at once and evaluate the newer model
                 # instead (during a burst only the newest model's metrics are worth k fits).
@@ -194,7 +199,16 @@ class BackgroundTrainer:
                 return
             self._set_status(state="evaluating", progress=0.9, version=result.version,
                              message=f"model version {result.version} in use; evaluating it")
-            result.metrics = {**result.metrics, **self._execute(evaluate_fitted, job, result.head)}
+            try:
+                metrics = self._execute(evaluate_fitted, job, result.head)
+            except TrainingCancelled:
+                if self._cancel.is_set():
+                    raise
+                self._emit("superseded", result)  # labels arrived mid-evaluation: retrain now
+                self._set_status(state="waiting", version=result.version,
+                                 message=f"model version {result.version} in use; newer labels waiting")
+                return
+            result.metrics = {**result.metrics, **metrics}
             result.metrics.pop("pending", None)
         except TrainingCancelled as exc:
             self._set_status(state="cancelled", message=str(exc))
@@ -218,7 +232,7 @@ class BackgroundTrainer:
         if self.backend == "thread":
             if phase is fit_and_score:
                 return phase(job, *args, progress=self._progress, cancel=self._cancel)
-            return phase(job, *args, cancel=self._cancel)
+            return phase(job, *args, cancel=self._stop_evaluation)
         future = self._worker().submit(phase, job, *args)
         while True:
             try:
