@@ -131,7 +131,8 @@ def plan_random_picks(candidates: np.ndarray, in_audit: np.ndarray, n: int, *, n
     # Test picks come from outside the audit set, so the audit set stays a uniform sample
     # of the pool for the audit picks alone.
     test = rng.choice(other_rows, size=n_test, replace=False) if n_test else np.zeros(0, np.int64)
-    n_audit = min(random_quota(audit_fraction, n_labelled, n_audit_labelled, n - n_test), len(audit_rows))
+    # Shares of all labels after this query, test picks included.
+    n_audit = min(random_quota(audit_fraction, n_labelled, n_audit_labelled, n), n - n_test, len(audit_rows))
     audit = rng.choice(audit_rows, size=n_audit, replace=False) if n_audit else np.zeros(0, np.int64)
     rest = np.setdiff1d(other_rows, test, assume_unique=True)
     if len(rest) == 0:

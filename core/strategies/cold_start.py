@@ -26,11 +26,13 @@ pools are clustered on a seeded sample of candidates, so a query stays fast.
 """
 from __future__ import annotations
 
+import warnings
 from typing import ClassVar
 
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import NearestNeighbors
 
 from . import scores
@@ -95,7 +97,11 @@ def typical_coverage(Z_labelled: np.ndarray, Z_candidates: np.ndarray, n: int,
     n_labelled = len(Z_labelled)
     Z = np.vstack([Z_labelled, Z_candidates]) if n_labelled else Z_candidates
     k = int(min(n_labelled + n, len(Z)))
-    km = KMeans(n_clusters=k, n_init=3, random_state=random_state).fit(Z)
+    with warnings.catch_warnings():
+        # Pools with repeated rows hold fewer distinct points than groups: some groups
+        # stay empty and are skipped below, nothing to warn about.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        km = KMeans(n_clusters=k, n_init=3, random_state=random_state).fit(Z)
     groups_l = km.labels_[:n_labelled]
     groups_c = km.labels_[n_labelled:]
     sizes = np.bincount(km.labels_, minlength=k).astype(np.float64)
@@ -215,14 +221,19 @@ class AutoStrategy(_CoverageMixin, QueryStrategy):
         if m > n and n > 1:
             seed = int(context.rng.integers(2**31 - 1))
             Z = embed(context.X, context.candidates[top], seed)
-            km = KMeans(n_clusters=n, n_init=1, random_state=seed).fit(Z)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)  # repeated rows: see above
+                km = KMeans(n_clusters=n, n_init=1, random_state=seed).fit(Z)
             chosen = []
             for group in range(n):
                 members = np.flatnonzero(km.labels_ == group)
                 if len(members):
                     d = ((Z[members] - km.cluster_centers_[group]) ** 2).sum(axis=1)
                     chosen.append(top[members[np.argmin(d)]])
-            chosen = np.asarray(chosen)
+            chosen = np.asarray(chosen, dtype=np.int64)
+            if len(chosen) < n:  # empty groups (repeated rows): next smallest margins fill in
+                rest = top[~np.isin(top, chosen)]
+                chosen = np.concatenate([chosen, rest[:n - len(chosen)]])
         else:
             chosen = top[:n]
         chosen = chosen[np.argsort(-values[chosen], kind="stable")]
