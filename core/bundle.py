@@ -37,7 +37,6 @@ def export_bundle(config: SessionConfig, out_dir: str | Path, *, data: str = "co
     classes
         The session's current classes (classes added while labelling).
     """
-    from .labels import LabelStore
 
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
@@ -50,7 +49,7 @@ def export_bundle(config: SessionConfig, out_dir: str | Path, *, data: str = "co
         exported = exported.with_classes(classes)
     if data == "copy":
         exported.data = _copy_data(config, out / "data")
-    store = store or LabelStore.open(config.store_path)
+    store = store or config.open_store()
     store.backup(out / "labels.sqlite")
     store.export(out / "labels.csv")
     exported.labels = dataclasses.replace(exported.labels, store="labels.sqlite", models="models")

@@ -399,6 +399,14 @@ class SessionConfig:
     def store_path(self) -> Path:
         return self.resolve(self.labels.store)
 
+    def open_store(self):
+        """Open (creating it and its folder if needed) the session's label store."""
+        from .labels import LabelStore
+
+        # The store's folder is alabel's own working folder (e.g. .alabel/): make it.
+        self.store_path.parent.mkdir(parents=True, exist_ok=True)
+        return LabelStore.open(self.store_path)
+
     @property
     def models_dir(self) -> Path:
         return self.resolve(self.labels.models)

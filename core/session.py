@@ -133,7 +133,6 @@ class Session:
                  evaluation_set: EvaluationSet | None = None, background: bool = True,
                  persist_models: bool = False):
         from .data import load_pool
-        from .labels import LabelStore
         from .loops import build_loop
         from .strategies import build_strategy
 
@@ -142,7 +141,7 @@ class Session:
         if not config.classes:
             config = config.with_classes(self._classes_from_ground_truth())
             self.config = config
-        self.store = store if store is not None else LabelStore.open(config.store_path)
+        self.store = store if store is not None else config.open_store()
         self.annotator = annotator or config.labels.annotator or "anonymous"
         self.evaluation_set = evaluation_set
         self.strategy = build_strategy(config.strategy, where=config.source)

@@ -230,11 +230,10 @@ def cmd_query(args) -> int:
 def cmd_label(args) -> int:
     from alabel.core.config import SessionConfig
     from alabel.core.data import load_pool
-    from alabel.core.labels import LabelStore
 
     config = SessionConfig.load(args.config)
     pool = load_pool(config.data, cache_dir=config.cache_dir)
-    store = LabelStore.open(config.store_path)
+    store = config.open_store()
     classes = config.class_names or _truth_classes(pool)
     if classes:
         store.set_classes(classes)

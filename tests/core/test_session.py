@@ -243,3 +243,10 @@ def test_labels_during_a_fit_skip_the_evaluation_of_the_superseded_model(tmp_pat
         evaluated = [h["version"] for h in session.history]
         assert evaluated == [first.version, final.version], "version 2 was superseded, not evaluated"
         assert "accuracy" in final.metrics
+
+
+def test_store_folder_is_created_for_a_fresh_checkout(tmp_path):
+    """The shipped configs keep their store under .alabel/, which a fresh clone lacks."""
+    with _session(tmp_path, labels={"store": ".alabel/deep/labels.sqlite"}) as session:
+        session.teach(session.pool.ids[0], "a")
+    assert (tmp_path / ".alabel" / "deep" / "labels.sqlite").exists()
