@@ -43,6 +43,8 @@ LOOPS = {
     "self-training freematch": {"type": "self_training", "params": {"policy": "freematch"}},
     "self-training entropy (CEAL)": {"type": "self_training", "params": {"policy": "entropy"}},
     "aspl": {"type": "aspl"},
+    "self-training flexmatch + precision gate 0.9": {"type": "self_training",
+                                                     "params": {"policy": "flexmatch", "min_precision": 0.9}},
 }
 
 

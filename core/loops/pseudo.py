@@ -107,6 +107,10 @@ class PseudoLabelLoop(Loop):
                                "priority first); null: no cap"),
         "max_per_class": Param(None, optional(integer(1)), "an integer >= 1 or null",
                                "most pseudo-labels in force per class; null: no cap"),
+        "min_precision": Param(None, optional(unit_interval()), "a number in [0, 1] or null",
+                               "pseudo-label only when, on the human labels, out-of-fold predictions "
+                               "at least as confident as the pseudo-labels were right this often "
+                               "(3 extra fits per round); null: no check"),
         "weight": Param(1.0, unit_interval(low_open=True), "a number in (0, 1]",
                         "sample weight of a pseudo-label in training (human labels weigh 1)"),
     }
@@ -222,6 +226,9 @@ class PseudoLabelLoop(Loop):
         chosen = select_pseudo(verdict.accepted, verdict.priority, predicted, previous,
                                max_per_round=params["max_per_round"],
                                max_per_class=self._class_caps(session, list(model.classes), params))
+        gate = self._precision_gate(session, list(model.classes), proba[chosen].max(axis=1), params)
+        if gate is not None and not gate["open"]:
+            chosen = chosen[:0]
         classes = np.asarray(model.classes, dtype=object)
         ids = session.pool.ids[eligible[chosen]]
         confidence = proba[chosen, predicted[chosen]] if len(chosen) else np.zeros(0)
@@ -240,9 +247,34 @@ class PseudoLabelLoop(Loop):
             model_version=model.version, round=self.human_rounds, pseudo_round=pseudo_round,
             n_eligible=len(eligible), n_accepted=int(verdict.accepted.sum()), n_selected=len(chosen),
             added=update.added, retracted=update.retracted, kept=update.kept, retrain_requested=again,
-            thresholds=verdict.thresholds, by_class={str(c): int(counts.get(c, 0)) for c in model.classes})
+            thresholds={**verdict.thresholds, **({"gate": gate} if gate else {})}, by_class={str(c): int(counts.get(c, 0)) for c in model.classes})
         if again:
             session.request_retrain()
+
+    @staticmethod
+    def _precision_gate(session: Session, classes: list[str], confidence: np.ndarray, params: dict):
+        """Would pseudo-labels this confident be right? Ask the human labels, out of fold.
+
+        Returns None when the check is off, else ``{"open", "precision", "n"}``: ``n`` human
+        labels got an out-of-fold confidence at least the lowest pseudo-label's, and
+        ``precision`` of them were predicted right. Fewer than 5 such labels: closed.
+        """
+        from ..noise import out_of_fold_proba
+
+        if params["min_precision"] is None or len(confidence) == 0:
+            return None
+        human = session.labels("train")
+        y = human["label"].astype(str).to_numpy()
+        if len(set(y)) < 2 or np.unique(y, return_counts=True)[1].max() < 2:
+            return {"open": False, "precision": None, "n": 0}
+        oof = out_of_fold_proba(session.config.head, classes, session.pool.X[human["row"].to_numpy()], y,
+                                folds=3, seed=session.config.seed, where=session.config.source)
+        sure = oof.max(axis=1) >= float(confidence.min()) - 1e-6  # pool proba is float32
+        n = int(sure.sum())
+        if n < 5:
+            return {"open": False, "precision": None, "n": n}
+        precision = float(np.mean(np.asarray(classes)[oof[sure].argmax(axis=1)] == y[sure]))
+        return {"open": precision >= params["min_precision"], "precision": round(precision, 4), "n": n}
 
     @staticmethod
     def _class_caps(session: Session, classes: list[str], params: dict):

@@ -315,3 +315,26 @@ def test_every_model_carries_stopping_guidance(tmp_path):
     assert stopping["changed_fraction"] == 0.0 and stopping["kappa"] == 1.0 and stopping["stable"]
     assert session.loop.stopping.version == second.version
     assert session.history[-1]["metrics"]["stopping"]["stable"]
+
+
+def test_precision_gate_holds_pseudo_labels_back_until_the_human_labels_vouch_for_them(tmp_path):
+    loop = {"type": "self_training", "params": {"tau": 0.9, "min_precision": 0.9, "max_ratio": None}}
+    session = _session(tmp_path, loop=loop)
+    _teach(session, [0, 1, 2])
+    session.retrain()
+    gate = session.loop.last_round.thresholds["gate"]
+    assert gate == {"open": False, "precision": None, "n": 0}, "three labels cannot vouch"
+    assert _pseudo(session) == {}
+    # The scripted model is sure and right about rows 0-29: out of fold on 12 labels it is
+    # right every time, so the gate opens.
+    _teach(session, list(range(3, 12)))
+    session.retrain()
+    gate = session.loop.last_round.thresholds["gate"]
+    assert gate["open"] and gate["precision"] == 1.0 and gate["n"] == 12
+    assert len(_pseudo(session)) == 18
+    # Now the model is sure and WRONG about every labelled row: the gate closes, pseudo-labels go.
+    SCRIPT["proba"][:13] = confident(13, np.roll(TRUTH[:13], 1))
+    _teach(session, [12])
+    session.retrain()
+    assert not session.loop.last_round.thresholds["gate"]["open"]
+    assert _pseudo(session) == {}
