@@ -107,12 +107,12 @@ def fit_and_score(job: TrainingJob, progress: ProgressFn | None = None,
         _attach_hooks(head, progress, cancel)
         progress(0.05, f"fitting on {len(job.y_train)} labels")
         head.fit(job.X_train, job.y_train, **_weight_kwargs(job.sample_weight))
-        check_cancel()
-        proba = None
-        if job.X_pool is not None:
-            progress(0.6, "scoring the pool")
-            X_pool = np.load(job.X_pool, mmap_mode="r") if isinstance(job.X_pool, str) else job.X_pool
-            proba = predict_proba_chunked(head, X_pool, check_cancel)
+    check_cancel()
+    proba = None
+    if job.X_pool is not None:  # scoring a large pool does profit from threads
+        progress(0.6, "scoring the pool")
+        X_pool = np.load(job.X_pool, mmap_mode="r") if isinstance(job.X_pool, str) else job.X_pool
+        proba = predict_proba_chunked(head, X_pool, check_cancel)
     _strip_hooks(head)
     progress(0.9, "evaluating")
     n_human = _n_human(job)

@@ -270,7 +270,10 @@ def first_candidates(order: np.ndarray, candidates: np.ndarray, n: int) -> np.nd
     Scans the ranking in growing chunks, so the cost is about O(n) plus the
     labelled or leased rows ranked above them, not O(pool).
     """
-    is_candidate = np.zeros(len(order), dtype=bool)
+    if len(order) == 0 or len(candidates) == 0:
+        return np.zeros(0, dtype=np.int64)
+    # ``order`` may be only the head of a ranking: size the mask by the largest row seen.
+    is_candidate = np.zeros(int(max(order.max(), candidates.max())) + 1, dtype=bool)
     is_candidate[candidates] = True
     chunk = max(4 * n, 256)
     start, picked = 0, []

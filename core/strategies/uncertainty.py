@@ -13,7 +13,10 @@ from typing import ClassVar
 import numpy as np
 
 from . import scores
-from .base import PoolContext, QueryStrategy, Selection, describe_top, first_candidates
+from .base import PoolContext, QueryStrategy, Selection, describe_top, first_candidates, top_n
+
+#: How many of the best-scored rows a model's ranking keeps (queries walk this head).
+RANKED_HEAD = 8192
 
 
 class UncertaintyStrategy(QueryStrategy):
@@ -42,6 +45,9 @@ class UncertaintyStrategy(QueryStrategy):
             return self._top(context, values, n, lambda pos: self._reason(proba[pos], values[pos], names))
         values, order = self._ranking(context.proba, context.rng)
         picked = first_candidates(order, context.candidates, n)
+        if len(picked) < n:  # the ranked head of the pool is used up: rank all candidates
+            positions = top_n(values[context.candidates], n, context.rng)
+            picked = context.candidates[positions]
         names = context.class_names(context.proba.shape[1])
         return Selection(indices=picked, scores=values[picked], strategy=self.type_name,
                          reason=self._reason(np.asarray(context.proba[picked[0]]), values[picked[0]], names))
@@ -53,9 +59,11 @@ class UncertaintyStrategy(QueryStrategy):
         values = np.asarray(type(self).score_function(proba), dtype=np.float64)
         if not np.all(np.isfinite(values)):
             raise ValueError(f"{self.type_name}: scores must be finite")
-        order = np.lexsort((rng.random(len(values)), -values))  # best first, ties at random
-        self._ranked = (weakref.ref(proba), values, order)
-        return values, order
+        # Only the head of the ranking is ever walked: sort the best RANKED_HEAD rows
+        # (O(N) partition + a small sort), best first with ties at random.
+        head = top_n(values, min(len(values), RANKED_HEAD), rng)
+        self._ranked = (weakref.ref(proba), values, head)
+        return values, head
 
     def _reason(self, row: np.ndarray, value: float, names: list[str]) -> str:
         raise NotImplementedError

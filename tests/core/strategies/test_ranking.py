@@ -38,3 +38,18 @@ def test_cached_ranking_matches_scoring_the_candidates():
         again = strategy.select(PoolContext(X=X, candidates=candidates, proba=flipped, model=object(),
                                             rng=np.random.default_rng(2)), 20)
         assert np.allclose(again.scores, score(flipped)[again.indices])
+
+
+def test_queries_past_the_ranked_head_fall_back_to_all_candidates(monkeypatch):
+    import alabel.core.strategies.uncertainty as uncertainty
+
+    monkeypatch.setattr(uncertainty, "RANKED_HEAD", 16)
+    rng = np.random.default_rng(3)
+    proba = rng.dirichlet(np.ones(4), size=1_000)
+    X = np.zeros((1_000, 1), dtype=np.float32)
+    strategy = build_strategy({"type": "margin"})
+    ranked_first = np.argsort(-scores.margin(proba), kind="stable")
+    candidates = np.sort(ranked_first[40:])  # every row of the 16-row head is labelled
+    context = PoolContext(X=X, candidates=candidates, proba=proba, model=object(), rng=np.random.default_rng(0))
+    selection = strategy.select(context, 5)
+    assert set(selection.indices.tolist()) == set(ranked_first[40:45].tolist())
