@@ -34,27 +34,45 @@ def pool_scores_torch(
     Returns the same dict as :func:`alabel.core.heads.kernels.pool_scores`.
     """
     n, c = x.shape[0], w.shape[0]
-    out = {
-        "lse": torch.empty(n, dtype=torch.float32, device=x.device),
-        "top1": torch.empty(n, dtype=torch.float32, device=x.device),
-        "top2": torch.empty(n, dtype=torch.float32, device=x.device),
-        "entropy": torch.empty(n, dtype=torch.float32, device=x.device),
-        "argmax": torch.empty(n, dtype=torch.int64, device=x.device),
-    }
+    f32 = dict(dtype=torch.float32, device=x.device)
+    out = {key: torch.empty(n, **f32) for key in ("lse", "top1", "top2", "entropy")}
+    out["argmax"] = torch.empty(n, dtype=torch.int64, device=x.device)
+    # Reductions over a short last dimension are slow on the CPU: with few
+    # classes, lay the block out as classes × rows and reduce across rows' lanes.
+    by_column = c < 64
     step = rows_per_chunk(c, chunk_elems)
     for start in range(0, n, step):
         sl = slice(start, min(n, start + step))
-        z = _logits(x[sl], w, b)
-        lse = torch.logsumexp(z, dim=1)
-        logp = z - lse[:, None]
-        top = torch.topk(z, k=min(2, c), dim=1)
-        out["lse"][sl] = lse
-        out["top1"][sl] = torch.exp(top.values[:, 0] - lse)
-        out["top2"][sl] = torch.exp(top.values[:, 1] - lse) if c > 1 else 0.0
-        out["entropy"][sl] = (-(logp.exp() * logp).sum(dim=1)).clamp_min(0.0)
-        # torch.argmax returns the first of tied maxima, as the kernel does.
-        out["argmax"][sl] = torch.argmax(z, dim=1)
+        if by_column:
+            z = _logits(w, x[sl], None)
+            if b is not None:
+                z += b.float()[:, None]
+        else:
+            z = _logits(x[sl], w, b)
+        for key, value in _softmax_stats(z, dim=0 if by_column else 1).items():
+            out[key][sl] = value
     return out
+
+
+def _softmax_stats(z: torch.Tensor, dim: int) -> dict[str, torch.Tensor]:
+    """The pool statistics of a block of logits ``z`` (modified in place), classes along ``dim``."""
+    top1, arg = z.max(dim=dim)  # first index among tied maxima, as the kernel
+    zc = z.sub_(top1.unsqueeze(dim))  # z - max: <= 0, exact 0 at the argmax
+    if z.shape[dim] > 1:
+        second = zc.scatter(dim, arg.unsqueeze(dim), float("-inf")).amax(dim=dim)
+    else:
+        second = torch.full_like(top1, float("-inf"))
+    e = zc.exp()
+    s = e.sum(dim=dim)
+    t = e.mul_(zc).sum(dim=dim)  # Σ e^(z-m) (z-m)
+    log_s = s.log()
+    return {
+        "lse": top1 + log_s,
+        "top1": s.reciprocal(),
+        "top2": second.exp() / s,
+        "entropy": (log_s - t / s).clamp_min(0.0),
+        "argmax": arg,
+    }
 
 
 def ce_forward_torch(

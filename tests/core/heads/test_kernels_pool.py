@@ -17,11 +17,11 @@ def oracle(x, w, b):
     if b is not None:
         z = z + b.double()
     p = torch.softmax(z, dim=1)
-    top = torch.topk(p, k=2, dim=1).values
+    top = torch.topk(p, k=min(2, p.shape[1]), dim=1).values
     return {
         "lse": torch.logsumexp(z, dim=1),
         "top1": top[:, 0],
-        "top2": top[:, 1],
+        "top2": top[:, 1] if p.shape[1] > 1 else torch.zeros_like(top[:, 0]),
         "entropy": -(p * torch.log_softmax(z, dim=1)).sum(dim=1),
         "argmax": torch.argmax(z, dim=1),
     }
@@ -37,7 +37,9 @@ def make(n, c, d, seed=0, dtype=torch.float32, bias=True, scale=0.4):
 
 def check(got, want, rtol=1e-5, entropy_atol=1e-5):
     assert set(got) == set(POOL_KEYS)
-    for key in ("lse", "top1", "top2"):
+    # lse can sit near 0 (max logit + log s cancelling), where only an absolute bound makes sense.
+    torch.testing.assert_close(got["lse"].double(), want["lse"], rtol=rtol, atol=1e-6, msg="lse")
+    for key in ("top1", "top2"):
         torch.testing.assert_close(got[key].double(), want[key], rtol=rtol, atol=1e-12, msg=key)
     torch.testing.assert_close(got["entropy"].double(), want["entropy"], rtol=0, atol=entropy_atol)
     assert torch.equal(got["argmax"], want["argmax"])
@@ -91,21 +93,24 @@ def test_confident_and_uniform_rows():
     assert got["argmax"][1] == 0
 
 
-def test_ties_across_tiles_pick_first_index():
-    c, d = 300, 16
+@pytest.mark.parametrize("backend,c", [("triton", 300), ("torch", 300), ("torch", 40)])
+def test_ties_pick_first_index(backend, c):
+    d = 16
     g = torch.Generator().manual_seed(3)
-    w = torch.randn(c, d, generator=g) * 0.1
-    x = torch.randn(40, d, generator=g)
-    w[250] = w[5] = x.mean(0) * 5  # identical best classes in different class tiles
-    got = pool_scores(x, w, None, backend="triton", blocks=(64, 128, 16))
+    # Small integers: every logit is exact in float32 whatever the summation order,
+    # so the two identical classes tie exactly.
+    w = torch.randint(-2, 3, (c, d), generator=g).float()
+    x = torch.randint(-2, 3, (40, d), generator=g).float()
+    w[c - 3] = w[5] = x[:20].sign().sum(0).sign() * 3  # identical strong classes (different Triton tiles)
+    got = pool_scores(x, w, None, backend=backend, blocks=(64, 128, 16) if backend == "triton" else None)
     want = oracle(x, w, None)
     assert torch.equal(got["argmax"], want["argmax"])
-    assert (got["argmax"] != 250).all()
+    assert (got["argmax"] == 5).sum() >= 5 and (got["argmax"] != c - 3).all()
 
 
-@pytest.mark.parametrize("chunk_elems", [None, 1000])
-def test_torch_reference_matches_oracle(chunk_elems):
-    x, w, b = make(300, 700, 50, seed=4)
+@pytest.mark.parametrize("c,chunk_elems", [(700, None), (700, 1000), (2, None), (12, 100), (1, None)])
+def test_torch_reference_matches_oracle(c, chunk_elems):
+    x, w, b = make(300, c, 50, seed=4)
     stats.reset()
     got = pool_scores(x, w, b, backend="torch", chunk_elems=chunk_elems)
     assert stats.pool_torch == 1 and stats.pool_triton == 0
