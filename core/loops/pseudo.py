@@ -194,7 +194,7 @@ class PseudoLabelLoop(Loop):
         mask = np.ones(session.pool.n, dtype=bool)
         if session.evaluation_set is not None:
             mask[session.evaluation_set.rows] = False
-        mask[session.labels(split=None, sources=HUMAN_SOURCES)["row"].to_numpy()] = False
+        mask[session.labelled_rows(HUMAN_SOURCES)] = False
         rejected = rejected_objects(session.store)
         if rejected:
             mask &= ~np.isin(np.asarray(session.pool.ids).astype(str), sorted(rejected))
