@@ -73,8 +73,9 @@ class DashboardPage(pn.viewable.Viewer):
                                                          css_classes=["header-annotator"])
         self.message = pn.pane.HTML("", css_classes=["alabel-message"], sizing_mode="stretch_width")
         title = html.escape(session.config.name)
-        self.title = pn.pane.HTML(f"<h2 class='alabel-session' style='margin:4px 0'>alabel · {title} "
+        self.title = pn.pane.HTML(f"<h2 class='alabel-heading' style='margin:4px 0'>alabel · {title} "
                                   f"<small style='color:#666'>({session.pool.n:,} objects)</small></h2>")
+        self.layout_marker = pn.pane.HTML("", margin=0, width=0, height=0)
         self.keys = KeyCapture(state.press, keys=state.keymap.keys, height=0, width=0, margin=0)
         self.sidebar = pn.Column(width=380)
         self.main = pn.Column(sizing_mode="stretch_width")
@@ -89,7 +90,7 @@ class DashboardPage(pn.viewable.Viewer):
         header = pn.Row(self.title, pn.layout.HSpacer(), pn.pane.HTML("annotator"), self.annotator,
                         pn.pane.HTML("layout"), self.layout_select, sizing_mode="stretch_width")
         return pn.Column(header, self.message, pn.Row(self.sidebar, self.main, sizing_mode="stretch_width"),
-                         self.keys, sizing_mode="stretch_width", stylesheets=[_CSS],
+                         self.keys, self.layout_marker, sizing_mode="stretch_width", stylesheets=[_CSS],
                          css_classes=["alabel-page"])
 
     def _on_layout(self, *_) -> None:
@@ -105,6 +106,7 @@ class DashboardPage(pn.viewable.Viewer):
         self.sidebar.objects = list(sidebar.objects)
         self.sidebar.visible = bool(sidebar.objects)
         self.main.objects = list(main.objects)
+        self.layout_marker.object = f"<span class='layout-name' data-layout='{html.escape(spec.name)}'></span>"
 
     def _on_message(self, *_) -> None:
         colour = {"info": "#1b5e20", "warning": "#8a6d00", "error": "#b00020"}[self.state.message_level]

@@ -65,7 +65,9 @@ class SessionHub:
         self.closed = False
         if self.session.trainer is not None and self.session.labels("train")["label"].nunique() >= 2:
             self.session.trainer.request()  # labels from an earlier run: a model at once
-        self.executor.submit(_warm_up_datashader)
+        threshold = (self.session.config.ui.scatter or {}).get("datashade_above", 50_000)
+        if isinstance(threshold, int) and self.session.pool.n > threshold:
+            self.executor.submit(_warm_up_datashader)  # only pools big enough to be rasterised
 
     # -- events ------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:

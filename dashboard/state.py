@@ -95,7 +95,8 @@ class SessionState(param.Parameterized):
     model_n_labels = param.Integer(default=0, doc="Labels the newest model was trained on.")
     metrics = param.Dict(default={}, doc="Metrics of the newest model (with how they were measured).")
     history = param.List(default=[], doc="Per-version summaries: the learning curve.")
-    trainer_state = param.String(default="idle", doc="idle, waiting, training, failed, cancelled, stopped.")
+    trainer_state = param.String(default="idle",
+                                 doc="idle, waiting, training, evaluating, failed, cancelled, stopped.")
     trainer_message = param.String(default="", doc="What the trainer is doing, in words.")
     trainer_error = param.String(default="", doc="The last retrain's error, if it failed.")
     progress = param.Number(default=0.0, bounds=(0, 1), doc="Progress of the retrain in progress.")
@@ -153,6 +154,8 @@ class SessionState(param.Parameterized):
             self.refresh_labels()
         elif kind == "model":
             self.schedule(partial(self._apply_model, payload, refill=True))
+        elif kind == "metrics":  # phase 2 of a retrain: the published model's metrics are in
+            self.schedule(partial(self._apply_metrics, payload))
         elif kind == "status":
             self.schedule(partial(self._apply_status, payload))
         elif kind == "classes":
@@ -174,6 +177,10 @@ class SessionState(param.Parameterized):
         self._update_prediction()
         if refill and not self.test_mode:
             self._refill(replace=True)  # the queued batch was chosen by an older model
+
+    def _apply_metrics(self, model) -> None:
+        if model is not None and model.version == self.model_version:
+            self.param.update(metrics=dict(model.metrics), history=list(self.session.history))
 
     def _apply_status(self, status) -> None:
         self.param.update(trainer_state=status.state, trainer_message=status.message,

@@ -77,8 +77,8 @@ class Component(pn.viewable.Viewer):
         header = pn.pane.HTML(f"<h3 class='alabel-title'>{title or self.title}</h3>",
                               margin=(0, 5), sizing_mode="stretch_width")
         kwargs.setdefault("sizing_mode", "stretch_width")
-        return pn.Column(header, *objects, css_classes=["alabel-card", f"alabel-{self.type_name}"],
-                         **kwargs)
+        classes = ["alabel-card", f"alabel-{self.type_name}", f"in-layout-{self.state.layout_name}"]
+        return pn.Column(header, *objects, css_classes=classes, **kwargs)
 
 
 def on_document(state, fn: Callable[[], None]) -> None:
@@ -86,12 +86,16 @@ def on_document(state, fn: Callable[[], None]) -> None:
 
     Panel widgets and panes dispatch their own changes from any thread, but a
     raw Bokeh model (a ColumnDataSource) may only change on the server's event
-    loop, which runs in the main thread: from another thread (a Panel event
-    thread with ``--num-threads``, a worker), the change goes to the tab's
-    next tick instead.
+    loop, which runs in the main thread, and (as Panel handles widget events
+    outside Bokeh's document lock) inside ``pn.io.unlocked()``. From another
+    thread (a Panel event thread with ``--num-threads``, a worker) the change
+    goes to the tab's next tick instead.
     """
     if threading.current_thread() is threading.main_thread():
-        fn()
+        # Panel processes widget changes outside Bokeh's document lock; unlocked()
+        # holds the document and writes the resulting patches to the browser itself.
+        with pn.io.unlocked():
+            fn()
     else:
         state.schedule(fn)
 

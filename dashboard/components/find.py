@@ -81,20 +81,21 @@ class FindPanel(Component):
         self.active.object = ("filters: " + " and ".join(f"<code>{html.escape(str(f))}</code>" for f in filters)
                               if filters else "<i>no filter: every object</i>")
         rows = self.state.matching_rows() if filters else np.zeros(0, dtype=np.int64)
-        self._show_rows(rows, f"{len(rows):,} objects match" if filters else "")
+        self._show_rows(rows, f"{len(rows):,} objects match" if filters else "", "find-count")
 
     def _on_selection(self, *_) -> None:
         rows = np.asarray(self.state.selection, dtype=np.int64)
         if len(rows) > 1:
-            self._show_rows(rows, f"{len(rows):,} selected ({html.escape(self.state.selection_source)})")
+            self._show_rows(rows, f"{len(rows):,} selected ({html.escape(self.state.selection_source)})",
+                            "find-selection")
 
-    def _show_rows(self, rows: np.ndarray, text: str) -> None:
+    def _show_rows(self, rows: np.ndarray, text: str, kind: str) -> None:
         self._rows = rows[:SHOWN_ROWS]
         frame = self.state.session.pool.frame
         shown = frame.iloc[self._rows][self.table_columns].reset_index(drop=True)
         self.results.value = shown
         more = f" (first {SHOWN_ROWS} listed)" if len(rows) > SHOWN_ROWS else ""
-        self.summary.object = f"<span class='find-count' data-n='{len(rows)}'>{text}{more}</span>" if text else ""
+        self.summary.object = f"<span class='{kind}' data-n='{len(rows)}'>{text}{more}</span>" if text else ""
 
     def _select_matches(self, _) -> None:
         rows = self.state.matching_rows()

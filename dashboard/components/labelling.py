@@ -122,7 +122,8 @@ class LabellingPanel(Component):
         object_id = html.escape(shown.object_id)
         self.banner.object = (
             f"<div class='banner banner-query' data-object='{object_id}' data-mode='query' "
-            f"data-split='{shown.split}' data-position='{state.position}'>"
+            f"data-split='{shown.split}' data-position='{state.position}' "
+            f"data-prediction='{html.escape(state.current_prediction)}'>"
             f"{badge}#{state.position} <span class='query-id'><b>{object_id}</b></span>{prediction}{outcome}"
             f"<br><small>{html.escape(item.strategy)}: {html.escape(item.reason)}{score} · "
             f"{state.queued} queued</small></div>")

@@ -48,14 +48,15 @@ class ModelPanel(Component):
         state = self.state
         version = state.model_version
         shown = "none yet" if version is None else f"v{version}"
-        self.version.object = (f"<div>Model <b class='model-version' data-version='{'' if version is None else version}'>"
+        self.version.object = (f"<div>Model <b class='model-version' data-version='{'' if version is None else version}' "
+                               f"data-labels='{state.model_n_labels if version is not None else ''}'>"
                                f"{shown}</b> · head {html.escape(state.head_type)}"
                                + (f" · {state.model_n_labels} labels" if version is not None else "") + "</div>")
         self.scores.object = metrics_html(state.metrics)
 
     def _on_status(self, *_) -> None:
         state = self.state
-        busy = state.trainer_state in ("waiting", "training")
+        busy = state.trainer_state in ("waiting", "training", "evaluating")
         self.progress.value = int(round(state.progress * 100)) if busy else (100 if state.model_version else 0)
         self.progress.active = busy and state.progress <= 0
         self.progress.bar_color = "danger" if state.trainer_state == "failed" else "info"
@@ -73,11 +74,15 @@ def metrics_html(metrics: dict) -> str:
     evaluation = metrics.get("evaluation", "?")
     n = metrics.get("n_evaluated", 0)
     if not n:
-        return f"<i>{html.escape(str(metrics.get('note', 'not evaluated yet')))}</i>"
+        note = "evaluating…" if metrics.get("pending") else metrics.get("note", "not evaluated yet")
+        return f"<i>{html.escape(str(note))}</i>"
     low, high = (metrics.get("accuracy_interval") or [float("nan")] * 2)[:2]
     where = {"test": f"held-out test labels (n={n})",
              "out-of-fold": f"out-of-fold on {n} labels (biased when a strategy chose them)",
              "oracle": f"oracle set (n={n})"}.get(evaluation, f"{evaluation} (n={n})")
+    estimate = metrics.get("estimate") or {}
+    if estimate.get("method"):
+        where = str(estimate["method"])
     return (f"<table class='metrics-table' data-evaluation='{html.escape(evaluation)}' "
             f"data-accuracy='{metrics['accuracy']:.6f}'>"
             f"<tr><th align='left'>accuracy</th><td>{metrics['accuracy']:.3f} "

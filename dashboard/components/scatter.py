@@ -119,7 +119,8 @@ class ScatterView(Component):
 
     # -- figure ----------------------------------------------------------------------
     def _build_figure(self) -> None:
-        fig = figure(width=self.width, height=self.height, x_range=Range1d(0, 1), y_range=Range1d(0, 1),
+        fig = figure(width=self.width, height=self.height, x_range=Range1d(0, 1, name="alabel-scatter-x"),
+                     y_range=Range1d(0, 1, name="alabel-scatter-y"), name="alabel-scatter",
                      tools=[], toolbar_location="above", output_backend="canvas",
                      min_border_left=50, css_classes=["alabel-scatter-figure"])
         self._dummy = fig.scatter(x=[], y=[], size=0, alpha=0)  # what the select tools "select"
