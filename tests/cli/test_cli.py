@@ -159,3 +159,16 @@ def test_console_script_help_and_exit_code(tmp_path):
                             text=True, timeout=120)
     assert result.returncode == 2
     assert "nope.yaml: file not found" in result.stderr
+
+
+def test_export_link_points_to_the_data_in_place(tmp_path):
+    config = _example_config(tmp_path)
+    bundle = tmp_path / "linked"
+    assert main(["-q", "export", str(config), "--out", str(bundle), "--data", "link"]) == 0
+    assert not (bundle / "data").exists(), "nothing copied"
+    exported = yaml.safe_load((bundle / "config.yaml").read_text())
+    source = exported["data"]["sources"][0]["path"]
+    assert not Path(source).is_absolute()
+    assert (bundle / source).resolve() == (REPO / "example_data" / "digits.parquet").resolve()
+    assert (bundle / "labels.sqlite").exists() and (bundle / "labels.csv").exists()
+    assert main(["-q", "query", str(bundle / "config.yaml"), "-n", "3", "--no-lease"]) == 0
