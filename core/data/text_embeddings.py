@@ -43,6 +43,9 @@ _load_lock = threading.Lock()
 def _go_offline() -> None:
     # huggingface_hub reads these once, at import: they must be set before it loads.
     os.environ.update(OFFLINE_ENV)
+    # Our featurizer draws its own progress bar; transformers' "Loading weights" bar
+    # would only clutter the server log (a user may still turn it back on).
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def load_model(device: str = "cpu"):
