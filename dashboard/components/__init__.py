@@ -11,6 +11,7 @@ from .labelling import LabellingPanel
 from .metrics import MetricsPanel
 from .model import ModelPanel
 from .query import QueryPanel
+from .review import ReviewPanel
 from .scatter import ScatterView
 from .session_panel import SessionPanel
 from .testset import HeldOutPanel
@@ -25,6 +26,7 @@ __all__ = [
     "MetricsPanel",
     "ModelPanel",
     "QueryPanel",
+    "ReviewPanel",
     "ScatterView",
     "SessionPanel",
 ]

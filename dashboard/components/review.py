@@ -1,0 +1,400 @@
+"""The review panel: suspicious labels, the last round's pseudo-labels, the loop's settings.
+
+Three things a person checks while a loop runs:
+
+* the **suspicious-labels queue** of the label-noise check (labels the
+  out-of-fold model disagrees with): keep each label or take the suggestion;
+* the **pseudo-labels** of the newest round, grouped by class and sorted by
+  confidence: accept them (they become human labels) or reject them (the loop
+  never pseudo-labels those objects again); for ASPL, the re-certification
+  batch (accept all, reject some);
+* the **loop's settings** (policy, τ, caps...), editable live, and the
+  stopping guidance of the newest model.
+
+The noise check fits the head several times, so it runs in the hub's worker
+pool and its result comes back through the tab's ``schedule``; everything
+else here is a short store read or write, like a label click.
+"""
+from __future__ import annotations
+
+import html
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import panel as pn
+
+from alabel.core.errors import AlabelError
+
+from .base import Component
+
+#: Columns of the suspicious-labels table.
+SUSPICIOUS_SHOWN = ["object_id", "label", "suggested", "self_confidence", "suggested_confidence"]
+#: Columns of the pseudo-label tables.
+PSEUDO_SHOWN = ["object_id", "label", "confidence", "model_version"]
+
+_NOT_PSEUDO = ("This loop ({loop}) asks people only and writes no pseudo-labels: nothing to review here. "
+               "Choose <code>loop.type: self_training</code>, <code>self_paced</code> or <code>aspl</code> "
+               "in the config for pseudo-labels.")
+
+
+class ReviewPanel(Component):
+    """Re-check suspicious labels, accept or reject pseudo-labels, tune the loop live."""
+
+    type_name = "review"
+    title = "Review"
+    option_types = {"page_size": int}
+
+    def __init__(self, state, **options):
+        super().__init__(state, **options)
+        self.loop = state.session.loop
+        self.pseudo_labelling = bool(getattr(self.loop, "pseudo_labelling", False))
+        page_size = int(options.get("page_size", 10))
+
+        # -- suspicious labels ------------------------------------------------------
+        self.check_button = pn.widgets.Button(label="Check labels", css_classes=["review-check"], width=120)
+        self.check_button.on_click(lambda _: self.check_labels())
+        self.check_status = pn.pane.HTML("", css_classes=["review-check-status"], sizing_mode="stretch_width")
+        self.suspicious = pn.widgets.Tabulator(
+            pd.DataFrame(columns=SUSPICIOUS_SHOWN), disabled=True, selectable=1, show_index=False,
+            pagination="local", page_size=page_size, sizing_mode="stretch_width",
+            css_classes=["review-suspicious"])
+        self.suspicious.param.watch(self._suspicious_picked, "selection")
+        self.keep_button = pn.widgets.Button(label="Keep label", css_classes=["review-keep"], width=110)
+        self.keep_button.on_click(lambda _: self.resolve_suspicious(use_suggestion=False))
+        self.suggest_button = pn.widgets.Button(label="Use suggestion", css_classes=["review-suggest"], width=130)
+        self.suggest_button.on_click(lambda _: self.resolve_suspicious(use_suggestion=True))
+        self._checking = False
+
+        # -- pseudo-labels ----------------------------------------------------------
+        self.explanation = pn.pane.HTML(
+            _NOT_PSEUDO.format(loop=html.escape(str(getattr(self.loop, "type_name", "?")))),
+            css_classes=["review-no-pseudo"], sizing_mode="stretch_width", visible=not self.pseudo_labelling)
+        self.round_info = pn.pane.HTML("", css_classes=["review-round"], sizing_mode="stretch_width")
+        self.pseudo = pn.widgets.Tabulator(
+            pd.DataFrame(columns=PSEUDO_SHOWN), disabled=True, selectable="checkbox", show_index=False,
+            groupby=["label"], pagination="local", page_size=page_size * 2, sizing_mode="stretch_width",
+            css_classes=["review-pseudo"])
+        self.accept_selected = pn.widgets.Button(label="Accept selected", css_classes=["review-accept"])
+        self.accept_selected.on_click(lambda _: self.accept(selected=True))
+        self.accept_all = pn.widgets.Button(label="Accept all", css_classes=["review-accept-all"])
+        self.accept_all.on_click(lambda _: self.accept(selected=False))
+        self.reject_selected = pn.widgets.Button(label="Reject selected", color="danger",
+                                                 css_classes=["review-reject"])
+        self.reject_selected.on_click(lambda _: self.reject())
+        self.aspl = hasattr(self.loop, "certification_batch") and hasattr(self.loop, "certify")
+        self.batch = pn.widgets.Tabulator(
+            pd.DataFrame(columns=PSEUDO_SHOWN), disabled=True, selectable="checkbox", show_index=False,
+            groupby=["label"], pagination="local", page_size=page_size * 2, sizing_mode="stretch_width",
+            css_classes=["review-batch"])
+        self.load_batch = pn.widgets.Button(label="Next certification batch", css_classes=["review-load-batch"])
+        self.load_batch.on_click(lambda _: self.refresh_batch())
+        self.certify_button = pn.widgets.Button(label="Certify: accept all, reject ticked",
+                                                css_classes=["review-certify"])
+        self.certify_button.on_click(lambda _: self.certify())
+
+        # -- settings and stopping ----------------------------------------------------
+        self.setting_widgets = {name: self._setting_widget(name, value)
+                                for name, value in self.loop.settings().items()}
+        self.apply_button = pn.widgets.Button(label="Apply", color="primary",
+                                              css_classes=["review-apply"], width=90)
+        self.apply_button.on_click(lambda _: self.apply_settings())
+        self.settings_status = pn.pane.HTML("", css_classes=["review-settings-status"],
+                                            sizing_mode="stretch_width")
+        self.stopping = pn.pane.HTML("", css_classes=["review-stopping"], sizing_mode="stretch_width")
+
+        self._generation = 0
+        self._suspicious_frame = pd.DataFrame(columns=SUSPICIOUS_SHOWN + ["row"])
+        self._pseudo_frame = pd.DataFrame(columns=PSEUDO_SHOWN)
+        self._batch_frame = pd.DataFrame(columns=PSEUDO_SHOWN)
+        self.watch(self.refresh_later, "model_version", "labels_revision")
+        self.watch(self._on_metrics, "metrics")
+        self.refresh()
+        self._on_metrics()
+
+    # ------------------------------------------------------------------ layout
+    def __panel__(self):
+        suspicious = pn.Column(
+            pn.pane.HTML("<h4>Suspicious labels</h4>", margin=(0, 5)),
+            pn.Row(self.check_button, self.check_status), self.suspicious,
+            pn.Row(self.keep_button, self.suggest_button), sizing_mode="stretch_width")
+        if self.pseudo_labelling:
+            parts = [self.round_info, self.pseudo,
+                     pn.Row(self.accept_selected, self.accept_all, self.reject_selected)]
+            if self.aspl:
+                parts += [pn.pane.HTML("<h5>Re-certification</h5>", margin=(0, 5)), self.load_batch, self.batch,
+                          self.certify_button]
+        else:
+            parts = [self.explanation]
+        pseudo = pn.Column(pn.pane.HTML("<h4>Pseudo-labels of the last round</h4>", margin=(0, 5)), *parts,
+                           sizing_mode="stretch_width")
+        settings = pn.Column(
+            pn.pane.HTML(f"<h4>Loop settings ({html.escape(str(self.loop.type_name))})</h4>", margin=(0, 5)),
+            pn.GridBox(*self.setting_widgets.values(), ncols=3, sizing_mode="stretch_width"),
+            pn.Row(self.apply_button, self.settings_status), self.stopping, sizing_mode="stretch_width")
+        return self.card(suspicious, pseudo, settings)
+
+    # ------------------------------------------------------------------ refresh
+    def refresh(self, *_) -> None:
+        """Re-read the suspicious-labels queue and the pseudo-labels now (after an action here)."""
+        self._generation += 1
+        self._show(self._read(), self._generation)
+
+    def refresh_later(self, *_) -> None:
+        """Re-read them in the worker pool (a new model or new labels arrived)."""
+        self._generation += 1
+        generation = self._generation
+        future = self.state.hub.submit(self._read)
+
+        def done(f):
+            try:
+                data = f.result()
+            except Exception as exc:  # store closed at shutdown: keep the last tables
+                self.state.schedule(partial(self.state._say, f"review refresh failed: {exc}", "warning"))
+                return
+            self.state.schedule(partial(self._show, data, generation))
+        future.add_done_callback(done)
+
+    def _read(self) -> dict:
+        session = self.state.session
+        data = {"suspicious": self.loop.suspicious_labels(session).reset_index(drop=True),
+                "check": self.loop.noise_check}
+        if self.pseudo_labelling:
+            data["pseudo"] = self.loop.pseudo_labels(session, latest_only=True).reset_index(drop=True)
+            data["total"] = len(self.loop.pseudo_labels(session))
+            data["round"] = getattr(self.loop, "last_round", None)
+        return data
+
+    def _show(self, data: dict, generation: int) -> None:
+        if generation != self._generation:
+            return  # a newer read is on its way
+        queue = self._suspicious_frame = data["suspicious"]
+        self.suspicious.selection = []
+        self.suspicious.value = queue.reindex(columns=SUSPICIOUS_SHOWN)
+        check = data["check"]
+        if self._checking:
+            pass
+        elif check is None:
+            self.check_status.object = "<i>not checked yet</i>"
+        else:
+            note = f" ({html.escape(check.note)})" if getattr(check, "note", "") else ""
+            self.check_status.object = (f"<span class='review-flagged' data-n='{len(queue)}'>{len(queue)} "
+                                        f"suspicious label(s) waiting{note}</span>")
+        if not self.pseudo_labelling:
+            return
+        frame = self._pseudo_frame = data["pseudo"]
+        self.pseudo.selection = []
+        self.pseudo.value = frame.reindex(columns=PSEUDO_SHOWN)
+        rnd, total = data["round"], data["total"]
+        if rnd is None:
+            self.round_info.object = f"<i>no pseudo-label round yet</i> · {total} in force"
+        else:
+            per_class = ", ".join(f"{html.escape(str(c))}: {n}" for c, n in rnd.by_class.items())
+            self.round_info.object = (
+                f"<span class='review-round-info' data-n='{len(frame)}' data-total='{total}'>"
+                f"model v{rnd.model_version}: {len(frame)} new in this round ({total} in force; {per_class}) · "
+                f"+{rnd.added} −{rnd.retracted}</span>")
+
+    def _on_metrics(self, *_) -> None:
+        stopping = (self.state.metrics or {}).get("stopping")
+        if stopping is None and getattr(self.loop, "stopping", None) is not None:
+            stopping = self.loop.stopping.as_dict()
+        if not stopping:
+            self.stopping.object = "<i>stopping guidance: after the first two models</i>"
+            return
+        stable = bool(stopping.get("stable"))
+        self.stopping.object = (f"<div class='review-stopping-line' data-stable='{int(stable)}'>"
+                                f"stopping guidance: {html.escape(str(stopping.get('message', '')))}</div>")
+
+    # ------------------------------------------------------------------ suspicious labels
+    def check_labels(self):
+        """Run the label-noise check in the worker pool; the table refreshes when it ends."""
+        if self._checking:
+            return None
+        self._checking = True
+        self.check_button.disabled = True
+        self.check_status.object = "<i>checking labels (fitting the head on folds)…</i>"
+        future = self.state.hub.submit(self.loop.check_labels, self.state.session)
+        future.add_done_callback(lambda f: self.state.schedule(partial(self._checked, f)))
+        return future
+
+    def _checked(self, future) -> None:
+        self._checking = False
+        self.check_button.disabled = False
+        try:
+            future.result()
+        except AlabelError as exc:
+            self.check_status.object = f"<span class='review-error'>{html.escape(str(exc))}</span>"
+            self.state._say(str(exc), "error")
+            return
+        except Exception as exc:  # report, keep the tab alive
+            self.check_status.object = f"<span class='review-error'>check failed: {html.escape(str(exc))}</span>"
+            self.state._say(f"label check failed: {type(exc).__name__}: {exc}", "error")
+            return
+        self.refresh()
+        self.state._say(f"label check: {len(self._suspicious_frame)} suspicious label(s)")
+
+    def _suspicious_picked(self, event) -> None:
+        if event.new and 0 <= event.new[0] < len(self._suspicious_frame):
+            row = int(self._suspicious_frame["row"].iloc[event.new[0]])
+            object_id = self._suspicious_frame["object_id"].iloc[event.new[0]]
+            self.state.select([row], source=f"suspicious label of {object_id}")
+
+    def resolve_suspicious(self, use_suggestion: bool) -> None:
+        """Keep the selected suspicious label, or replace it by the suggested class."""
+        picked = self.suspicious.selection
+        if not picked or picked[0] >= len(self._suspicious_frame):
+            self.state._say("select a suspicious label first", "warning")
+            return
+        entry = self._suspicious_frame.iloc[picked[0]]
+        label = str(entry["suggested"]) if use_suggestion else None
+        try:
+            self.loop.confirm_label(self.state.session, entry["object_id"], label=label,
+                                    annotator=self.state.annotator)
+        except AlabelError as exc:
+            self.state._say(str(exc), "error")
+            return
+        self.suspicious.selection = []
+        self.state._say(f"{entry['object_id']} → {label}" if label else f"{entry['object_id']}: kept {entry['label']}")
+        self.refresh()
+
+    # ------------------------------------------------------------------ pseudo-labels
+    def _selected_ids(self, table, frame) -> list[str]:
+        return [str(frame["object_id"].iloc[i]) for i in table.selection if 0 <= i < len(frame)]
+
+    def accept(self, selected: bool = True) -> int:
+        """Accept the selected (or all listed) pseudo-labels as human labels; returns how many."""
+        frame = self._pseudo_frame
+        ids = self._selected_ids(self.pseudo, frame) if selected else [str(o) for o in frame["object_id"]]
+        if not ids:
+            self.state._say("tick pseudo-labels first" if selected else "no pseudo-label to accept", "warning")
+            return 0
+        try:
+            events = self.loop.accept(self.state.session, ids, annotator=self.state.annotator)
+        except AlabelError as exc:
+            self.state._say(str(exc), "error")
+            return 0
+        self.state._say(f"accepted {len(events)} pseudo-label(s) as human labels")
+        self.refresh()
+        return len(events)
+
+    def reject(self) -> int:
+        """Reject the selected pseudo-labels (retracted, never pseudo-labelled again)."""
+        ids = self._selected_ids(self.pseudo, self._pseudo_frame)
+        if not ids:
+            self.state._say("tick pseudo-labels first", "warning")
+            return 0
+        try:
+            n = self.loop.reject(self.state.session, ids, annotator=self.state.annotator)
+        except AlabelError as exc:
+            self.state._say(str(exc), "error")
+            return 0
+        self.state._say(f"rejected {n} pseudo-label(s)")
+        self.refresh()
+        return n
+
+    def refresh_batch(self) -> None:
+        """Load the next ASPL re-certification batch."""
+        self._batch_frame = self.loop.certification_batch(self.state.session).reset_index(drop=True)
+        self.batch.selection = []
+        self.batch.value = self._batch_frame.reindex(columns=PSEUDO_SHOWN)
+
+    def certify(self) -> dict | None:
+        """Accept the shown ASPL batch except the ticked rows, which are rejected."""
+        frame = self._batch_frame
+        if frame.empty:
+            self.state._say("load a certification batch first", "warning")
+            return None
+        reject = self._selected_ids(self.batch, frame)
+        try:
+            outcome = self.loop.certify(self.state.session, frame["object_id"].astype(str).tolist(),
+                                        reject=reject, annotator=self.state.annotator)
+        except AlabelError as exc:
+            self.state._say(str(exc), "error")
+            return None
+        self.state._say(f"certified: {outcome['accepted']} accepted, {outcome['rejected']} rejected")
+        self._batch_frame = frame.iloc[:0]
+        self.batch.value = self._batch_frame.reindex(columns=PSEUDO_SHOWN)
+        self.refresh()
+        return outcome
+
+    # ------------------------------------------------------------------ settings
+    def _setting_widget(self, name: str, value):
+        spec = self.loop.params_spec.get(name)
+        doc = spec.doc if spec is not None else ""
+        kwargs = {"label": name, "description": doc, "css_classes": [f"review-setting-{name}"], "width": 170}
+        choices = _choices(name, spec)
+        if choices:
+            options = list(dict.fromkeys([*choices, value]))
+            return pn.widgets.Select(value=value, options=options, **kwargs)
+        if isinstance(value, bool):
+            kwargs.pop("description")
+            return pn.widgets.Checkbox(value=value, **kwargs)
+        if _is_integer(value, spec):
+            return pn.widgets.IntInput(value=value, **kwargs)
+        return pn.widgets.FloatInput(value=value, **kwargs)
+
+    def pending_changes(self) -> dict:
+        """Settings whose widget differs from the loop's current value."""
+        current = self.loop.settings()
+        changes = {}
+        for name, widget in self.setting_widgets.items():
+            value = widget.value
+            if isinstance(value, float) and value.is_integer() and isinstance(current.get(name), int):
+                value = int(value)
+            if value != current.get(name):
+                changes[name] = value
+        return changes
+
+    def apply_settings(self) -> bool:
+        """Apply the edited settings (all or nothing); pseudo-labelling loops retrain at once."""
+        changes = self.pending_changes()
+        if not changes:
+            self.settings_status.object = "<i>no change</i>"
+            return False
+        try:
+            settings = self.loop.update_settings(**changes)
+        except AlabelError as exc:
+            self.settings_status.object = f"<span class='review-error'>{html.escape(str(exc))}</span>"
+            self.state._say(str(exc), "error")
+            return False
+        for name, value in settings.items():  # show what is in force (e.g. normalised values)
+            if name in self.setting_widgets:
+                self.setting_widgets[name].value = value
+        what = ", ".join(f"{k}={v!r}" for k, v in changes.items())
+        if self.pseudo_labelling:
+            self.state.session.request_retrain()
+            note = "retraining with them"
+        else:
+            note = "applied from the next model"
+        self.settings_status.object = f"<span class='review-applied'>{html.escape(what)}: {note}</span>"
+        self.state._say(f"loop settings {what}: {note}")
+        return True
+
+
+def _choices(name: str, spec) -> list | None:
+    """The allowed values of a setting with a closed set of choices (None otherwise)."""
+    if name == "policy":
+        from alabel.core.loops.thresholds import ThresholdPolicy
+        from alabel.core.registry import concrete_descendants
+
+        return list(concrete_descendants(ThresholdPolicy))
+    check = getattr(spec, "check", None)
+    code = getattr(check, "__code__", None)
+    if code is not None and "choices" in code.co_freevars and check.__closure__:  # strategies.base.one_of
+        choices = check.__closure__[code.co_freevars.index("choices")].cell_contents
+        if isinstance(choices, tuple) and all(isinstance(c, str) for c in choices):
+            return list(choices)
+    return None
+
+
+def _is_integer(value, spec) -> bool:
+    """Whether a numeric setting takes integers (its default, or its check refuses 0.5)."""
+    if value is not None:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if spec is None:
+        return False
+    try:
+        return not spec.check(0.5) and bool(spec.check(2))
+    except Exception:
+        return False
