@@ -77,11 +77,78 @@ def method_config(config: SessionConfig, method: Method) -> SessionConfig:
 def run_method(config: SessionConfig, method: Method, seed: int, *, budget: int = 500,
                batch_size: int = 10, test_size: float = 0.3, out_dir: Path | None = None,
                on_round: Callable[[dict], None] | None = None) -> pd.DataFrame:
-    """Learning curve of one method on one seed (columns of ``CURVE_COLUMNS`` + ``method``)."""
+    """Learning curve of one method on one seed (columns of ``CURVE_COLUMNS`` + ``method``).
+
+    Random sampling does not look at the model, so its baselines skip the
+    models between budgets (:func:`run_random_baseline`); every other method
+    runs round by round through :func:`core.simulate.run_simulation`.
+    """
+    if method.baseline and (method.strategy or {}).get("type") == "random":
+        return run_random_baseline(config, method, seed, budget=budget, test_size=test_size,
+                                   on_round=on_round)
     plan = SimulationPlan(budget=budget, strategies=[method.strategy] if method.strategy else None,
                           seeds=[seed], initial_labels=method.initial_labels, batch_size=batch_size,
                           test_size=test_size, head=method.head)
     curve = run_simulation(method_config(config, method), plan, out_dir=out_dir, on_round=on_round)
+    curve.insert(0, "method", method.name)
+    return curve
+
+
+def run_random_baseline(config: SessionConfig, method: Method, seed: int, *, budget: int = 500,
+                        test_size: float = 0.3, on_round: Callable[[dict], None] | None = None
+                        ) -> pd.DataFrame:
+    """A random-sampling baseline, with models fitted at the budgets only.
+
+    Same split and start labels as :func:`core.simulate.run_simulation` (both
+    seeded by ``seed``); the later labels are a seeded uniform draw from the
+    rest of the pool, taken in chunks up to each budget. Random picks never
+    depend on the model, so this has the distribution of batches of 10 at a
+    tenth of the retrains.
+    """
+    import tempfile
+
+    from sklearn.model_selection import train_test_split
+
+    from .labels import LabelStore
+    from .session import EvaluationSet, Session
+    from .simulate import CURVE_COLUMNS, _estimate_columns, load_oracle_pool, oracle_config
+
+    run_config = oracle_config(method_config(config, method), SimulationPlan(head=method.head))
+    run_config.strategy = dict(method.strategy)
+    run_config.seed = int(seed)
+    pool = load_oracle_pool(run_config)
+    truth = np.asarray(pool.ground_truth).astype(str)
+    pool_rows, test_rows = train_test_split(np.arange(pool.n), test_size=test_size, stratify=truth,
+                                            random_state=seed)
+    rng = np.random.default_rng(seed)
+    initial = int(method.initial_labels or 0)
+    start = rng.choice(pool_rows, min(initial, budget), replace=False)
+    order = np.concatenate([start, rng.permutation(np.setdiff1d(pool_rows, start))])
+    checkpoints = sorted({b for b in (initial, *BUDGETS, budget) if 0 < b <= budget})
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="alabel-random-") as tmp:
+        store = LabelStore.open(Path(tmp) / "labels.sqlite")
+        with Session(run_config, pool=pool, store=store, background=False, annotator="oracle",
+                     evaluation_set=EvaluationSet(rows=test_rows, labels=truth[test_rows])) as session:
+            taught = 0
+            for k in checkpoints:
+                new = order[taught:k]
+                session.teach_many(pool.ids[new], truth[new])
+                taught = k
+                model = session.retrain()
+                if model is None or not model.metrics.get("n_evaluated"):
+                    continue
+                row = {"seed": seed, "strategy": "random", "head": run_config.head.get("type", "head"),
+                       "labels": model.n_labels, "accuracy": model.metrics["accuracy"],
+                       "balanced_accuracy": model.metrics["balanced_accuracy"],
+                       "macro_f1": model.metrics["macro_f1"], "model_version": model.version,
+                       "evaluation": model.metrics["evaluation"], "train_seconds": model.train_seconds,
+                       "loop": run_config.loop.type, "pseudo_labels": 0, "pseudo_precision": np.nan,
+                       **_estimate_columns(model.metrics)}
+                rows.append(row)
+                if on_round is not None:
+                    on_round(row)
+    curve = pd.DataFrame(rows, columns=CURVE_COLUMNS)
     curve.insert(0, "method", method.name)
     return curve
 
@@ -218,6 +285,7 @@ def plot_envelope(curve: pd.DataFrame, path: Path, *, title: str = "", metric: s
 
     means = curve.groupby(["method", "labels"])[metric].agg(["mean", "std"]).reset_index()
     base = means[means["method"] != default].pivot(index="labels", columns="method", values="mean")
+    base = base.dropna()  # label counts every baseline reached (random ones: the budgets only)
     own = means[means["method"] == default].set_index("labels").sort_index()
     own_fig = ax is None
     if own_fig:

@@ -59,18 +59,45 @@ def test_switches_to_boosted_trees_when_they_win_out_of_fold():
     head = auto().fit(X, y)
     scores = head.candidates_scores_
     assert head.chosen_ == "hist_gradient_boosting"
-    assert scores["hist_gradient_boosting"] > scores["logistic_regression"] + 0.2
+    assert set(scores) == {"logistic_regression", "hist_gradient_boosting", "ensemble"}
+    assert scores["hist_gradient_boosting"]["log_loss"] < scores["logistic_regression"]["log_loss"] - 0.3
+    assert scores["hist_gradient_boosting"]["accuracy"] > scores["logistic_regression"]["accuracy"] + 0.2
     X_test, y_test = checkerboard(500, seed=1)
     assert (head.predict(X_test) == y_test).mean() > 0.9
     assert head.oof_predictions_.shape == (300,)
+    assert head.chosen_spec_ == {"type": "hist_gradient_boosting", "params": {"max_iter": 30}}
 
 
 def test_keeps_the_linear_model_where_it_is_right():
     X, y = linear(300)
     head = auto(tolerance=0.01).fit(X, y)
     assert head.chosen_ == "logistic_regression"
-    assert set(head.candidates_scores_) == {"logistic_regression", "hist_gradient_boosting"}
     assert all(v is not None for v in head.candidates_scores_.values())
+
+
+def test_ensemble_option_is_the_mean_of_the_eligible_candidates():
+    few, many = AdaptiveHead(candidates=LADDER)._options(60), AdaptiveHead(candidates=LADDER)._options(100)
+    assert [name for name, _, _ in few] == ["logistic_regression"]
+    assert [name for name, _, _ in many] == ["logistic_regression", "hist_gradient_boosting", "ensemble"]
+    name, spec, members = many[-1]
+    assert spec == {"type": "committee", "members": [LADDER[0], {k: v for k, v in LADDER[1].items()
+                                                               if k != "min_labels"}], "bootstrap": False}
+    assert members == [0, 1]
+    assert [n for n, _, _ in AdaptiveHead(candidates=LADDER, ensemble=False)._options(100)] == [
+        "logistic_regression", "hist_gradient_boosting"]
+    # Chosen, the ensemble is fitted as a committee whose probabilities are its members' mean.
+    X, y = linear(120)
+    head = auto(tolerance=0.0)
+    head.fit(X, y)
+    committee = head._build(spec).fit(X, y)
+    np.testing.assert_allclose(committee.predict_proba(X), committee.member_probas(X).mean(axis=0))
+
+
+def test_accuracy_criterion_is_available():
+    X, y = checkerboard(300)
+    head = auto(criterion="accuracy").fit(X, y)
+    assert head.chosen_ in ("hist_gradient_boosting", "ensemble")
+    assert "out-of-fold accuracy" in head.choice_summary()["note"]
 
 
 def test_same_seed_same_choice_and_probabilities():
@@ -86,7 +113,7 @@ def test_tolerance_prefers_the_simpler_model_on_a_tie():
     X, y = checkerboard(200)
     greedy = auto().fit(X, y)
     assert greedy.chosen_ == "hist_gradient_boosting"
-    cautious = auto(tolerance=0.9).fit(X, y)
+    cautious = auto(tolerance=5.0).fit(X, y)
     assert cautious.chosen_ == "logistic_regression"
 
 
@@ -115,8 +142,8 @@ def test_choice_is_json_ready():
     summary = auto().fit(X, y).choice_summary()
     assert json.loads(json.dumps(summary)) == summary
     assert summary["chosen"] == "hist_gradient_boosting"
-    assert set(summary["scores"]) == {"logistic_regression", "hist_gradient_boosting"}
-    assert "out-of-fold accuracy on 200 labels" in summary["note"]
+    assert set(summary["scores"]) == {"logistic_regression", "hist_gradient_boosting", "ensemble"}
+    assert "out-of-fold log-loss on 200 labels" in summary["note"]
 
 
 def test_single_class_needs_no_choice():
@@ -138,8 +165,10 @@ def test_explicit_classes_and_sample_weight_reach_the_chosen_candidate():
 def test_default_ladder_is_linear_first_then_boosted_trees():
     head = AdaptiveHead()
     names = [name for name, _, _ in head._ladder()]
-    assert names[0] == "logistic_regression" and "hist_gradient_boosting" in names
+    assert names == ["logistic_regression", "hist_gradient_boosting"]
     assert DEFAULT_CANDIDATES[0].get("min_labels", 0) == 0
+    assert [n for n, _, _ in head._options(20)] == ["logistic_regression"]
+    assert [n for n, _, _ in head._options(50)] == names + ["ensemble"]
 
 
 def test_repeated_types_get_distinct_names():
@@ -157,6 +186,8 @@ def test_repeated_types_get_distinct_names():
     ({"candidates": [{"type": "knn", "n_neighbours": 3}]}, "head.candidates[0].n_neighbours", "unknown key"),
     ({"folds": 1}, "head.folds", ">= 2"),
     ({"tolerance": "small"}, "head.tolerance", "number"),
+    ({"criterion": "f1"}, "head.criterion", "log_loss"),
+    ({"ensemble": "yes"}, "head.ensemble", "true or false"),
 ])
 def test_bad_specs_name_the_key(spec, key, hint):
     with pytest.raises(ConfigError) as info:

@@ -1,0 +1,90 @@
+"""``alabel simulate CONFIG --baselines`` end to end on a small budget, and the tables behind it."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from session_fixtures import config_dict, write_table
+from threadpoolctl import threadpool_limits
+
+from alabel.core.baselines import (
+    DEFAULT_NAME,
+    baseline_methods,
+    comparison_table,
+    margins,
+    markdown_table,
+)
+from alabel.dashboard.cli import main
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    with threadpool_limits(1):
+        yield
+
+
+def _default_config(tmp_path):
+    write_table(tmp_path, n=150)
+    cfg = config_dict()
+    for key in ("head", "strategy"):
+        cfg.pop(key)
+    cfg["loop"] = {"batch_size": 10}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def test_baselines_end_to_end(tmp_path, capsys):
+    config = _default_config(tmp_path)
+    out = tmp_path / "run"
+    assert main(["-q", "simulate", str(config), "--baselines", "--budget", "20", "--seeds", "1",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "default = the config's session (auto head, auto strategy)" in printed
+    curve = pd.read_csv(out / "curve.csv")
+    methods = [DEFAULT_NAME] + [m.name for m in baseline_methods()]
+    assert list(pd.unique(curve["method"])) == methods
+    # Same split for every method: the baselines share their 10 random start labels.
+    baselines = curve[curve["method"] != DEFAULT_NAME]
+    assert set(baselines.groupby("method")["labels"].min()) == {10}
+    assert curve.groupby("method")["labels"].max().eq(20).all()
+    mine = curve[curve["method"] == DEFAULT_NAME]
+    assert mine["head_choice"].notna().all()
+    assert (mine["estimate_n"] == mine["labels"] // 10).all(), "one audit label per ten"
+    table = (out / "baselines.md").read_text()
+    assert "| blobs | default |" in table and "hist_gradient_boosting+entropy" in table
+    assert "Head chosen by the default" in table
+    assert (out / "baselines.png").stat().st_size > 10_000
+
+
+def test_baselines_refuse_strategy_overrides(tmp_path, capsys):
+    config = _default_config(tmp_path)
+    code = main(["-q", "simulate", str(config), "--baselines", "--strategy", "margin", "--budget", "20",
+                 "--out", str(tmp_path / "x")])
+    assert code == 2
+    assert "--strategy: not with --baselines" in capsys.readouterr().err
+
+
+def _curve():
+    rows = []
+    for seed in (0, 1):
+        for method, accs in {"default": (0.8, 0.95), "a+random": (0.7, 0.9), "b+margin": (0.85, 0.97)}.items():
+            for labels, acc in zip((20, 50), accs):
+                rows.append({"method": method, "seed": seed, "labels": labels, "accuracy": acc + 0.01 * seed,
+                             "balanced_accuracy": acc - 0.1})
+    return pd.DataFrame(rows)
+
+
+def test_tables_compare_the_default_with_the_best_baseline():
+    curve = _curve()
+    table = comparison_table(curve)
+    assert list(pd.unique(table["method"])) == ["default", "a+random", "b+margin"]
+    row = table[(table["method"] == "default") & (table["labels"] == 20)].iloc[0]
+    assert row["accuracy_mean"] == pytest.approx(0.805) and row["seeds"] == 2
+    gap = margins(curve)
+    assert list(gap["best_baseline"]) == ["b+margin", "b+margin"]
+    np.testing.assert_allclose(gap["margin"], [-0.05, -0.02])
+    text = markdown_table(curve, title="toy")
+    assert text.splitlines()[2].startswith("| toy | default | 0.805 ± 0.007")
+    assert "**0.855 ± 0.007**" in text  # the best mean of a budget is in bold
