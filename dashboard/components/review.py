@@ -26,6 +26,8 @@ import panel as pn
 
 from alabel.core.errors import AlabelError
 
+from alabel.core.loops import Loop
+
 from .base import Component
 
 #: Columns of the suspicious-labels table.
@@ -75,6 +77,7 @@ class ReviewPanel(Component):
             pd.DataFrame(columns=PSEUDO_SHOWN), disabled=True, selectable="checkbox", show_index=False,
             groupby=["label"], pagination="local", page_size=page_size * 2, sizing_mode="stretch_width",
             css_classes=["review-pseudo"])
+        self.pseudo.param.watch(partial(self._ticked, lambda: self._pseudo_frame), "selection")
         self.accept_selected = pn.widgets.Button(label="Accept selected", css_classes=["review-accept"])
         self.accept_selected.on_click(lambda _: self.accept(selected=True))
         self.accept_all = pn.widgets.Button(label="Accept all", css_classes=["review-accept-all"])
@@ -87,6 +90,7 @@ class ReviewPanel(Component):
             pd.DataFrame(columns=PSEUDO_SHOWN), disabled=True, selectable="checkbox", show_index=False,
             groupby=["label"], pagination="local", page_size=page_size * 2, sizing_mode="stretch_width",
             css_classes=["review-batch"])
+        self.batch.param.watch(partial(self._ticked, lambda: self._batch_frame), "selection")
         self.load_batch = pn.widgets.Button(label="Next certification batch", css_classes=["review-load-batch"])
         self.load_batch.on_click(lambda _: self.refresh_batch())
         self.certify_button = pn.widgets.Button(label="Certify: accept all, reject ticked",
@@ -94,8 +98,13 @@ class ReviewPanel(Component):
         self.certify_button.on_click(lambda _: self.certify())
 
         # -- settings and stopping ----------------------------------------------------
-        self.setting_widgets = {name: self._setting_widget(name, value)
-                                for name, value in self.loop.settings().items()}
+        settings = self.loop.settings()
+        # The loop's own settings (policy, τ, caps) first; the stopping and noise-check ones every loop shares last.
+        shared = [n for n in Loop.params_spec if n in settings]
+        declared = [n for n in self.loop.params_spec if n in settings and n not in shared]
+        extra = [n for n in settings if n not in declared and n not in shared]
+        self.setting_widgets = {name: self._setting_widget(name, settings[name])
+                                for name in [*declared, *extra, *shared]}
         self.apply_button = pn.widgets.Button(label="Apply", color="primary",
                                               css_classes=["review-apply"], width=90)
         self.apply_button.on_click(lambda _: self.apply_settings())
@@ -170,7 +179,7 @@ class ReviewPanel(Component):
             return  # a newer read is on its way
         queue = self._suspicious_frame = data["suspicious"]
         self.suspicious.selection = []
-        self.suspicious.value = queue.reindex(columns=SUSPICIOUS_SHOWN)
+        self.suspicious.value = _rounded(queue.reindex(columns=SUSPICIOUS_SHOWN))
         check = data["check"]
         if self._checking:
             pass
@@ -184,7 +193,7 @@ class ReviewPanel(Component):
             return
         frame = self._pseudo_frame = data["pseudo"]
         self.pseudo.selection = []
-        self.pseudo.value = frame.reindex(columns=PSEUDO_SHOWN)
+        self.pseudo.value = _rounded(frame.reindex(columns=PSEUDO_SHOWN))
         rnd, total = data["round"], data["total"]
         if rnd is None:
             self.round_info.object = f"<i>no pseudo-label round yet</i> · {total} in force"
@@ -262,6 +271,13 @@ class ReviewPanel(Component):
     def _selected_ids(self, table, frame) -> list[str]:
         return [str(frame["object_id"].iloc[i]) for i in table.selection if 0 <= i < len(frame)]
 
+    def _ticked(self, frame_of, event) -> None:
+        """Show the object just ticked in the detail view (to judge its pseudo-label)."""
+        added = [i for i in event.new if i not in set(event.old or [])]
+        frame = frame_of()
+        if added and 0 <= added[-1] < len(frame):
+            self.state.focus(int(frame["row"].iloc[added[-1]]))
+
     def accept(self, selected: bool = True) -> int:
         """Accept the selected (or all listed) pseudo-labels as human labels; returns how many."""
         frame = self._pseudo_frame
@@ -297,7 +313,7 @@ class ReviewPanel(Component):
         """Load the next ASPL re-certification batch."""
         self._batch_frame = self.loop.certification_batch(self.state.session).reset_index(drop=True)
         self.batch.selection = []
-        self.batch.value = self._batch_frame.reindex(columns=PSEUDO_SHOWN)
+        self.batch.value = _rounded(self._batch_frame.reindex(columns=PSEUDO_SHOWN))
 
     def certify(self) -> dict | None:
         """Accept the shown ASPL batch except the ticked rows, which are rejected."""
@@ -314,7 +330,7 @@ class ReviewPanel(Component):
             return None
         self.state._say(f"certified: {outcome['accepted']} accepted, {outcome['rejected']} rejected")
         self._batch_frame = frame.iloc[:0]
-        self.batch.value = self._batch_frame.reindex(columns=PSEUDO_SHOWN)
+        self.batch.value = _rounded(self._batch_frame.reindex(columns=PSEUDO_SHOWN))
         self.refresh()
         return outcome
 
@@ -370,6 +386,12 @@ class ReviewPanel(Component):
         self.settings_status.object = f"<span class='review-applied'>{html.escape(what)}: {note}</span>"
         self.state._say(f"loop settings {what}: {note}")
         return True
+
+
+def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """Probabilities to 3 decimals for the tables (the engine keeps full precision)."""
+    columns = [c for c in ("confidence", "self_confidence", "suggested_confidence") if c in frame]
+    return frame.astype({c: float for c in columns}).round({c: 3 for c in columns}) if columns else frame
 
 
 def _choices(name: str, spec) -> list | None:

@@ -75,7 +75,8 @@ def test_accept_makes_human_labels_and_reject_retracts(make_hub, make_state):
     accepted, rejected = str(table["object_id"].iloc[0]), str(table["object_id"].iloc[-1])
     pseudo_label = str(table["label"].iloc[0])
 
-    panel.pseudo.selection = [0]
+    panel.pseudo.selection = [0]  # ticking shows the object in the detail view
+    assert state.focus_row == int(session.pool.index_of([accepted])[0]) and state.focus_source == "selection"
     assert panel.accept(selected=True) == 1
     row = _current(session, accepted)
     assert list(row["source"]) == ["human"] and list(row["label"]) == [pseudo_label]
