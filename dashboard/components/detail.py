@@ -29,8 +29,12 @@ class DetailView(Component):
             for i, spec in enumerate(state.session.config.data.detail)
         ]
         rendered = {r.column for r in self.renderers if r.type_name != "text"}
+        # The ground-truth column is the oracle of `alabel simulate`: showing it to the
+        # labeller would turn labelling into copying (name it in `columns:` to show it).
+        hidden = rendered | {state.session.config.data.ground_truth}
         wanted = options.get("columns")
-        self.columns = [str(c) for c in (wanted or pool.frame.columns) if str(c) not in rendered]
+        self.columns = [str(c) for c in wanted] if wanted else \
+            [str(c) for c in pool.frame.columns if str(c) not in hidden]
         self.columns = self.columns[: int(options.get("max_columns", 40))]
         self.header = pn.pane.HTML("", css_classes=["detail-header"], sizing_mode="stretch_width")
         self.table = pn.pane.HTML("", css_classes=["detail-table-columns"], sizing_mode="stretch_width",

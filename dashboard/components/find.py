@@ -30,7 +30,8 @@ class FindPanel(Component):
     def __init__(self, state, **options):
         super().__init__(state, **options)
         frame = state.session.pool.frame
-        columns = filterable_columns(frame)
+        truth = state.session.config.data.ground_truth  # the oracle, never offered for hunting
+        columns = [c for c in filterable_columns(frame) if c != truth]
         self.table_columns = [str(c) for c in (options.get("columns") or columns[:8])]
         self.k = int(options.get("neighbours", 20))
         self.column = pn.widgets.Select(label="column", options=columns, width=170, css_classes=["find-column"])

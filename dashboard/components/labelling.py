@@ -33,7 +33,8 @@ class LabellingPanel(Component):
             label="", placeholder="type a class name…", case_sensitive=False, restrict=True,
             min_characters=1, search_strategy="includes", width=220, css_classes=["label-picker"])
         self.picker.param.watch(self._picked, "value")
-        self.actions = pn.Row(*[self._action_button(a) for a in ACTIONS], css_classes=["label-actions"])
+        self.actions = pn.FlexBox(*[self._action_button(a) for a in ACTIONS], css_classes=["label-actions"],
+                                  sizing_mode="stretch_width")
         self.counts = pn.pane.HTML("", css_classes=["label-counts"])
         self.bulk_class = pn.widgets.Select(label="", options=[], width=150, css_classes=["bulk-class"])
         self.bulk_button = pn.widgets.Button(label="Label selection…", color="warning",

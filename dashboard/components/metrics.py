@@ -47,8 +47,11 @@ class MetricsPanel(Component):
         curve.line("n", "acc", source=self.curve_random, color="#D55E00", line_width=2, line_dash="dashed",
                    legend_label="random sampling vs ground truth")
         curve.scatter("n", "acc", source=self.curve_random, color="#D55E00", size=5)
-        curve.legend.location = "bottom_right"
         curve.legend.label_text_font_size = "8pt"
+        curve.legend.location = "top_left"  # curves start low on the left
+        curve.legend.background_fill_alpha = 0.7
+        curve.legend.spacing = 0
+        curve.legend.padding = 4
         curve.add_tools(HoverTool(tooltips=[("labels", "@n"), ("accuracy", "@acc{0.000}")]))
         self.confusion_src = ColumnDataSource({"truth": [], "pred": [], "count": [], "text": []})
         self.confusion_mapper = LinearColorMapper(palette=list(reversed(Blues256)), low=0, high=1)
@@ -64,15 +67,16 @@ class MetricsPanel(Component):
         confusion.xaxis.major_label_orientation = 0.8
         self.confusion_fig = confusion
         self.balance_src = ColumnDataSource({"cls": [], "train": [], "test": [], "total": [], "color": []})
-        balance = figure(height=height, width=300, title="Labels per class", y_range=FactorRange(*reversed(names)),
+        balance = figure(height=height, width=300, title="Labels per class (hatched: test)",
+                         y_range=FactorRange(*reversed(names)),
                          x_axis_label="labels", tools="hover", tooltips=[("class", "@cls"), ("train", "@train"),
                                                                           ("test", "@test")],
                          toolbar_location=None)
         balance.hbar(y="cls", right="train", height=0.7, source=self.balance_src, fill_color="color",
-                     line_color="#333333", legend_label="train")
+                     line_color="#333333")
         balance.hbar(y="cls", left="train", right="total", height=0.7, source=self.balance_src,
-                     fill_color="#ffffff", line_color="#333333", hatch_pattern="/", legend_label="test")
-        balance.legend.location = "bottom_right"
+                     fill_color="#ffffff", line_color="#333333", hatch_pattern="/")
+
         self.balance_fig = balance
         self.curve_fig = curve
         self.caption = pn.pane.HTML("", css_classes=["metrics-caption"], sizing_mode="stretch_width")

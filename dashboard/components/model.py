@@ -48,8 +48,10 @@ class ModelPanel(Component):
         state = self.state
         version = state.model_version
         shown = "none yet" if version is None else f"v{version}"
-        self.version.object = (f"<div>Model <b class='model-version' data-version='{'' if version is None else version}' "
-                               f"data-labels='{state.model_n_labels if version is not None else ''}'>"
+        data_version = "" if version is None else version
+        data_labels = "" if version is None else state.model_n_labels
+        self.version.object = (f"<div>Model <b class='model-version' data-version='{data_version}' "
+                               f"data-labels='{data_labels}'>"
                                f"{shown}</b> · head {html.escape(state.head_type)}"
                                + (f" · {state.model_n_labels} labels" if version is not None else "") + "</div>")
         self.scores.object = metrics_html(state.metrics)
@@ -87,6 +89,7 @@ def metrics_html(metrics: dict) -> str:
             f"data-accuracy='{metrics['accuracy']:.6f}'>"
             f"<tr><th align='left'>accuracy</th><td>{metrics['accuracy']:.3f} "
             f"<small>[{low:.3f}, {high:.3f}]</small></td></tr>"
-            f"<tr><th align='left'>balanced accuracy</th><td>{metrics.get('balanced_accuracy', float('nan')):.3f}</td></tr>"
+            f"<tr><th align='left'>balanced accuracy</th>"
+            f"<td>{metrics.get('balanced_accuracy', float('nan')):.3f}</td></tr>"
             f"<tr><th align='left'>macro F1</th><td>{metrics.get('macro_f1', float('nan')):.3f}</td></tr>"
             f"<tr><th align='left'>scored on</th><td>{html.escape(where)}</td></tr></table>")

@@ -1,6 +1,8 @@
 """One tab's state over a shared session: the labelling flow without a browser."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from dash_fixtures import truth_of, wait_for
 
@@ -22,11 +24,11 @@ def test_label_records_and_moves_on_without_querying(make_state, monkeypatch):
     state = make_state(annotator="ana")
     first, queued = state.current.object_id, [s.object_id for s in state.queue.ahead()]
     assert queued, "the first batch queues objects after the current one"
-    calls = []
-    monkeypatch.setattr(state.session, "query", lambda *a, **k: calls.append(1) or [])
+    callers = []
+    monkeypatch.setattr(state.session, "query", lambda *a, **k: callers.append(threading.get_ident()) or [])
     state.label("b")
     assert state.current.object_id == queued[0]  # the next object came from the queue...
-    assert not calls  # ...not from a query on the click path
+    assert threading.get_ident() not in callers  # ...not from a query on the click path (refills: workers)
     current = state.session.store.current()
     row = current[current["object_id"] == first].iloc[0]
     assert (row["label"], row["annotator"], row["split"]) == ("b", "ana", "train")

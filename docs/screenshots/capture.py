@@ -1,0 +1,62 @@
+"""Take the README's screenshots of the dashboard (run from the repository root).
+
+    .venv/bin/python docs/screenshots/capture.py
+
+Starts ``alabel serve`` on copies of the shipped OGLE-III and digits configs
+(labels in a temporary folder, never in the repository's stores), labels a
+few dozen objects with their catalogue class so that a model, its colours and
+its metrics are on screen, and saves full-page PNGs next to this script.
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / "tests" / "browser"))
+
+import pandas as pd  # noqa: E402
+from harness import REPO, Server, Tab, example_config, launch_browser  # noqa: E402
+
+
+def truth(example: str) -> dict[str, str]:
+    path = REPO / "example_data" / ("ogle3_variable_stars.parquet" if example == "ogle3" else f"{example}.parquet")
+    frame = pd.read_parquet(path, columns=["id", "label"])
+    return dict(zip(frame["id"].astype(str), frame["label"].astype(str)))
+
+
+def capture(example: str, out: Path, *, labels: int, colour: str, folder: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    answers = truth(example)
+    server = Server(example_config(folder / example, example)).wait_ready()
+    try:
+        with sync_playwright() as playwright:
+            browser = launch_browser(playwright)
+            page = browser.new_page(viewport={"width": 1600, "height": 1150})
+            tab = Tab(page, server.url + "?annotator=ana")
+            for _ in range(labels):
+                tab.click_class(answers[tab.current()])
+            tab.wait(lambda: tab.trainer_state() == "idle" and page.locator(".metrics-table").count(),
+                     timeout=120, what="the model's metrics")
+            page.locator(".scatter-colour button", has_text=colour).click()
+            page.locator(".bk-tab", has_text="Metrics").first.click()
+            page.mouse.move(1, 1)  # no tooltip in the picture
+            time.sleep(2.0)  # the scatter redraws, the reference curve fills in
+            page.screenshot(path=str(out), full_page=True)
+            browser.close()
+    finally:
+        server.stop()
+    print(f"wrote {out}")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="alabel-screens-") as tmp:
+        capture("ogle3", HERE / "dashboard-ogle3.png", labels=40, colour="prediction", folder=Path(tmp))
+        capture("digits", HERE / "dashboard-digits.png", labels=30, colour="label", folder=Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
