@@ -17,6 +17,7 @@ else here is a short store read or write, like a label click.
 """
 from __future__ import annotations
 
+import contextlib
 import html
 from functools import partial
 
@@ -113,6 +114,7 @@ class ReviewPanel(Component):
         self.stopping = pn.pane.HTML("", css_classes=["review-stopping"], sizing_mode="stretch_width")
 
         self._generation = 0
+        self._quiet = False
         self._suspicious_frame = pd.DataFrame(columns=SUSPICIOUS_SHOWN + ["row"])
         self._pseudo_frame = pd.DataFrame(columns=PSEUDO_SHOWN)
         self._batch_frame = pd.DataFrame(columns=PSEUDO_SHOWN)
@@ -177,9 +179,12 @@ class ReviewPanel(Component):
     def _show(self, data: dict, generation: int) -> None:
         if generation != self._generation:
             return  # a newer read is on its way
-        queue = self._suspicious_frame = data["suspicious"]
-        self.suspicious.selection = []
+        queue = data["suspicious"]
+        keep = self._selected_ids(self.suspicious, self._suspicious_frame)
+        self._suspicious_frame = queue
         self.suspicious.value = _rounded(queue.reindex(columns=SUSPICIOUS_SHOWN))
+        with self._restoring():
+            self.suspicious.selection = _positions(queue, keep)
         check = data["check"]
         if self._checking:
             pass
@@ -191,9 +196,12 @@ class ReviewPanel(Component):
                                         f"suspicious label(s) waiting{note}</span>")
         if not self.pseudo_labelling:
             return
-        frame = self._pseudo_frame = data["pseudo"]
-        self.pseudo.selection = []
+        frame = data["pseudo"]
+        keep = self._selected_ids(self.pseudo, self._pseudo_frame)  # ticks survive another tab's label
+        self._pseudo_frame = frame
         self.pseudo.value = _rounded(frame.reindex(columns=PSEUDO_SHOWN))
+        with self._restoring():
+            self.pseudo.selection = _positions(frame, keep)
         rnd, total = data["round"], data["total"]
         if rnd is None:
             self.round_info.object = f"<i>no pseudo-label round yet</i> · {total} in force"
@@ -243,7 +251,18 @@ class ReviewPanel(Component):
         self.refresh()
         self.state._say(f"label check: {len(self._suspicious_frame)} suspicious label(s)")
 
+    @contextlib.contextmanager
+    def _restoring(self):
+        """Re-ticking rows after a refresh must not move the detail view."""
+        self._quiet = True
+        try:
+            yield
+        finally:
+            self._quiet = False
+
     def _suspicious_picked(self, event) -> None:
+        if self._quiet:
+            return
         if event.new and 0 <= event.new[0] < len(self._suspicious_frame):
             row = int(self._suspicious_frame["row"].iloc[event.new[0]])
             object_id = self._suspicious_frame["object_id"].iloc[event.new[0]]
@@ -273,6 +292,8 @@ class ReviewPanel(Component):
 
     def _ticked(self, frame_of, event) -> None:
         """Show the object just ticked in the detail view (to judge its pseudo-label)."""
+        if self._quiet:
+            return
         added = [i for i in event.new if i not in set(event.old or [])]
         frame = frame_of()
         if added and 0 <= added[-1] < len(frame):
@@ -386,6 +407,12 @@ class ReviewPanel(Component):
         self.settings_status.object = f"<span class='review-applied'>{html.escape(what)}: {note}</span>"
         self.state._say(f"loop settings {what}: {note}")
         return True
+
+
+def _positions(frame: pd.DataFrame, object_ids: list[str]) -> list[int]:
+    """Positions in ``frame`` of the objects still listed."""
+    wanted = set(object_ids)
+    return [i for i, o in enumerate(frame["object_id"].astype(str)) if o in wanted]
 
 
 def _rounded(frame: pd.DataFrame) -> pd.DataFrame:

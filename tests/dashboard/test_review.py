@@ -202,3 +202,17 @@ def test_stopping_guidance_and_aspl_certification(make_hub, make_state, loop):
         assert current.loc[object_id, "source"] == "human"
     assert rejected not in current.index
     panel.dispose()
+
+
+def test_ticks_survive_a_refresh_without_moving_the_detail_view(make_hub, make_state):
+    hub, state, panel = _with_pseudo_labels(make_hub, make_state)
+    hub.session.wait_for_model(timeout=60)
+    panel.refresh()
+    ticked = [str(o) for o in panel.pseudo.value["object_id"].iloc[[1, 2]]]
+    panel.pseudo.selection = [1, 2]
+    state.focus_query()  # the annotator went back to the query meanwhile
+    before = state.focus_row
+    panel.refresh()  # e.g. another tab labelled something
+    assert [str(panel.pseudo.value["object_id"].iloc[i]) for i in panel.pseudo.selection] == ticked
+    assert state.focus_row == before and state.focus_source == "query"
+    panel.dispose()
