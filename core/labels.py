@@ -249,6 +249,11 @@ class _SQL:
         "SELECT " + COLUMNS + " FROM label_events e "
         "WHERE e.kind = 'label' AND e.source = 'pseudo' AND " + LIVE + " ORDER BY e.seq"
     )
+    # Objects whose pseudo-label someone other than the loop (a person) retracted.
+    REJECTED_PSEUDO = (
+        "SELECT DISTINCT r.object_id FROM label_events r "
+        "WHERE r.kind = 'retract' AND r.source = 'pseudo' AND r.annotator <> ?"
+    )
     LAST_OWN = (
         "SELECT " + COLUMNS + " FROM label_events e "
         "WHERE e.annotator = ? AND e.kind <> 'retract' AND " + LIVE
@@ -972,7 +977,9 @@ class LabelStore:
 
         Pseudo-labels in force that ``labels`` re-confirms (same object, same
         label) are kept as they are; all others are retracted; new or changed
-        ones are recorded with ``source='pseudo'``, ``split='train'``.
+        ones are recorded with ``source='pseudo'``, ``split='train'``. Objects
+        whose pseudo-label a person (an annotator other than ``annotator``)
+        has rejected are never pseudo-labelled again, whatever ``labels`` says.
 
         Parameters
         ----------
@@ -998,6 +1005,11 @@ class LabelStore:
             wanted[event.object_id] = event
 
         def work(conn):
+            # Checked inside the transaction: a rejection written while the loop was
+            # computing this round must win over the round's (older) opinion.
+            rejected = {row[0] for row in conn.execute(_SQL.REJECTED_PSEUDO, (annotator,))}
+            for oid in rejected:
+                wanted.pop(oid, None)
             live = [_event_from_row(row) for row in conn.execute(_SQL.LIVE_PSEUDO)]
             latest = {ev.object_id: ev for ev in live}  # ordered by seq: the last one wins
             kept: set[str] = set()

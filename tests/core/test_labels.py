@@ -728,3 +728,18 @@ def test_labelled_ids_matches_the_precedence_view(tmp_path):
     assert undone.object_id not in store.labelled_ids()
     with pytest.raises(LabelStoreError, match="labelled_ids: source 'psuedo' is not one of"):
         store.labelled_ids(sources=["psuedo"])
+
+
+def test_replace_pseudo_never_restores_a_rejected_pseudo_label(tmp_path):
+    """A person's rejection written while a pseudo-label round was computing wins."""
+    from alabel.core.labels import LabelStore
+
+    store = LabelStore.open(tmp_path / "race.sqlite")
+    store.replace_pseudo({"1": ("a", 0.99), "2": ("b", 0.98)}, model_version=1)
+    first = store.current(sources=["pseudo"]).set_index("object_id")
+    store.record("1", None, kind="retract", source="pseudo", annotator="ana",
+                 target_event_id=first.loc["1", "event_id"])
+    # The round computed before the rejection still proposes object 1.
+    update = store.replace_pseudo({"1": ("a", 0.99), "2": ("b", 0.98)}, model_version=2)
+    assert set(store.current(sources=["pseudo"])["object_id"]) == {"2"}
+    assert update.added == 0 and update.kept == 1
