@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import panel as pn
@@ -25,11 +26,15 @@ import panel as pn
 from alabel.core.errors import AlabelError
 
 from .components import KeyCapture
+from .components.base import held
 from .hub import SessionHub, close_all, open_hub, resolve_alias
 from .layout import available_layouts, build_layout, resolve_layout
 from .state import SessionState
 
 log = logging.getLogger(__name__)
+
+#: GIL switch interval of the server (Python's default is 5 ms).
+SWITCH_INTERVAL_S = 0.001
 
 _CSS = """
 .alabel-card { border: 1px solid #e3e3e3; border-radius: 6px; padding: 4px 6px; margin: 4px; background: #fff; }
@@ -76,7 +81,7 @@ class DashboardPage(pn.viewable.Viewer):
         self.title = pn.pane.HTML(f"<h2 class='alabel-heading' style='margin:4px 0'>alabel · {title} "
                                   f"<small style='color:#666'>({session.pool.n:,} objects)</small></h2>")
         self.layout_marker = pn.pane.HTML("", margin=0, width=0, height=0)
-        self.keys = KeyCapture(state.press, keys=state.keymap.keys, height=0, width=0, margin=0)
+        self.keys = KeyCapture(partial(held, state.press), keys=state.keymap.keys, height=0, width=0, margin=0)
         self.sidebar = pn.Column(width=380)
         self.main = pn.Column(sizing_mode="stretch_width")
         self.components: list = []
@@ -162,6 +167,9 @@ def serve(config_path: str | Path, *, address: str = "127.0.0.1", port: int = 50
     the server starts, so it fails with a one-line error instead of a page
     that never loads.
     """
+    # Worker threads (queries, label re-reads, the trainer's bookkeeping) share the GIL with
+    # the event loop; a shorter switch interval gives a click back the interpreter sooner.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     hub = open_hub(config_path)
     try:
         resolve_layout(layout or hub.session.config.ui.layout, hub.session)

@@ -124,7 +124,9 @@ class QueryQueue:
                 if item.object_id in seen:
                     continue
                 seen.add(item.object_id)
-                self.upcoming.append(Shown(item, split=split))
+                # The engine may hold an item out for the test split (labels.test_fraction).
+                self.upcoming.append(Shown(item, split="test" if split == "test" else
+                                           getattr(item, "split", split)))
             return [i for i in dropped if i not in seen]
 
     def fetch_failed(self, generation: int) -> None:

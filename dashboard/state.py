@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from functools import partial
@@ -38,6 +39,11 @@ from .keys import KeyMap
 from .queue import QueryQueue, Shown
 
 log = logging.getLogger(__name__)
+
+#: A burst of label events is re-read this long after its first event...
+LABELS_DEBOUNCE_S = 0.25
+#: ...and at most once per this interval.
+LABELS_INTERVAL_S = 0.5
 
 #: Colourings of the scatter.
 COLOUR_MODES = ("label", "prediction", "uncertainty", "queried")
@@ -123,6 +129,7 @@ class SessionState(param.Parameterized):
         self._lock = threading.RLock()
         self.queue = QueryQueue(low_water=3)
         self._labels_refresh = _Coalescer()
+        self._label_index: dict[int, dict] = {}
         self._closed = False
         self._leased_as = self.annotator
         self._rng = np.random.default_rng(
@@ -199,12 +206,19 @@ class SessionState(param.Parameterized):
                 self._refill(replace=True)
 
     def refresh_labels(self) -> None:
-        """Re-read label counts and the labelled objects in the worker pool (coalesced)."""
+        """Re-read label counts and the labelled objects in the worker pool (coalesced).
+
+        A burst of labels makes one re-read, started ``LABELS_DEBOUNCE_S`` after
+        the first of them and at most every ``LABELS_INTERVAL_S``: the re-read
+        and the updates it causes would otherwise compete with the next click.
+        """
         if self._labels_refresh.request():
             self.hub.submit(self._read_labels)
 
     def _read_labels(self) -> None:
+        time.sleep(LABELS_DEBOUNCE_S)
         while True:
+            started = time.monotonic()
             try:
                 revision = self.session.store.revision
                 labelled = self.session.labels(split=None, sources=None)
@@ -214,10 +228,18 @@ class SessionState(param.Parameterized):
                 self._labels_refresh.done()
                 return
             frame = labelled[["object_id", "label", "split", "annotator", "source", "row"]].reset_index(drop=True)
-            self.schedule(partial(self.param.update, labelled=frame, label_counts=counts,
-                                   labels_revision=int(revision)))
+            # Row -> label lookups happen on every click (the detail header): a dict, built here.
+            index = {int(r): {"label": lab, "split": sp, "annotator": an, "source": so}
+                     for r, lab, sp, an, so in zip(frame["row"], frame["label"], frame["split"],
+                                                   frame["annotator"], frame["source"])}
+            self.schedule(partial(self._apply_labels, frame, index, counts, int(revision)))
             if not self._labels_refresh.done():
                 return
+            time.sleep(max(0.0, LABELS_INTERVAL_S - (time.monotonic() - started)))
+
+    def _apply_labels(self, frame, index: dict, counts, revision: int) -> None:
+        self._label_index = index
+        self.param.update(labelled=frame, label_counts=counts, labels_revision=revision)
 
     # ---------------------------------------------------------------- the queue
     def _fetch(self, n: int, test: bool, filters: tuple) -> list[QueryItem]:
@@ -605,19 +627,13 @@ class SessionState(param.Parameterized):
         reason = "random draw for the held-out test set" + (
             f" within {' and '.join(map(str, filters))}" if filters else "")
         return [QueryItem(object_id=o, row=int(r), score=0.0, strategy="test set", reason=reason,
-                          model_version=model.version if model else None)
+                          model_version=model.version if model else None, split="test")
                 for o, r in zip(ids, rows) if o in granted]
 
     # ---------------------------------------------------------------- helpers
     def lookup_label(self, row: int) -> dict | None:
-        """The current label of a pool row (label, split, annotator), or None."""
-        frame = self.labelled
-        if frame is None or not len(frame):
-            return None
-        hit = frame[frame["row"] == int(row)]
-        if not len(hit):
-            return None
-        return hit.iloc[-1][["label", "split", "annotator", "source"]].to_dict()
+        """The current label of a pool row (label, split, annotator, source), or None."""
+        return self._label_index.get(int(row))
 
     def _say(self, text: str, level: str = "info") -> None:
         self.param.update(message=text, message_level=level)

@@ -100,6 +100,16 @@ def on_document(state, fn: Callable[[], None]) -> None:
         state.schedule(fn)
 
 
+def held(fn: Callable, *args, **kwargs):
+    """Run a user action with the document held: all its changes reach the browser as one message.
+
+    A label click changes a dozen models (banner, detail, overlays, lists); sent
+    one by one, each makes the browser lay the page out again.
+    """
+    with pn.io.hold():
+        return fn(*args, **kwargs)
+
+
 def check_columns(columns, session, *, where: str, key: str) -> None:
     """Raise ConfigError for the first column the pool lacks (with a close match)."""
     from alabel.core.errors import ConfigError, did_you_mean

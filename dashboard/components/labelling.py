@@ -7,7 +7,7 @@ import math
 import panel as pn
 
 from ..keys import ACTIONS
-from .base import Component
+from .base import Component, held
 
 #: Above this many classes the buttons give way to the typeahead picker alone.
 MAX_BUTTONS = 30
@@ -43,7 +43,7 @@ class LabellingPanel(Component):
         self.bulk_info = pn.pane.HTML("", css_classes=["bulk-info"])
         self.bulk_confirm = pn.widgets.Button(label="Confirm", color="danger", css_classes=["bulk-confirm"],
                                               visible=False)
-        self.bulk_confirm.on_click(lambda _: self.state.confirm_bulk())
+        self.bulk_confirm.on_click(lambda _: held(self.state.confirm_bulk))
         self.bulk_cancel = pn.widgets.Button(label="Cancel", css_classes=["bulk-cancel"], visible=False)
         self.bulk_cancel.on_click(lambda _: self.state.cancel_bulk())
         self.bulk_row = pn.Row(self.bulk_info, self.bulk_class, self.bulk_button, self.bulk_confirm,
@@ -72,7 +72,7 @@ class LabellingPanel(Component):
         key = self.state.session.config.ui.keys.get(action, "")
         button = pn.widgets.Button(label=f"{_ACTION_TEXT[action]} [{_KEY_TEXT.get(key, key)}]",
                                    css_classes=[f"act-{action}"], color="default")
-        button.on_click(lambda _: self.state.press(key) if key else None)
+        button.on_click(lambda _: held(self.state.press, key) if key else None)
         return button
 
     def _on_classes(self, *_) -> None:
@@ -85,7 +85,7 @@ class LabellingPanel(Component):
                 button = pn.widgets.Button(
                     label=f"{spec.name}{key}", css_classes=["class-btn", f"class-{_slug(spec.name)}"],
                     stylesheets=[f".bk-btn {{ border-left: 8px solid {spec.color} !important; font-weight: 600; }}"])
-                button.on_click(lambda _, name=spec.name: self.state.label(name))
+                button.on_click(lambda _, name=spec.name: held(self.state.label, name))
                 buttons.append(button)
         self.buttons.objects = buttons
         self.picker.options = names
@@ -97,7 +97,7 @@ class LabellingPanel(Component):
         if event.new:
             name = event.new
             self.picker.value = ""
-            self.state.label(name)
+            held(self.state.label, name)
 
     def _on_banner(self, *_) -> None:
         state = self.state

@@ -6,7 +6,7 @@ import math
 
 import panel as pn
 
-from .base import Component
+from .base import Component, held
 
 
 class QueryPanel(Component):
@@ -27,9 +27,9 @@ class QueryPanel(Component):
         self.head.param.watch(lambda e: self._switch(state.set_head, e, "head_type"), "value")
         self.strategy.param.watch(lambda e: self._switch(state.set_strategy, e, "strategy_type"), "value")
         self.previous = pn.widgets.Button(label="◀ Previous", css_classes=["query-previous"], width=110)
-        self.previous.on_click(lambda _: state.previous())
+        self.previous.on_click(lambda _: held(state.previous))
         self.next = pn.widgets.Button(label="Next ▶", css_classes=["query-next"], width=110)
-        self.next.on_click(lambda _: state.next())
+        self.next.on_click(lambda _: held(state.next))
         self.listing = pn.pane.HTML("", css_classes=["query-list"], sizing_mode="stretch_width")
         self.watch(self._on_list, "current", "queued", "position")
         self.watch(self._on_types, "head_type", "strategy_type")

@@ -109,7 +109,8 @@ class ScatterView(Component):
         self._build_figure()
         self._build_widgets()
         self.watch(self._on_axes, "x_axis", "y_axis")
-        self.watch(self._on_colour, "colour_by", "model_version")
+        self.watch(self._on_colour, "colour_by")
+        self.watch(self._on_model, "model_version")
         self.watch(self._on_classes, "classes")
         self.watch(self._on_labelled, "labelled")
         self.watch(self._on_queue, "current", "queued")
@@ -143,16 +144,16 @@ class ScatterView(Component):
                         fill_color={"field": "c", "transform": self.mapper}, fill_alpha=0.7)
         self.labelled_src = ColumnDataSource({"x": [], "y": [], "color": []})
         fig.scatter("x", "y", source=self.labelled_src, size=8, fill_color="color", line_color="#222222",
-                    line_width=0.8)
+                    line_width=0.8, level="overlay")
         self.selection_src = ColumnDataSource({"x": [], "y": []})
         fig.scatter("x", "y", source=self.selection_src, size=10, marker="x", line_color="#d6006f",
-                    line_width=1.5)
+                    line_width=1.5, level="overlay")
         self.batch_src = ColumnDataSource({"x": [], "y": []})
         fig.scatter("x", "y", source=self.batch_src, size=13, fill_alpha=0, line_color="#ff7f0e",
-                    line_width=2)
+                    line_width=2, level="overlay")
         self.focus_src = ColumnDataSource({"x": [], "y": []})
         fig.scatter("x", "y", source=self.focus_src, size=22, fill_alpha=0, line_color="#e00000",
-                    line_width=3)
+                    line_width=3, level="overlay")
         fig.on_event(Tap, self._on_tap)
         fig.on_event(SelectionGeometry, self._on_geometry)
         self.fig = fig
@@ -274,6 +275,12 @@ class ScatterView(Component):
         elif len(self._xs):
             self.base.data["c"] = self._colour_values()
             self.base.data = dict(self.base.data)
+
+    def _on_model(self, *_) -> None:
+        # Only the model's colourings change with a new model: redrawing (re-rasterising
+        # a million points) for the label or queried colourings would be wasted work.
+        if self.state.colour_by in ("prediction", "uncertainty"):
+            self._on_colour()
 
     def _on_classes(self, *_) -> None:
         self._on_colour()

@@ -111,12 +111,18 @@ def test_keyboard_alone_accepts_skips_undoes_and_navigates(shared_server, open_t
     tab = open_tab(shared_server.url + "?annotator=kim")
     for _ in range(3):  # labels of a few classes, so that a model predicts (also when run alone)
         tab.press(key_of(TRUTH[tab.current()]))
-    tab.wait(lambda: tab.page.locator(".banner").first.get_attribute("data-prediction"), timeout=60,
-             what="a prediction for the current object")
-    target = tab.current()
-    predicted = tab.page.locator(".banner").first.get_attribute("data-prediction")
-    tab.press("Enter")
-    assert current_labels(shared_server, "kim").set_index("object_id")["label"][target] == predicted
+    for _ in range(5):  # other annotators' labels retrain the shared model: retry if it changed meanwhile
+        tab.wait(lambda: tab.page.locator(".banner").first.get_attribute("data-prediction"), timeout=60,
+                 what="a prediction for the current object")
+        version, target = tab.model_version(), tab.current()
+        predicted = tab.page.locator(".banner").first.get_attribute("data-prediction")
+        tab.press("Enter")
+        with store_of(shared_server) as store:
+            events = store.events()
+        event = events[events["object_id"] == target].iloc[-1]
+        if event["model_version"] == version:  # the model Enter used is the one whose prediction we read
+            break
+    assert event["label"] == predicted and event["annotator"] == "kim"
     skipped = tab.press("s")
     with store_of(shared_server) as store:
         events = store.events()
@@ -133,7 +139,7 @@ def test_keyboard_alone_accepts_skips_undoes_and_navigates(shared_server, open_t
     assert tab.current() == skipped
     tab.press("ArrowLeft")
     assert tab.current() == target
-    assert len(current_labels(shared_server, "kim")) == 4
+    assert len(current_labels(shared_server, "kim")) >= 4
     assert tab.errors == []
 
 

@@ -1,0 +1,264 @@
+"""Label click → next query visible, measured in the browser, at 10k, 100k and 1M rows.
+
+    .venv/bin/python bench/bench_ui_latency.py [--sizes 10000 100000 1000000] [--clicks 60]
+
+For each pool size a synthetic data set (four Gaussian classes in eight
+features, seeded) is served twice by the real ``alabel serve`` and driven by
+Playwright on Debian's chromium:
+
+* **no retrain**: ``training.min_labels`` is out of reach, so no model ever
+  trains: the click path alone;
+* **retrain running**: logistic regression in a training *process*
+  (``training.backend: process``), retraining after every burst of labels;
+  each retrain scores the whole pool, so at 1M rows a retrain is running
+  during almost every click (the table reports the share of clicks that
+  started while the trainer was busy).
+
+Each click is timed inside the page: ``performance.now()`` when the class
+button is clicked, and again when a MutationObserver sees the labelling
+banner show the next object (click → websocket → server → DOM). The same
+measurement is made on a trivial Panel app (a button whose callback writes a
+number into an HTML pane), served by ``panel`` in the same way, as the floor.
+First render is the time from navigation to the first query on screen with
+the scatter drawn. Results go to ``bench/results/ui_latency.csv``; the
+markdown table printed at the end is what bench/RESULTS.md holds.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "browser"))
+from harness import Server, free_port, launch_browser  # noqa: E402
+
+CLASSES = ["A", "B", "C", "D"]
+
+# Finds elements through every shadow root (Panel renders each widget in its own).
+DEEP = """
+const deepAll = (root, selector, out = []) => {
+  for (const el of root.querySelectorAll(selector)) out.push(el);
+  for (const el of root.querySelectorAll('*')) if (el.shadowRoot) deepAll(el.shadowRoot, selector, out);
+  return out;
+};
+const deep = (selector) => deepAll(document, selector)[0] || null;
+"""
+
+# One click, timed in the page: resolves with milliseconds from click to the changed text.
+CLICK = DEEP + """
+async ([buttonSelector, watchSelector, attribute]) => {
+  // Read inside the watched element's own shadow root: a deep search on every mutation
+  // would add milliseconds of measurement to each click.
+  const root = deep(watchSelector).getRootNode();
+  const read = () => { const el = root.querySelector(watchSelector); return el ? (attribute ? el.getAttribute(attribute) : el.textContent) : null; };
+  const target = root.querySelector(watchSelector);
+  const before = read();
+  const host = deep(buttonSelector);
+  const button = host.shadowRoot ? host.shadowRoot.querySelector('button') : host;
+  return await new Promise((resolve, reject) => {
+    const observer = new MutationObserver(() => {
+      if (read() !== before) { observer.disconnect(); resolve(performance.now() - t0); }
+    });
+    observer.observe(target.getRootNode(), {subtree: true, childList: true, characterData: true, attributes: true});
+    setTimeout(() => { observer.disconnect(); reject(new Error('no change within 20 s')); }, 20000);
+    const t0 = performance.now();
+    button.click();
+  });
+}
+"""
+
+TRIVIAL_APP = textwrap.dedent("""
+    import sys
+    import panel as pn
+
+    def page():
+        count = pn.pane.HTML("<span class='trivial-count'>0</span>", css_classes=["trivial"])
+        button = pn.widgets.Button(label="+1", css_classes=["trivial-button"])
+        state = {"n": 0}
+
+        def bump(_):
+            state["n"] += 1
+            count.object = f"<span class='trivial-count'>{state['n']}</span>"
+        button.on_click(bump)
+        return pn.Column(button, count)
+
+    pn.serve({"/": page}, port=int(sys.argv[1]), address="127.0.0.1", show=False, verbose=False)
+""")
+
+
+def make_pool(folder: Path, n: int, *, retrain: bool, seed: int = 0) -> Path:
+    """A synthetic pool of ``n`` rows and its config (labels stored in ``folder``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = folder.parent / f"pool-{n}.parquet"
+    if not data.exists():
+        rng = np.random.default_rng(seed)
+        y = rng.integers(0, len(CLASSES), n)
+        centres = rng.normal(scale=3.0, size=(len(CLASSES), 8))
+        X = (centres[y] + rng.normal(size=(n, 8))).astype(np.float32)
+        frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(8)])
+        frame.insert(0, "id", np.arange(n))
+        frame["truth"] = np.asarray(CLASSES)[y]
+        frame.to_parquet(data, index=False)
+    config = {
+        "name": f"synthetic {n:,}",
+        "seed": seed,
+        "data": {"sources": [{"path": str(data)}], "id_column": "id",
+                 "features": {"numeric": [f"f{i}" for i in range(8)]}, "ground_truth": "truth"},
+        "classes": CLASSES,
+        "head": {"type": "logistic_regression", "scale": True},
+        "strategy": {"type": "margin"},
+        "training": {"backend": "process", "coalesce_s": 0.1, "evaluation_folds": 3,
+                     "min_labels": 2 if retrain else 1_000_000_000},
+        "labels": {"store": "labels.sqlite", "models": "models"},
+        "ui": {"layout": "default", "scatter": {"x": "f0", "y": "f1"}},
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def first_render(page, url: str, timeout: float = 180.0, scatter: bool = True) -> float:
+    """Seconds from navigation to the first query and the drawn scatter."""
+    page.goto(url, timeout=int(timeout * 1000))
+    deadline = time.monotonic() + timeout
+    ready = DEEP + """(scatter) => {
+      const banner = deep('.banner');
+      const canvas = !scatter || deep('.alabel-scatter-figure');
+      return !!(banner && banner.getAttribute('data-object') && canvas) ? performance.now() : 0;
+    }"""
+    while time.monotonic() < deadline:
+        at = page.evaluate(ready, scatter)
+        if at:
+            return at / 1000.0
+        time.sleep(0.02)
+    raise TimeoutError(f"{url}: no first query within {timeout} s")
+
+
+def trainer_busy(page) -> bool:
+    return page.evaluate(DEEP + """() => {
+      const el = deep('.trainer'); return !!el && ['waiting', 'training', 'evaluating'].includes(el.getAttribute('data-state'));
+    }""")
+
+
+def time_clicks(page, clicks: int, *, button, watch: str, attribute: str | None, pause_s: float = 0.05,
+                busy: list | None = None) -> list[float]:
+    times = []
+    for i in range(clicks):
+        selector = button(i) if callable(button) else button
+        if busy is not None:
+            busy.append(trainer_busy(page))
+        times.append(float(page.evaluate(CLICK, [selector, watch, attribute])))
+        time.sleep(pause_s)
+    return times
+
+
+def summary(times: list[float]) -> tuple[float, float]:
+    ordered = sorted(times)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return statistics.median(ordered), p95
+
+
+def measure_trivial(browser, clicks: int) -> list[float]:
+    port = free_port()
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
+        fh.write(TRIVIAL_APP)
+    process = subprocess.Popen([sys.executable, fh.name, str(port)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        page = browser.new_page()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page.goto(f"http://127.0.0.1:{port}/", timeout=10_000)
+                page.locator(".trivial-button button").wait_for(timeout=30_000)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        time_clicks(page, 5, button=".trivial-button", watch=".trivial-count", attribute=None)  # warm-up
+        times = time_clicks(page, clicks, button=".trivial-button", watch=".trivial-count", attribute=None)
+        page.close()
+        return times
+    finally:
+        process.terminate()
+        process.wait(10)
+        os.unlink(fh.name)
+
+
+def measure_dashboard(browser, config: Path, clicks: int, *, retrain: bool) -> dict:
+    server = Server(config).wait_ready(timeout=300)
+    try:
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        render_s = first_render(page, server.url + "?annotator=bench")
+
+        def button(i):
+            return f".class-{CLASSES[i % len(CLASSES)]}"
+        warm = 12 if retrain else 5  # with retrains: a first model, then clicks during the next ones
+        time_clicks(page, warm, button=button, watch=".banner", attribute="data-object")
+        busy: list[bool] = []
+        times = time_clicks(page, clicks, button=button, watch=".banner", attribute="data-object", busy=busy)
+        version = page.evaluate(DEEP + "() => { const el = deep('.model-version'); "
+                                       "return el ? el.getAttribute('data-version') : null; }")
+        page.close()
+        return {"first_render_s": render_s, "times": times, "busy_share": float(np.mean(busy)) if busy else 0.0,
+                "model_version": version}
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--clicks", type=int, default=60)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "ui_latency.csv")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="alabel-ui-bench-") as tmp, sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        for n in args.sizes:
+            trivial = measure_trivial(browser, args.clicks)
+            p50, p95 = summary(trivial)
+            rows.append({"rows": n, "case": "trivial Panel button", "p50_ms": p50, "p95_ms": p95,
+                         "first_render_s": None, "busy_share": None, "load": os.getloadavg()[0]})
+            print(rows[-1], flush=True)
+            for retrain in (False, True):
+                config = make_pool(Path(tmp) / f"{n}-{'retrain' if retrain else 'still'}", n, retrain=retrain)
+                result = measure_dashboard(browser, config, args.clicks, retrain=retrain)
+                p50, p95 = summary(result["times"])
+                rows.append({"rows": n, "case": "label click, retrain running" if retrain else
+                             "label click, no retrain", "p50_ms": p50, "p95_ms": p95,
+                             "first_render_s": result["first_render_s"],
+                             "busy_share": result["busy_share"] if retrain else None,
+                             "load": os.getloadavg()[0], "model_version": result["model_version"]})
+                print(rows[-1], flush=True)
+        browser.close()
+    table = pd.DataFrame(rows)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out, index=False)
+    print(f"\nwrote {args.out}\n")
+    print("| rows | case | p50 (ms) | p95 (ms) | first render (s) | clicks during a retrain | load avg |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        render = "" if r["first_render_s"] is None else f"{r['first_render_s']:.1f}"
+        busy = "" if r["busy_share"] is None else f"{r['busy_share']:.0%}"
+        print(f"| {r['rows']:,} | {r['case']} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {render} | {busy} "
+              f"| {r['load']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
