@@ -36,7 +36,9 @@ def test_reference_curves_against_the_ground_truth(make_hub):
     for item in session.query(12, annotator="ana"):
         session.teach(item.object_id, truth_of(session, item.object_id), annotator="ana")
     session.wait_for_model(timeout=30)
-    assert wait_for(lambda: seen and seen[-1]["random"] and seen[-1]["session"])
+    # The reference curve grows point by point in the background: wait for the points asserted below.
+    assert wait_for(lambda: seen and seen[-1]["session"]
+                    and {p["n_labels"] for p in seen[-1]["random"]} >= {5, 10}, timeout=60)
     snapshot = seen[-1]
     assert "ground truth (column 'truth')" in snapshot["evaluation"]
     assert {p["n_labels"] for p in snapshot["random"]} >= {5, 10}
