@@ -25,11 +25,12 @@ import panel as pn
 
 from alabel.core.errors import AlabelError
 
-from .components import KeyCapture
-from .components.base import held
-from .hub import SessionHub, close_all, open_hub, resolve_alias
-from .layout import available_layouts, build_layout, resolve_layout
-from .state import SessionState
+# Absolute imports: ``panel serve dashboard/app.py`` runs this file as a script, not as a module.
+from alabel.dashboard.components import KeyCapture
+from alabel.dashboard.components.base import held
+from alabel.dashboard.hub import SessionHub, close_all, open_hub, resolve_alias
+from alabel.dashboard.layout import available_layouts, build_layout, resolve_layout
+from alabel.dashboard.state import SessionState
 
 log = logging.getLogger(__name__)
 
