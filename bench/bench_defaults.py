@@ -82,6 +82,8 @@ def run(args) -> None:
                 curve = run_method(config, method, seed, budget=args.budget)
                 curve.insert(0, "dataset", dataset)
                 path = runs_path(dataset)
+                if path.exists():  # keep the file's column order (and its columns) when appending
+                    curve = curve.reindex(columns=pd.read_csv(path, nrows=0).columns)
                 curve.to_csv(path, mode="a", header=not path.exists(), index=False)
                 at = curve[curve["labels"].isin(BUDGETS)].set_index("labels")["accuracy"].round(3)
                 print(f"{dataset} seed {seed} {method.name}: {time.perf_counter() - started:.0f} s "

@@ -47,13 +47,13 @@ from ..registry import resolve
 from .base import Head, build_head
 
 #: The default ladder: a linear model from the first labels, boosted trees (and the
-#: mean of both) from 50. ``min_labels`` is the label count from which a rung is
+#: mean of both) from 20. ``min_labels`` is the label count from which a rung is
 #: evaluated and may be chosen. A random forest was left out: its out-of-fold
 #: probabilities are coarse (its log-loss ranks it last even where it predicts well)
 #: and the linear + boosted ensemble was as good or better on the three data sets.
 DEFAULT_CANDIDATES: tuple[dict, ...] = (
     {"type": "logistic_regression", "params": {"max_iter": 2000}},
-    {"type": "hist_gradient_boosting", "min_labels": 50},
+    {"type": "hist_gradient_boosting", "min_labels": 20},
 )
 
 #: Keys of a candidate entry that belong to the ladder, not to the head spec.
@@ -64,6 +64,37 @@ ENSEMBLE = "ensemble"
 #: prediction costs at most -log(0.001) ~ 6.9 and cannot decide the choice alone.
 LOG_LOSS_FLOOR = 1e-3
 CRITERIA = ("log_loss", "accuracy")
+#: Temperatures tried when calibrating out-of-fold probabilities (log-spaced, 1 included).
+TEMPERATURES = np.logspace(-1.0, 1.5, 26)
+
+
+def label_log_loss(proba: np.ndarray, truth: np.ndarray, *, calibrate: bool = True
+                   ) -> tuple[np.ndarray, float]:
+    """Per-label log-loss of ``proba`` (columns indexed by ``truth``), optionally temperature-scaled.
+
+    With ``calibrate`` the probabilities become ``softmax(log p / T)`` for the
+    temperature ``T`` (from :data:`TEMPERATURES`) with the lowest mean loss:
+    one parameter fitted on the same predictions, so every option gets the
+    same small advantage. Probabilities are floored at :data:`LOG_LOSS_FLOOR`.
+
+    Returns
+    -------
+    losses : ndarray of shape (n,)
+    temperature : float
+        The temperature used (1.0 without calibration).
+    """
+    logp = np.log(np.clip(proba, LOG_LOSS_FLOOR, 1.0))
+    rows = np.arange(len(truth))
+    if not calibrate:
+        return -logp[rows, truth], 1.0
+    best, best_t = None, 1.0
+    for t in TEMPERATURES:
+        z = logp / t
+        z = z - z.max(axis=1, keepdims=True)
+        loss = np.log(np.exp(z).sum(axis=1)) - z[rows, truth]
+        if best is None or loss.mean() < best.mean():
+            best, best_t = loss, float(t)
+    return best, best_t
 
 
 class AdaptiveHead(Head):
@@ -76,17 +107,30 @@ class AdaptiveHead(Head):
         ...}``), each optionally with ``min_labels`` (the label count from
         which it is eligible; default 0). None means
         :data:`DEFAULT_CANDIDATES`: logistic regression, then histogram
-        gradient boosting (and the ensemble of both) from 50 labels.
+        gradient boosting (and the ensemble of both) from 20 labels.
     ensemble : bool, default True
         Also consider the mean probability of the eligible candidates (when
         two or more are eligible).
     criterion : {"log_loss", "accuracy"}, default "log_loss"
         Out-of-fold score the choice minimises (log-loss) or maximises.
+    calibrate : bool, default True
+        Temperature-scale each option's out-of-fold probabilities before its
+        log-loss is taken, so that the options are compared on how well they
+        rank the classes, not on how confident they are: a linear model on 20
+        labels is overconfident, and averaging it with a near-uniform model
+        lowers the raw log-loss while predicting worse.
     folds : int, default 5
         Folds of the out-of-fold estimate (fewer when a class has fewer labels).
+    evidence : float, default 1.0
+        Standard errors by which a later option must improve the criterion
+        over the best earlier one (paired over the labels) to be chosen: with
+        few labels the differences are noise and the simpler model stays.
     tolerance : float, default 0.0
-        How much a later option must improve the criterion over the best
-        earlier one to be chosen (ties go to the simpler model).
+        A further absolute improvement a later option must show.
+    min_per_class : int, default 3
+        No choice (the first candidate) while the labels average fewer than
+        this many per class present: out-of-fold scores of 20 labels over 10
+        classes say nothing.
     reselect_growth : float, default 0.2
         With a warm start, keep the previous choice until the labels have
         grown by this fraction (0 = choose again at every fit).
@@ -119,13 +163,17 @@ class AdaptiveHead(Head):
     #: The trainer hands the previous version to :meth:`warm_start_from`.
     supports_warm_start: ClassVar[bool] = True
 
-    def __init__(self, *, candidates=None, ensemble=True, criterion="log_loss", folds=5, tolerance=0.0,
-                 reselect_growth=0.2, classes=None, random_state=None):
+    def __init__(self, *, candidates=None, ensemble=True, criterion="log_loss", calibrate=True, folds=5,
+                 evidence=1.0, tolerance=0.0, min_per_class=3, reselect_growth=0.2, classes=None,
+                 random_state=None):
         self.candidates = candidates
         self.ensemble = ensemble
         self.criterion = criterion
+        self.calibrate = calibrate
         self.folds = folds
+        self.evidence = evidence
         self.tolerance = tolerance
+        self.min_per_class = min_per_class
         self.reselect_growth = reselect_growth
         self.classes = classes
         self.random_state = random_state
@@ -155,9 +203,11 @@ class AdaptiveHead(Head):
         return [resolve(Head, spec["type"], key="candidates.type", where="AdaptiveHead")
                 for _, spec, _ in self._ladder()]
 
-    def _options(self, n: int) -> list[tuple[str, dict, list[int]]]:
-        """Eligible options at ``n`` labels: ``(name, spec, ladder indices)``, simplest first."""
+    def _options(self, n: int, n_classes: int = 1) -> list[tuple[str, dict, list[int]]]:
+        """Eligible options at ``n`` labels of ``n_classes`` classes: ``(name, spec, ladder indices)``."""
         ladder = self._ladder()
+        if n < self.min_per_class * n_classes:
+            return [(ladder[0][0], ladder[0][1], [0])]
         eligible = [i for i, (_, _, min_labels) in enumerate(ladder) if n >= min_labels] or [0]
         options = [(ladder[i][0], ladder[i][1], [i]) for i in eligible]
         if self.ensemble and len(eligible) > 1:
@@ -184,22 +234,27 @@ class AdaptiveHead(Head):
     def _fit(self, X, y, sample_weight):
         labels = self.classes_[y]
         n = len(y)
-        options = self._options(n)
+        options = self._options(n, len(np.unique(y)))
         kept = self._kept_choice(n, options)
         self.__dict__.pop("_warm_source", None)
         self.oof_predictions_ = None
         if kept is not None:
-            chosen, self.candidates_scores_, self.n_selected_ = kept
+            chosen, self.candidates_scores_, self.n_selected_, _ = kept
             self.selection_note_ = (f"kept {options[chosen][0]} (chosen at {self.n_selected_} labels; "
                                     f"chooses again from {self._reselect_at(self.n_selected_)})")
         elif len(options) == 1:
             chosen = 0
             self.candidates_scores_ = {name: None for name, _, _ in self._ladder()}
             self.n_selected_ = n
-            self.selection_note_ = f"{options[0][0]}: the only candidate eligible at {n} labels"
+            self.selection_note_ = (f"{options[0][0]}: the only candidate eligible at {n} labels "
+                                    f"of {len(np.unique(y))} classes")
         else:
             chosen = self._select(X, labels, sample_weight, options)
             self.n_selected_ = n
+        if kept is None:
+            self.n_classes_selected_ = int(len(np.unique(y)))
+        else:
+            self.n_classes_selected_ = kept[3]
         self.chosen_, self.chosen_spec_ = options[chosen][0], copy.deepcopy(options[chosen][1])
         self.estimator_ = self._build(self.chosen_spec_)
         self.estimator_.fit(X, labels, **({} if sample_weight is None else {"sample_weight": sample_weight}))
@@ -214,18 +269,20 @@ class AdaptiveHead(Head):
         previous = getattr(self, "_warm_source", None)
         if not isinstance(previous, AdaptiveHead) or self.reselect_growth <= 0:
             return None
-        if not hasattr(previous, "chosen_spec_"):
+        if not hasattr(previous, "n_classes_selected_"):
             return None
         same = previous.get_params() == self.get_params() and np.array_equal(previous.classes_, self.classes_)
         names = [name for name, _, _ in options]
-        previous_options = [name for name, _, _ in previous._options(previous.n_selected_)]
+        previous_options = [name for name, _, _ in previous._options(
+            previous.n_selected_, getattr(previous, "n_classes_selected_", 1))]
         # A rung that became eligible since the last choice deserves an evaluation now.
         if not same or names != previous_options or n >= self._reselect_at(previous.n_selected_):
             return None
         chosen = names.index(previous.chosen_)
         if options[chosen][1] != previous.chosen_spec_:
             return None
-        return chosen, copy.deepcopy(previous.candidates_scores_), previous.n_selected_
+        return (chosen, copy.deepcopy(previous.candidates_scores_), previous.n_selected_,
+                previous.n_classes_selected_)
 
     def _select(self, X, labels, sample_weight, options) -> int:
         folds = list(self._folds(labels))
@@ -244,17 +301,18 @@ class AdaptiveHead(Head):
                 out[test_idx] = model.predict_proba(X[test_idx])
             proba[members[0]] = out
         scores: dict[str, Any] = {name: None for name, _, _ in self._ladder()}
-        values = []
+        losses = []  # per label, lower is better, for the paired comparison
         for name, _, members in options:
             p = np.mean([proba[i] for i in members], axis=0)
             hit = p.argmax(axis=1) == truth
-            loss = -np.log(np.clip(p[np.arange(len(truth)), truth], LOG_LOSS_FLOOR, 1.0))
+            loss, temperature = label_log_loss(p, truth, calibrate=self.calibrate)
             scores[name] = {"log_loss": round(float(loss.mean()), 4), "accuracy": round(float(hit.mean()), 4)}
-            # Lower is better for both criteria in this comparison.
-            values.append(loss.mean() if self.criterion == "log_loss" else -hit.mean())
+            if self.calibrate:
+                scores[name]["temperature"] = round(float(temperature), 3)
+            losses.append(loss if self.criterion == "log_loss" else 1.0 - hit)
         best = 0
         for i in range(1, len(options)):
-            if values[i] < values[best] - self.tolerance:
+            if self._better(losses[i], losses[best]):
                 best = i
         self.candidates_scores_ = scores
         best_proba = np.mean([proba[i] for i in options[best][2]], axis=0)
@@ -263,6 +321,12 @@ class AdaptiveHead(Head):
         self.selection_note_ = (f"chose {options[best][0]} by {len(folds)}-fold out-of-fold "
                                 f"{self.criterion.replace('_', '-')} on {len(labels)} labels ({evidence})")
         return best
+
+    def _better(self, challenger: np.ndarray, incumbent: np.ndarray) -> bool:
+        """Whether ``challenger`` beats ``incumbent`` by ``evidence`` paired standard errors (+ ``tolerance``)."""
+        gain = incumbent - challenger
+        se = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else np.inf
+        return bool(gain.mean() > self.tolerance + self.evidence * se)
 
     def _folds(self, labels):
         _, counts = np.unique(labels, return_counts=True)
@@ -301,10 +365,12 @@ class AdaptiveHead(Head):
         super()._check_spec_value(name, value, where=where, key=key)
         if name == "folds" and (isinstance(value, bool) or not isinstance(value, int) or value < 2):
             raise ConfigError(f"{where}: {key}: must be an integer >= 2, got {value!r}")
-        if name in ("tolerance", "reselect_growth") and (
+        if name == "min_per_class" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ConfigError(f"{where}: {key}: must be an integer >= 0, got {value!r}")
+        if name in ("evidence", "tolerance", "reselect_growth") and (
                 isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 10):
             raise ConfigError(f"{where}: {key}: must be a number between 0 and 10, got {value!r}")
-        if name == "ensemble" and not isinstance(value, bool):
+        if name in ("ensemble", "calibrate") and not isinstance(value, bool):
             raise ConfigError(f"{where}: {key}: must be true or false, got {value!r}")
         if name == "criterion" and value not in CRITERIA:
             raise ConfigError(f"{where}: {key}: must be one of {', '.join(CRITERIA)}, got {value!r}")

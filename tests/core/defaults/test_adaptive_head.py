@@ -117,6 +117,31 @@ def test_tolerance_prefers_the_simpler_model_on_a_tie():
     assert cautious.chosen_ == "logistic_regression"
 
 
+def test_no_choice_with_too_few_labels_per_class():
+    head = AdaptiveHead()
+    assert [n for n, _, _ in head._options(20, n_classes=10)] == ["logistic_regression"]
+    assert len(head._options(30, n_classes=10)) == 3
+    X, y = checkerboard(300)
+    y = np.array([f"{label}{i % 50}" for i, label in enumerate(y)], dtype=object)  # 100 classes
+    fitted = auto().fit(X[:200], y[:200])
+    assert fitted.chosen_ == "logistic_regression"
+    assert "the only candidate eligible at 200 labels of" in fitted.selection_note_
+
+
+def test_a_switch_needs_evidence_beyond_the_noise():
+    head = AdaptiveHead(evidence=1.0)
+    rng = np.random.default_rng(0)
+    incumbent = rng.exponential(0.5, size=40)
+    noise = rng.normal(scale=0.5, size=40)
+    noisy_gain = incumbent - 0.05 + noise - noise.mean()  # better by 0.05 on average, sd 0.5
+    assert noisy_gain.mean() < incumbent.mean()
+    assert not head._better(noisy_gain, incumbent)
+    clear_gain = incumbent * 0.3
+    assert head._better(clear_gain, incumbent)
+    assert not AdaptiveHead(evidence=0.0, tolerance=1.0)._better(clear_gain, incumbent)
+    assert AdaptiveHead(evidence=0.0)._better(noisy_gain, incumbent)
+
+
 def test_warm_start_keeps_the_choice_until_the_labels_grow():
     X, y = checkerboard(400)
     first = auto(reselect_growth=0.25).fit(X[:200], y[:200])
@@ -167,8 +192,8 @@ def test_default_ladder_is_linear_first_then_boosted_trees():
     names = [name for name, _, _ in head._ladder()]
     assert names == ["logistic_regression", "hist_gradient_boosting"]
     assert DEFAULT_CANDIDATES[0].get("min_labels", 0) == 0
-    assert [n for n, _, _ in head._options(20)] == ["logistic_regression"]
-    assert [n for n, _, _ in head._options(50)] == names + ["ensemble"]
+    assert [n for n, _, _ in head._options(19)] == ["logistic_regression"]
+    assert [n for n, _, _ in head._options(20)] == names + ["ensemble"]
 
 
 def test_repeated_types_get_distinct_names():
@@ -186,6 +211,8 @@ def test_repeated_types_get_distinct_names():
     ({"candidates": [{"type": "knn", "n_neighbours": 3}]}, "head.candidates[0].n_neighbours", "unknown key"),
     ({"folds": 1}, "head.folds", ">= 2"),
     ({"tolerance": "small"}, "head.tolerance", "number"),
+    ({"evidence": -1}, "head.evidence", "between 0 and 10"),
+    ({"min_per_class": 1.5}, "head.min_per_class", "integer"),
     ({"criterion": "f1"}, "head.criterion", "log_loss"),
     ({"ensemble": "yes"}, "head.ensemble", "true or false"),
 ])
