@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 DATASHADE_ABOVE = 50_000
 #: Colour of objects without a colour (unlabelled, no model yet).
 GREY = "#bdbdbd"
+#: Columns of the labelled-points source (marker and alpha tell pseudo-labels apart).
+EMPTY_LABELLED = {"x": [], "y": [], "color": [], "marker": [], "alpha": []}
 #: At most this many selected points are drawn (the selection itself may be larger).
 MAX_DRAWN_SELECTION = 20_000
 #: Keys ``ui.scatter`` may hold in config.yaml.
@@ -142,9 +144,10 @@ class ScatterView(Component):
                                           "c": np.zeros(0, "f4")})
             fig.scatter("x", "y", source=self.base, size=4, line_color=None,
                         fill_color={"field": "c", "transform": self.mapper}, fill_alpha=0.7)
-        self.labelled_src = ColumnDataSource({"x": [], "y": [], "color": []})
+        self.labelled_src = ColumnDataSource(dict(EMPTY_LABELLED))
+        # Pseudo-labels (loops) are drawn as faded triangles, people's labels as circles.
         fig.scatter("x", "y", source=self.labelled_src, size=8, fill_color="color", line_color="#222222",
-                    line_width=0.8, level="overlay")
+                    marker="marker", fill_alpha="alpha", line_width=0.8, level="overlay")
         self.selection_src = ColumnDataSource({"x": [], "y": []})
         fig.scatter("x", "y", source=self.selection_src, size=10, marker="x", line_color="#d6006f",
                     line_width=1.5, level="overlay")
@@ -295,7 +298,8 @@ class ScatterView(Component):
                 f"<span style='display:inline-block;width:10px;height:10px;background:{c.color};"
                 f"border:1px solid #333;margin-right:3px'></span>{_escape(c.name)}</span>"
                 for c in self.state.classes)
-            what = ("labelled objects (outlined); grey: unlabelled" if mode == "label"
+            what = ("labelled objects (outlined circles; faded triangles: pseudo-labels); grey: unlabelled"
+                    if mode == "label"
                     else ("the newest model's class" if model is not None else "no model yet: grey"))
             self.legend.object = f"<div>{swatches}</div><small>{what}</small>"
         elif mode == "uncertainty":
@@ -376,11 +380,14 @@ class ScatterView(Component):
     def _on_labelled(self, *_) -> None:
         frame = self.state.labelled
         if frame is None or not len(frame) or not len(self._xs):
-            self.labelled_src.data = {"x": [], "y": [], "color": []}
+            self.labelled_src.data = dict(EMPTY_LABELLED)
             return
         colours = {c.name: c.color for c in self.state.classes}
         data = self._points(frame["row"].to_numpy())
         data["color"] = [colours.get(label, GREY) for label in frame["label"]]
+        pseudo = (frame["source"] == "pseudo").to_numpy() if "source" in frame else np.zeros(len(frame), bool)
+        data["marker"] = np.where(pseudo, "triangle", "circle").tolist()
+        data["alpha"] = np.where(pseudo, 0.45, 1.0)
         self.labelled_src.data = data
 
     def _on_queue(self, *_) -> None:

@@ -216,3 +216,28 @@ def test_ticks_survive_a_refresh_without_moving_the_detail_view(make_hub, make_s
     assert [str(panel.pseudo.value["object_id"].iloc[i]) for i in panel.pseudo.selection] == ticked
     assert state.focus_row == before and state.focus_source == "query"
     panel.dispose()
+
+
+def test_scatter_draws_pseudo_labels_apart(make_hub, make_state):
+    """Pseudo-labelled points are faded triangles, people's labels circles (issue 5)."""
+    from alabel.dashboard.components.scatter import ScatterView
+
+    hub, state, panel = _with_pseudo_labels(make_hub, make_state)
+    scatter = ScatterView(state)
+    scatter.__panel__()
+
+    def pseudo_shown():
+        frame = state.labelled
+        return frame is not None and (frame["source"] == "pseudo").any()
+
+    assert wait_for(pseudo_shown, timeout=30), "the tab's label view includes the pseudo-labels"
+    scatter._on_labelled()
+    data = scatter.labelled_src.data
+    frame = state.labelled
+    pseudo = set(frame.loc[frame["source"] == "pseudo", "row"])
+    assert pseudo, "the loop wrote pseudo-labels"
+    markers = dict(zip(frame["row"], data["marker"]))
+    assert {markers[r] for r in pseudo} == {"triangle"}
+    assert {m for r, m in markers.items() if r not in pseudo} == {"circle"}
+    assert min(data["alpha"]) < 1.0 == max(data["alpha"])
+    panel.dispose()
