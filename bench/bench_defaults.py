@@ -118,6 +118,7 @@ def report(datasets) -> str:
                              f"{r.margin:+.3f} | {r.default_balanced:.3f} | {r.best_balanced:.3f} | "
                              f"{r.balanced_margin:+.3f} |")
             parts.append("")
+        parts.append(estimate_check(runs))
         for i, metric in enumerate(("accuracy", "balanced_accuracy")):
             plot_envelope(runs, None, title=f"{name}: {metric.replace('_', ' ')}", metric=metric,
                           ax=axes[i][j])
@@ -127,6 +128,23 @@ def report(datasets) -> str:
     text = "\n".join(parts)
     (RESULTS / "defaults_table.md").write_text(text + "\n", encoding="utf-8")
     return text
+
+
+def estimate_check(runs: pd.DataFrame) -> str:
+    """How the default's audit estimate (what the user sees) compares with the held-out accuracy."""
+    mine = runs[(runs["method"] == "default") & runs["labels"].isin(BUDGETS)]
+    mine = mine[mine["estimate_n"].fillna(0) > 0]
+    if mine.empty:
+        return ""
+    lines = ["Audit estimate shown to the user vs accuracy on the held-out split (default session):\n",
+             "| labels | audit labels | mean estimate | mean held-out | mean abs. error | interval holds the "
+             "held-out accuracy |", "|---|---|---|---|---|---|"]
+    for labels, part in mine.groupby("labels"):
+        inside = ((part["estimate_low"] <= part["accuracy"]) & (part["accuracy"] <= part["estimate_high"]))
+        lines.append(f"| {labels} | {part['estimate_n'].mean():.0f} | {part['estimate_accuracy'].mean():.3f} | "
+                     f"{part['accuracy'].mean():.3f} | {(part['estimate_accuracy'] - part['accuracy']).abs().mean():.3f} "
+                     f"| {int(inside.sum())} of {len(part)} |")
+    return "\n".join(lines) + "\n"
 
 
 def complete_seeds(runs: pd.DataFrame) -> pd.DataFrame:

@@ -297,8 +297,12 @@ def plot_envelope(curve: pd.DataFrame, path: Path, *, title: str = "", metric: s
     if not own.empty:
         sd = own["std"].fillna(0.0)
         ax.plot(own.index, own["mean"], color="C3", lw=2.0, label=f"{default} (mean ± sd)")
-        ax.fill_between(own.index, own["mean"] - sd, own["mean"] + sd, color="C3", alpha=0.2)
+        ax.fill_between(own.index, (own["mean"] - sd).clip(lower=0.0), (own["mean"] + sd).clip(upper=1.0),
+                        color="C3", alpha=0.2)
     ax.set_xscale("log")
+    ticks = [t for t in (10, 20, 50, 100, 200, 500, 1000, 2000, 5000) if t <= means["labels"].max()]
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.minorticks_off()
     ax.set_xlabel("human labels")
     ax.set_ylabel(f"{metric.replace('_', ' ')} on the held-out split")
     ax.set_title(title)
