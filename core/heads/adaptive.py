@@ -9,10 +9,14 @@ each fit
 1. predicts every eligible candidate's class probabilities out of fold on the
    labels (stratified k-fold, the same folds for every candidate), and the
    *ensemble* of them (mean probability) from the same predictions;
-2. keeps the option with the lowest out-of-fold log-loss (a later option must
-   beat the earlier ones by more than ``tolerance`` to be chosen, so ties go
-   to the simpler model);
-3. fits the chosen option on all labels.
+2. scores each option by its out-of-fold log-loss after temperature scaling
+   (one temperature per option, so that confidence does not count, only how
+   well the true class is ranked);
+3. keeps the simplest option unless a later one beats it by one paired
+   standard error over the labels (``evidence``): with few labels the
+   differences are noise and the linear model stays; below
+   ``min_per_class`` labels per class there is no choice at all;
+4. fits the chosen option on all labels.
 
 Why log-loss and not accuracy: under active learning the labels are the rows
 the current model was least sure about, so out-of-fold *accuracy* punishes
@@ -20,7 +24,8 @@ exactly the model that chose them and favours switching away from it, often
 to a model that is worse on the data. The current model is unsure on those
 rows but rarely confidently wrong, and log-loss charges confident errors most,
 so it ranks the candidates much like their accuracy on a random test set does
-(measured on OGLE-III, Portal and digits while designing this head).
+(measured on OGLE-III, Portal and digits while designing this head: out-of-fold
+accuracy picked the model that was worse on the test split at most budgets).
 
 Candidates that depend on the label count adapt themselves: the
 ``hist_gradient_boosting`` head scales ``min_samples_leaf`` with the labels
@@ -150,8 +155,9 @@ class AdaptiveHead(Head):
     chosen_spec_ : dict
         The head spec of the chosen option.
     candidates_scores_ : dict
-        Name -> ``{"log_loss": ..., "accuracy": ...}`` out of fold for every
-        evaluated option (None for one not evaluated at this label count).
+        Name -> ``{"log_loss": ..., "accuracy": ..., "temperature": ...}`` out
+        of fold for every evaluated option (None for one not evaluated at
+        this label count).
     oof_predictions_ : ndarray or None
         Out-of-fold predictions of the chosen option for the training rows
         (None when no choice was made in this fit).
@@ -238,8 +244,9 @@ class AdaptiveHead(Head):
         kept = self._kept_choice(n, options)
         self.__dict__.pop("_warm_source", None)
         self.oof_predictions_ = None
+        self.n_classes_selected_ = int(len(np.unique(y)))
         if kept is not None:
-            chosen, self.candidates_scores_, self.n_selected_, _ = kept
+            chosen, self.candidates_scores_, self.n_selected_, self.n_classes_selected_ = kept
             self.selection_note_ = (f"kept {options[chosen][0]} (chosen at {self.n_selected_} labels; "
                                     f"chooses again from {self._reselect_at(self.n_selected_)})")
         elif len(options) == 1:
@@ -251,10 +258,6 @@ class AdaptiveHead(Head):
         else:
             chosen = self._select(X, labels, sample_weight, options)
             self.n_selected_ = n
-        if kept is None:
-            self.n_classes_selected_ = int(len(np.unique(y)))
-        else:
-            self.n_classes_selected_ = kept[3]
         self.chosen_, self.chosen_spec_ = options[chosen][0], copy.deepcopy(options[chosen][1])
         self.estimator_ = self._build(self.chosen_spec_)
         self.estimator_.fit(X, labels, **({} if sample_weight is None else {"sample_weight": sample_weight}))
@@ -273,8 +276,8 @@ class AdaptiveHead(Head):
             return None
         same = previous.get_params() == self.get_params() and np.array_equal(previous.classes_, self.classes_)
         names = [name for name, _, _ in options]
-        previous_options = [name for name, _, _ in previous._options(
-            previous.n_selected_, getattr(previous, "n_classes_selected_", 1))]
+        previous_options = [name for name, _, _ in previous._options(previous.n_selected_,
+                                                                      previous.n_classes_selected_)]
         # A rung that became eligible since the last choice deserves an evaluation now.
         if not same or names != previous_options or n >= self._reselect_at(previous.n_selected_):
             return None
@@ -290,7 +293,7 @@ class AdaptiveHead(Head):
         lookup = {c: i for i, c in enumerate(self.classes_.tolist())}
         truth = np.array([lookup[c] for c in labels.tolist()])
         proba: dict[int, np.ndarray] = {}
-        for position, (_, spec, members) in enumerate(options):
+        for _, spec, members in options:
             if len(members) > 1:  # the ensemble: mean of its members' out-of-fold probabilities
                 continue
             out = np.zeros((len(labels), n_classes))
