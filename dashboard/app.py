@@ -149,9 +149,6 @@ def create_page(hub: SessionHub, layout: str | None = None) -> pn.viewable.Viewa
         state.close()
     if doc is not None:
         pn.state.on_session_destroyed(destroyed)
-        # Renew this tab's leases well before they expire (the callback ends with the session).
-        period_ms = int(hub.session.config.labels.lease_s * 1000 / 3)
-        pn.state.add_periodic_callback(state.renew_leases, period=period_ms)
     return page
 
 

@@ -643,18 +643,6 @@ class SessionState(param.Parameterized):
                           model_version=model.version if model else None, split="test")
                 for o, r in zip(ids, rows) if o in granted]
 
-    # ---------------------------------------------------------------- leases
-    def renew_leases(self) -> None:
-        """Extend the leases on the objects shown or queued in this tab (in the worker pool).
-
-        Leases expire after ``labels.lease_s``; a tab left open while its
-        annotator reads an object must not see it served to someone else.
-        """
-        held = self.queue.outstanding_ids()
-        if held and not self._closed and not self.hub.closed:
-            self.hub.submit(self.session.store.lease, held, self._leased_as,
-                            ttl_s=self.session.config.labels.lease_s)
-
     # ---------------------------------------------------------------- helpers
     def lookup_label(self, row: int) -> dict | None:
         """The current label of a pool row (label, split, annotator, source), or None."""

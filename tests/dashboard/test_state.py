@@ -238,13 +238,3 @@ def test_default_annotator_is_unique_per_tab(make_hub):
         a.close()
         b.close()
 
-
-
-def test_leases_are_renewed_before_they_expire(make_hub, make_state):
-    hub = make_hub()
-    state = make_state(hub, annotator="ana")
-    held = state.queue.outstanding_ids()
-    hub.session.store.release(held, "ana")  # as if they had expired
-    assert not set(held) & hub.session.store.leased_by_others("bob")
-    state.renew_leases()
-    assert wait_for(lambda: set(held) <= hub.session.store.leased_by_others("bob"))
