@@ -54,7 +54,7 @@ def _document_scheduler(doc) -> Callable[[Callable[[], None]], None]:
             return
 
         def run():
-            with set_curdoc(doc), pn.io.hold(doc):  # one message for all the update's changes
+            with set_curdoc(doc):
                 fn()
         try:
             doc.add_next_tick_callback(run)

@@ -45,12 +45,6 @@ LABELS_DEBOUNCE_S = 0.25
 #: ...and at most once per this interval.
 LABELS_INTERVAL_S = 0.5
 
-#: Model, metrics, trainer-status and reference updates reach a tab at most this often:
-#: with small pools a retrain finishes every second or so, and redrawing the model,
-#: metrics and query panels for each would compete with the clicks.
-MODEL_UI_INTERVAL_S = 1.0
-_THROTTLED = ("model", "metrics", "status", "reference")
-
 #: Colourings of the scatter.
 COLOUR_MODES = ("label", "prediction", "uncertainty", "queried")
 
@@ -135,8 +129,6 @@ class SessionState(param.Parameterized):
         self._lock = threading.RLock()
         self.queue = QueryQueue(low_water=3)
         self._labels_refresh = _Coalescer()
-        self._engine_events = _Throttle(MODEL_UI_INTERVAL_S,
-                                        lambda events: self.schedule(partial(self._apply_engine_events, events)))
         self._label_index: dict[int, dict] = {}
         self._closed = False
         self._leased_as = self.annotator
@@ -167,23 +159,18 @@ class SessionState(param.Parameterized):
             return
         if kind == "labels":
             self.refresh_labels()
-        elif kind in _THROTTLED:
-            self._engine_events.put(kind, payload)
+        elif kind == "model":
+            self.schedule(partial(self._apply_model, payload, refill=True))
+        elif kind == "metrics":  # phase 2 of a retrain: the published model's metrics are in
+            self.schedule(partial(self._apply_metrics, payload))
+        elif kind == "status":
+            self.schedule(partial(self._apply_status, payload))
         elif kind == "classes":
             self.schedule(self._apply_classes)
         elif kind == "config":
             self.schedule(partial(self._apply_config, payload))
-
-    def _apply_engine_events(self, events: dict) -> None:
-        """Apply the newest model, metrics, status and reference (in that order) at once."""
-        if "model" in events:
-            self._apply_model(events["model"], refill=True)
-        if "metrics" in events:  # phase 2 of a retrain: the published model's metrics are in
-            self._apply_metrics(events["metrics"])
-        if "status" in events:
-            self._apply_status(events["status"])
-        if "reference" in events:
-            self.reference = events["reference"]
+        elif kind == "reference":
+            self.schedule(partial(setattr, self, "reference", payload))
 
     def _apply_model(self, model, refill: bool = False) -> None:
         if model is None:
@@ -657,55 +644,12 @@ class SessionState(param.Parameterized):
             return
         self._closed = True
         self._unsubscribe()
-        self._engine_events.cancel()
         leased = self.queue.outstanding_ids()
         if leased and not self.hub.closed:
             try:
                 self.session.store.release(leased, self._leased_as)
             except AlabelError:
                 log.debug("could not release leases of %s", self._leased_as)
-
-
-class _Throttle:
-    """Collects the newest payload per kind and flushes them together, at most every ``interval``.
-
-    The first event after a quiet spell is flushed at once; later ones wait for
-    the interval (on a timer thread, never a worker of the pool) and are then
-    flushed together, newest payload per kind.
-    """
-
-    def __init__(self, interval: float, flush: Callable[[dict], None]):
-        self.interval = interval
-        self._flush = flush
-        self._lock = threading.Lock()
-        self._pending: dict = {}
-        self._timer: threading.Timer | None = None
-        self._last = 0.0
-
-    def put(self, kind: str, payload: object) -> None:
-        with self._lock:
-            self._pending[kind] = payload
-            if self._timer is not None:
-                return
-            delay = max(0.0, self._last + self.interval - time.monotonic())
-            self._timer = threading.Timer(delay, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
-
-    def _fire(self) -> None:
-        with self._lock:
-            events, self._pending = self._pending, {}
-            self._timer = None
-            self._last = time.monotonic()
-        if events:
-            self._flush(events)
-
-    def cancel(self) -> None:
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            self._pending = {}
 
 
 class _Coalescer:
