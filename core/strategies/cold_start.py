@@ -61,7 +61,9 @@ def embed(X: np.ndarray, rows: np.ndarray, random_state: int, *, fit_rows: np.nd
     if Z.shape[1] <= MAX_DIMENSIONS:
         return Z
     basis = Z if fit_rows is None else scores.standardise(X, fit_rows)
-    pca = PCA(n_components=MAX_DIMENSIONS, svd_solver="randomized", random_state=random_state).fit(basis)
+    # A handful of rows (a small diverse-margin batch) spans fewer than MAX_DIMENSIONS directions.
+    components = min(MAX_DIMENSIONS, *basis.shape)
+    pca = PCA(n_components=components, svd_solver="randomized", random_state=random_state).fit(basis)
     return pca.transform(Z).astype(np.float32)
 
 

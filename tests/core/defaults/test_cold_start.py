@@ -82,6 +82,24 @@ def test_embed_projects_wide_features():
     assert embed(X[:, :8], np.arange(10), random_state=0).shape == (10, 8)
 
 
+def test_embed_keeps_every_direction_of_fewer_rows_than_components():
+    # A small diverse-margin batch on wide features (3 x 9 rows of 64 pixels) spans 27 directions.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 64)).astype(np.float32)
+    Z = embed(X, np.arange(27), random_state=0)
+    assert Z.shape == (27, 27) and np.isfinite(Z).all()
+
+
+def test_small_diverse_batches_on_wide_features():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(400, 64)).astype(np.float32)
+    y = np.array([f"c{i}" for i in (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)], dtype=object)
+    labelled = np.arange(40)
+    ctx = context(X, labelled, fitted_model(X, y, labelled))
+    picked = build_strategy({"type": "auto", "params": {"explore_labels": 0, "diversity": 3}}).select(ctx, 9)
+    assert len(set(picked.indices.tolist())) == 9 and not np.isin(picked.indices, labelled).any()
+
+
 def fitted_model(X, y, rows):
     return build_head({"type": "logistic_regression"}, classes=sorted(set(y)), random_state=0).fit(X[rows], y[rows])
 
