@@ -535,7 +535,7 @@ class Session:
             n_audit_labelled=int(self._in_audit[labelled_rows].sum()),
             n_test_labelled=len(self.labels("test")) if self.config.labels.test_fraction else 0,
             audit_fraction=self._audit_fraction, test_fraction=self.config.labels.test_fraction,
-            rng=self._rng)
+            rng=self._rng, audit_start=self.strategy.audit_start())
         # (row, score, strategy, reason, split), best first; random picks go last.
         offers = []
         if picks.n_strategy:

@@ -134,6 +134,13 @@ def number(minimum: float | None = None) -> Callable[[Any], bool]:
     return check
 
 
+def share() -> Callable[[Any], bool]:
+    """A fraction in (0, 1]."""
+    def check(v):
+        return number()(v) and 0 < v <= 1
+    return check
+
+
 def integer(minimum: int) -> Callable[[Any], bool]:
     def check(v):
         return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= minimum
@@ -198,6 +205,15 @@ class QueryStrategy:
         for name, spec in cls.params_spec.items():
             out.setdefault(name, spec.default)
         return out
+
+    def audit_start(self) -> int:
+        """Label count from which random audit picks (``labels.audit_fraction``) are mixed in.
+
+        0 here; a strategy with a cold-start phase returns its length, because
+        the first labels are worth more as coverage than as an estimate whose
+        interval spans most of [0, 1] anyway.
+        """
+        return 0
 
     def check_head(self, head: Any, *, where: str = "config.yaml", key: str = "strategy.type") -> None:
         """Raise ConfigError when ``head`` (a head or head class) lacks what this strategy needs."""

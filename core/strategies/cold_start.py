@@ -36,7 +36,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import NearestNeighbors
 
 from . import scores
-from .base import Param, PoolContext, QueryStrategy, Selection, describe_top, integer
+from .base import Param, PoolContext, QueryStrategy, Selection, describe_top, integer, share
 
 #: Columns kept for distances (principal components above this many features).
 MAX_DIMENSIONS = 32
@@ -188,6 +188,10 @@ class AutoStrategy(_CoverageMixin, QueryStrategy):
     diversity : int, default 10
         Margin candidates per query (``diversity x n`` smallest margins) that
         are clustered into ``n`` groups; 1 = plain margin sampling.
+    max_share : float, default 0.05
+        At most this share of the unlabelled rows (and at least ``n``) are
+        margin candidates: on a pool of a thousand rows, 10 x 10 candidates
+        would include rows the model is already sure of.
     max_rows : int, default 20000
         Candidates clustered at most during coverage.
     """
@@ -198,8 +202,14 @@ class AutoStrategy(_CoverageMixin, QueryStrategy):
                                 "labels chosen by coverage before margin sampling starts"),
         "diversity": Param(10, integer(1), "an integer >= 1",
                            "margin candidates per query row, clustered for a diverse batch"),
+        "max_share": Param(0.05, share(), "a number in (0, 1]",
+                           "largest share of the unlabelled rows that a diverse batch is drawn from"),
         **_COVERAGE_PARAMS,
     }
+
+    def audit_start(self) -> int:
+        """Audit picks begin when coverage ends (see :meth:`QueryStrategy.audit_start`)."""
+        return int(self.params["explore_labels"])
 
     def phase(self, context: PoolContext) -> str:
         """``"coverage"`` or ``"margin"``: which rule the next query follows."""
@@ -218,7 +228,10 @@ class AutoStrategy(_CoverageMixin, QueryStrategy):
     def _diverse_margin(self, context: PoolContext, n: int) -> Selection:
         proba = context.candidate_proba()
         values = scores.margin(proba)
-        m = min(len(values), self.params["diversity"] * n)
+        # On a small pool diversity x n rows reach far into rows the model is sure of:
+        # keep the candidates to a share of the pool (never fewer than n).
+        m = min(len(values), self.params["diversity"] * n,
+                max(n, int(np.ceil(self.params["max_share"] * len(values)))))
         top = np.argsort(-values, kind="stable")[:m]
         if m > n and n > 1:
             seed = int(context.rng.integers(2**31 - 1))

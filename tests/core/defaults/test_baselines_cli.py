@@ -51,7 +51,8 @@ def test_baselines_end_to_end(tmp_path, capsys):
     assert curve.groupby("method")["labels"].max().eq(20).all()
     mine = curve[curve["method"] == DEFAULT_NAME]
     assert mine["head_choice"].notna().all()
-    assert (mine["estimate_n"] == mine["labels"] // 10).all(), "one audit label per ten"
+    # The auto strategy explores its first 20 labels by coverage; audit picks start after them.
+    assert (mine["estimate_n"] == 0).all(), "no audit pick during the cold start"
     table = (out / "baselines.md").read_text()
     assert "| blobs | default |" in table and "hist_gradient_boosting+entropy" in table
     assert "Head chosen by the default" in table

@@ -139,6 +139,18 @@ def test_diverse_margin_takes_small_margins_spread_over_clusters():
     assert spread(diverse.indices) >= spread(plain.indices)
 
 
+def test_diverse_batches_on_a_small_pool_stay_among_its_least_certain_rows():
+    X, y = blobs()
+    labelled = np.concatenate([np.flatnonzero(y == c)[:6] for c in sorted(set(y))])
+    ctx = context(X, labelled, fitted_model(X, y, labelled))
+    margins = score_functions.margin(ctx.proba[ctx.candidates])
+    share = 0.02  # 2 % of 770 candidates: 16 rows, fewer than diversity x n = 50
+    threshold = np.sort(margins)[::-1][int(np.ceil(share * len(margins))) - 1]
+    picked = build_strategy({"type": "auto", "params": {"explore_labels": 0, "max_share": share}}).select(ctx, 5)
+    assert (score_functions.margin(ctx.proba[picked.indices]) >= threshold).all()
+    assert "one of 16 least certain rows" in picked.reason
+
+
 def test_auto_is_deterministic_under_the_context_seed():
     X, y = blobs()
     strategy = build_strategy({"type": "auto"})
@@ -151,6 +163,8 @@ def test_auto_is_deterministic_under_the_context_seed():
     ({"explore_labels": -1}, "strategy.params.explore_labels"),
     ({"diversity": 0}, "strategy.params.diversity"),
     ({"max_rows": 5}, "strategy.params.max_rows"),
+    ({"max_share": 0}, "strategy.params.max_share"),
+    ({"max_share": 1.5}, "strategy.params.max_share"),
     ({"explor_labels": 3}, "strategy.params.explor_labels"),
 ])
 def test_bad_params_name_the_key(params, key):

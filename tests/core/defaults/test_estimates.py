@@ -51,6 +51,17 @@ def test_quota_over_many_batches_matches_the_share():
     assert random_labelled == int(0.1 * labelled)
 
 
+def test_quota_starts_after_the_cold_start_and_then_holds_the_share():
+    assert estimates.random_quota(0.1, 0, 0, 10, start=20) == 0
+    assert estimates.random_quota(0.1, 10, 0, 10, start=20) == 0
+    assert estimates.random_quota(0.1, 20, 0, 10, start=20) == 1
+    labelled, random_labelled = 20, 0
+    for n in [10, 3, 10, 7] * 10:
+        k = estimates.random_quota(0.1, labelled, random_labelled, n, start=20)
+        labelled, random_labelled = labelled + n, random_labelled + k
+    assert random_labelled == int(0.1 * (labelled - 20))
+
+
 def test_plan_random_picks_keeps_the_strategy_off_the_audit_set():
     rng = np.random.default_rng(0)
     in_audit = estimates.audit_mask(np.arange(1000), 0.1)

@@ -67,17 +67,26 @@ def test_bad_audit_fraction_names_the_key(tmp_path, value, hint):
         _config(tmp_path, labels={"audit_fraction": value})
 
 
-def test_first_queries_cover_the_data_and_one_in_ten_is_an_audit_pick(tmp_path):
+def test_first_queries_cover_the_data_then_one_in_ten_is_an_audit_pick(tmp_path):
     with Session(_config(tmp_path), background=False) as session:
         items = session.query(10, lease=False)
-        kinds = [item.strategy for item in items]
-        assert kinds.count("audit") == 1 and kinds.count("auto") == 9
-        audit = [item for item in items if item.strategy == "audit"][0]
-        assert session._in_audit[audit.row] and audit.split == "train"
-        assert not session._in_audit[[i.row for i in items if i.strategy == "auto"]].any()
+        # Cold start (the auto strategy's first 20 labels): coverage only, no audit pick.
+        assert [item.strategy for item in items] == ["auto"] * 10
         assert "no model yet" in items[0].reason
         # The three blobs are covered by the first batch (random picks would often miss one).
         assert len({session.pool.ground_truth[i.row] for i in items}) == 3
+        _teach(session, items)
+        session.retrain()
+        second = session.query(10, lease=False)
+        assert [item.strategy for item in second] == ["auto"] * 10
+        assert not session._in_audit[[i.row for i in items + second]].any()
+        _teach(session, second)
+        session.retrain()
+        third = session.query(10, lease=False)
+        assert [item.strategy for item in third].count("audit") == 1
+        audit = [item for item in third if item.strategy == "audit"][0]
+        assert session._in_audit[audit.row] and audit.split == "train"
+        assert not session._in_audit[[i.row for i in third if i.strategy == "auto"]].any()
 
 
 def test_model_metrics_carry_the_head_choice_and_an_honest_estimate(tmp_path):
@@ -90,7 +99,8 @@ def test_model_metrics_carry_the_head_choice_and_an_honest_estimate(tmp_path):
         assert choice["chosen"] in ("logistic_regression", "hist_gradient_boosting", "ensemble")
         assert set(choice["scores"]) >= {"logistic_regression", "hist_gradient_boosting"}
         est = model.metrics["estimate"]
-        assert est["source"] == "audit" and est["n"] == 6 and not est["biased"]
+        # One audit label per ten after the 20 labels of the cold start.
+        assert est["source"] == "audit" and est["n"] == 4 and not est["biased"]
         low, high = est["interval"]
         assert low <= est["accuracy"] <= high
         assert session.history[-1]["metrics"]["estimate"] == est
@@ -121,7 +131,8 @@ def test_test_fraction_sends_random_picks_to_the_test_split(tmp_path):
 
 
 def test_leased_queries_still_hold_the_audit_share(tmp_path):
-    with Session(_config(tmp_path), background=False, annotator="ann") as session:
+    config = _config(tmp_path, drop=("head",), strategy={"type": "auto", "params": {"explore_labels": 0}})
+    with Session(config, background=False, annotator="ann") as session:
         items = session.query(10)
         assert len(items) == 10 and sum(item.strategy == "audit" for item in items) == 1
         other = session.query(10, annotator="bob")
