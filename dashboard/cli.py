@@ -183,9 +183,26 @@ def cmd_train(args) -> int:
         print(f"model version {model.version}: {model.n_labels} labels, "
               + (f"accuracy {metrics['accuracy']:.3f} ({metrics['evaluation']}, n={metrics['n_evaluated']})"
                  if metrics.get("n_evaluated") else f"not evaluated ({metrics.get('note', '')})"))
+        for line in model_explanation(metrics):
+            print(line)
         print(f"wrote {session.config.models_dir}/model-v{model.version:05d}.skops, {out}/metrics.json, "
               f"{out}/curve.csv" + (f", {out}/curve.png" if len(curve) else ""))
     return 0
+
+
+def model_explanation(metrics: dict) -> list[str]:
+    """Lines saying which head the auto head chose (and why) and the accuracy to trust."""
+    from alabel.core import estimates
+
+    lines = []
+    choice = metrics.get("head_choice")
+    if choice:
+        lines.append(f"head auto: {choice.get('note') or choice.get('chosen')}")
+    estimate = metrics.get("estimate")
+    if estimate is not None:
+        biased = " BIASED: no random labels yet, see labels.audit_fraction" if estimate.get("biased") else ""
+        lines.append(f"estimate: {estimates.describe(estimate)}{biased}")
+    return lines
 
 
 def cmd_score(args) -> int:

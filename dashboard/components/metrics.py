@@ -36,6 +36,8 @@ class MetricsPanel(Component):
         self.curve_session = ColumnDataSource({"n": [], "acc": [], "version": []})
         self.curve_truth = ColumnDataSource({"n": [], "acc": []})
         self.curve_random = ColumnDataSource({"n": [], "acc": []})
+        # The honest estimate (random audit labels) with its 95 % interval, per model version.
+        self.curve_estimate = ColumnDataSource({"n": [], "acc": [], "low": [], "high": [], "k": []})
         curve = figure(height=height, width=380, title="Learning curve", x_axis_label="labels",
                        y_axis_label="accuracy", y_range=(0, 1.02), tools="pan,wheel_zoom,reset",
                        toolbar_location=None)
@@ -47,6 +49,9 @@ class MetricsPanel(Component):
         curve.line("n", "acc", source=self.curve_random, color="#D55E00", line_width=2, line_dash="dashed",
                    legend_label="random sampling vs ground truth")
         curve.scatter("n", "acc", source=self.curve_random, color="#D55E00", size=5)
+        curve.segment("n", "low", "n", "high", source=self.curve_estimate, color="#CC79A7", line_width=1.5)
+        curve.scatter("n", "acc", source=self.curve_estimate, color="#CC79A7", size=7, marker="diamond",
+                      legend_label="estimate on random audit labels (95 %)")
         curve.legend.label_text_font_size = "8pt"
         curve.legend.location = "top_left"  # curves start low on the left
         curve.legend.background_fill_alpha = 0.7
@@ -97,6 +102,13 @@ class MetricsPanel(Component):
         self.curve_session.data = {"n": [h["n_labels"] for h in history],
                                    "acc": [h["metrics"]["accuracy"] for h in history],
                                    "version": [h["version"] for h in history]}
+        audited = [(h["n_labels"], h["metrics"]["estimate"]) for h in self.state.history
+                   if (h.get("metrics", {}).get("estimate") or {}).get("source") == "audit"
+                   and h["metrics"]["estimate"].get("accuracy") is not None]
+        self.curve_estimate.data = {"n": [n for n, _ in audited], "acc": [e["accuracy"] for _, e in audited],
+                                    "low": [e["interval"][0] for _, e in audited],
+                                    "high": [e["interval"][1] for _, e in audited],
+                                    "k": [e["n"] for _, e in audited]}
         metrics = self.state.metrics or {}
         confusion = metrics.get("confusion")
         classes = [str(c) for c in metrics.get("classes", [])]
@@ -141,5 +153,8 @@ class MetricsPanel(Component):
                  "the dashed line trains the same head on labels drawn at random (the reference a strategy "
                  "must beat).") if reference else \
             "No ground-truth column in the data: no random-sampling reference."
+        audit = ("Pink diamonds: accuracy on the random audit labels, predicted by a model that had not "
+                 "seen them, with its 95 % interval: the estimate to trust while a strategy chooses the "
+                 "labels. ") if self.curve_estimate.data["n"] else ""
         self.caption.object = (f"<div class='metrics-scored' data-evaluation='{html.escape(str(evaluation or ''))}'>"
-                               f"Blue line and confusion matrix: scored on {html.escape(scored)}. {truth}</div>")
+                               f"Blue line and confusion matrix: scored on {html.escape(scored)}. {audit}{truth}</div>")

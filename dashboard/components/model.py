@@ -82,14 +82,40 @@ def metrics_html(metrics: dict) -> str:
     where = {"test": f"held-out test labels (n={n})",
              "out-of-fold": f"out-of-fold on {n} labels (biased when a strategy chose them)",
              "oracle": f"oracle set (n={n})"}.get(evaluation, f"{evaluation} (n={n})")
-    estimate = metrics.get("estimate") or {}
-    if estimate.get("method"):
-        where = str(estimate["method"])
-    return (f"<table class='metrics-table' data-evaluation='{html.escape(evaluation)}' "
-            f"data-accuracy='{metrics['accuracy']:.6f}'>"
-            f"<tr><th align='left'>accuracy</th><td>{metrics['accuracy']:.3f} "
+    rows = (f"<tr><th align='left'>accuracy</th><td>{metrics['accuracy']:.3f} "
             f"<small>[{low:.3f}, {high:.3f}]</small></td></tr>"
             f"<tr><th align='left'>balanced accuracy</th>"
             f"<td>{metrics.get('balanced_accuracy', float('nan')):.3f}</td></tr>"
             f"<tr><th align='left'>macro F1</th><td>{metrics.get('macro_f1', float('nan')):.3f}</td></tr>"
-            f"<tr><th align='left'>scored on</th><td>{html.escape(where)}</td></tr></table>")
+            f"<tr><th align='left'>scored on</th><td>{html.escape(where)}</td></tr>")
+    estimate = metrics.get("estimate") or {}
+    if estimate.get("accuracy") is not None and estimate.get("source") == "audit":
+        # Audit labels are a uniform sample: their accuracy is the number to trust, the
+        # out-of-fold one above is measured on the rows the strategy found hard.
+        e_low, e_high = estimate["interval"]
+        rows = (f"<tr class='estimate-row' data-source='audit' data-n='{int(estimate['n'])}'>"
+                f"<th align='left'>estimated accuracy</th><td><b>{estimate['accuracy']:.3f}</b> "
+                f"<small>95 % [{e_low:.3f}, {e_high:.3f}]; {html.escape(str(estimate['method']))}</small>"
+                f"</td></tr>") + rows
+    return (f"<table class='metrics-table' data-evaluation='{html.escape(evaluation)}' "
+            f"data-accuracy='{metrics['accuracy']:.6f}'>{rows}</table>" + head_choice_html(metrics))
+
+
+def head_choice_html(metrics: dict) -> str:
+    """Which candidate the ``auto`` head chose and the out-of-fold evidence ('' for other heads)."""
+    choice = metrics.get("head_choice")
+    if not choice or not choice.get("chosen"):
+        return ""
+    scores = choice.get("scores") or {}
+    criterion = choice.get("criterion", "log_loss")
+    cells = "".join(
+        f"<tr{' class=chosen' if name == choice['chosen'] else ''}><td>{html.escape(name)}</td>"
+        f"<td>{'' if s is None else format(s.get(criterion, float('nan')), '.3f')}</td>"
+        f"<td>{'' if s is None else format(s.get('accuracy', float('nan')), '.3f')}</td></tr>"
+        for name, s in scores.items())
+    return (f"<div class='head-choice' data-chosen='{html.escape(str(choice['chosen']))}' "
+            f"data-labels='{int(choice.get('n_selected', 0))}'>auto head: <b>{html.escape(str(choice['chosen']))}</b>"
+            f"<br><small>{html.escape(str(choice.get('note', '')))}</small>"
+            + (f"<table><tr><th>candidate</th><th>{html.escape(criterion.replace('_', '-'))}</th>"
+               f"<th>accuracy</th></tr>{cells}</table>" if cells else "")
+            + "<small>out of fold on the labels; set head.type to override</small></div>")

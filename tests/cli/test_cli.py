@@ -172,3 +172,20 @@ def test_export_link_points_to_the_data_in_place(tmp_path):
     assert (bundle / source).resolve() == (REPO / "example_data" / "digits.parquet").resolve()
     assert (bundle / "labels.sqlite").exists() and (bundle / "labels.csv").exists()
     assert main(["-q", "query", str(bundle / "config.yaml"), "-n", "3", "--no-lease"]) == 0
+
+
+def test_train_explains_the_auto_head_and_the_audit_estimate(tmp_path, capsys):
+    config = _example_config(tmp_path, head={"type": "auto"}, strategy={"type": "auto"})
+    assert main(["-q", "query", str(config), "-n", "40", "--no-lease"]) == 0
+    queried = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
+    # 20 labels of coverage first, then one audit pick in ten: 2 of the 20 after the cold start.
+    assert (queried["strategy"] == "audit").sum() == 2 and (queried["strategy"] == "auto").sum() == 38
+    labels_csv = _oracle_labels(queried["id"], tmp_path / "labels.csv")
+    assert main(["-q", "label", str(config), "--from", str(labels_csv)]) == 0
+    capsys.readouterr()
+    assert main(["-q", "train", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "head auto: chose " in out and "out-of-fold log-loss on 40 labels" in out
+    assert "estimate: accuracy " in out and "2 random audit labels" in out
+    metrics = yaml.safe_load((config.parent / "models" / "metrics.json").read_text())
+    assert metrics["metrics"]["head_choice"]["n_selected"] == 40

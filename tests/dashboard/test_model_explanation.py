@@ -1,0 +1,60 @@
+"""The model panel and learning curve show the auto head's choice and the audit estimate (no browser)."""
+from __future__ import annotations
+
+import numpy as np
+from dash_fixtures import wait_for
+
+from alabel.dashboard.cli import model_explanation
+from alabel.dashboard.components.metrics import MetricsPanel
+from alabel.dashboard.components.model import ModelPanel, metrics_html
+
+AUTO = {"head": {"type": "auto"}, "strategy": {"type": "auto", "params": {"explore_labels": 0}}}
+
+
+def _label_queries(session, rounds: int) -> None:
+    truth = np.asarray(session.pool.ground_truth).astype(str)
+    for _ in range(rounds):
+        items = session.query(10, lease=False)
+        session.teach_many([i.object_id for i in items], [truth[i.row] for i in items])
+        session.wait_for_model(timeout=60)
+
+
+def test_panels_show_the_head_choice_and_the_audit_estimate(make_hub, make_state):
+    hub = make_hub(**AUTO)
+    state = make_state(hub)
+    _label_queries(hub.session, 4)
+    assert wait_for(lambda: (state.metrics or {}).get("estimate", {}).get("n", 0) >= 3
+                    and state.model_n_labels == 40, timeout=60), state.metrics
+    estimate, choice = state.metrics["estimate"], state.metrics["head_choice"]
+    assert estimate["source"] == "audit" and estimate["n"] == 4 and not estimate["biased"]
+
+    shown = ModelPanel(state).scores.object
+    assert "estimated accuracy" in shown and f"{estimate['accuracy']:.3f}" in shown
+    assert f"data-n='{estimate['n']}'" in shown
+    assert f"data-chosen='{choice['chosen']}'" in shown and "logistic_regression" in shown
+
+    curve = MetricsPanel(state).curve_estimate.data
+    audited = [h for h in state.history if (h["metrics"].get("estimate") or {}).get("source") == "audit"]
+    assert curve["n"] == [h["n_labels"] for h in audited] and curve["n"][-1] == 40
+    assert all(lo <= a <= hi for a, lo, hi in zip(curve["acc"], curve["low"], curve["high"]))
+
+
+def test_without_audit_labels_no_estimate_row_is_claimed():
+    metrics = {"evaluation": "out-of-fold", "n_evaluated": 30, "accuracy": 0.9, "accuracy_interval": [0.8, 0.95],
+               "balanced_accuracy": 0.88, "macro_f1": 0.87,
+               "estimate": {"accuracy": 0.9, "interval": [0.8, 0.95], "n": 30, "source": "out-of-fold",
+                            "biased": True, "method": "out of fold on 30 labels chosen by the strategy (biased)"}}
+    shown = metrics_html(metrics)
+    assert "estimated accuracy" not in shown and "head-choice" not in shown and "biased" in shown
+    lines = model_explanation(metrics)
+    assert len(lines) == 1 and "BIASED" in lines[0]
+
+
+def test_cli_explanation_names_the_choice_and_the_interval():
+    metrics = {"head_choice": {"chosen": "ensemble", "n_selected": 60, "criterion": "log_loss", "scores": {},
+                               "note": "chose ensemble by 5-fold out-of-fold log-loss on 60 labels"},
+               "estimate": {"accuracy": 0.8, "interval": [0.49, 0.94], "n": 10, "source": "audit", "biased": False,
+                            "method": "10 random audit labels, out-of-fold predictions of the chosen head"}}
+    head, estimate = model_explanation(metrics)
+    assert head == "head auto: chose ensemble by 5-fold out-of-fold log-loss on 60 labels"
+    assert "0.800" in estimate and "0.490-0.940" in estimate and "BIASED" not in estimate
