@@ -33,6 +33,7 @@ from alabel.core.baselines import (  # noqa: E402
     BUDGETS,
     baseline_methods,
     default_method,
+    format_margin,
     margins,
     markdown_table,
     plot_envelope,
@@ -111,12 +112,13 @@ def report(datasets) -> str:
         gap = margins(runs, BUDGETS)
         if len(gap):
             parts.append("Default minus the best baseline (mean over seeds):\n")
-            parts.append("| labels | default | best baseline | its accuracy | margin | default bal. acc. "
-                         "| best bal. acc. | bal. margin |\n|---|---|---|---|---|---|---|---|")
+            parts.append("| labels | default | best baseline | its accuracy | margin ± paired s.e. | seeds won "
+                         "| default bal. acc. | best bal. acc. | bal. margin |\n"
+                         "|---|---|---|---|---|---|---|---|---|")
             for r in gap.itertuples():
                 parts.append(f"| {r.labels} | {r.default:.3f} | {r.best_baseline} | {r.best_accuracy:.3f} | "
-                             f"{r.margin:+.3f} | {r.default_balanced:.3f} | {r.best_balanced:.3f} | "
-                             f"{r.balanced_margin:+.3f} |")
+                             f"{format_margin(r.margin, r.margin_se)} | {r.seeds_won} of {r.seeds} | "
+                             f"{r.default_balanced:.3f} | {r.best_balanced:.3f} | {r.balanced_margin:+.3f} |")
             parts.append("")
         parts.append(estimate_check(runs))
         for i, metric in enumerate(("accuracy", "balanced_accuracy")):

@@ -213,14 +213,21 @@ def margins(curve: pd.DataFrame, budgets: Sequence[int] = BUDGETS,
             default: str = DEFAULT_NAME) -> pd.DataFrame:
     """Default minus the best baseline (mean accuracy) at each budget.
 
+    Every method of a seed runs on the same split, so the margin is also taken
+    seed by seed against that best baseline: ``margin_se`` is the standard
+    error of those paired differences (NaN with one seed) and ``seeds_won``
+    how many seeds the default was at or above it.
+
     Returns
     -------
     DataFrame
-        ``labels, default, best_baseline, best_accuracy, margin`` (margin >= 0:
-        the default is at or above every baseline), plus the same for
-        balanced accuracy (``best_balanced``, ``balanced_margin``).
+        ``labels, default, best_baseline, best_accuracy, margin, margin_se,
+        seeds_won, seeds`` (margin >= 0: the default is at or above every
+        baseline), plus the same for balanced accuracy (``best_balanced``,
+        ``balanced_margin``).
     """
     table = comparison_table(curve, budgets)
+    at = curve[curve["labels"].isin(budgets)]
     rows = []
     for labels, part in table.groupby("labels"):
         mine = part[part["method"] == default]
@@ -229,14 +236,21 @@ def margins(curve: pd.DataFrame, budgets: Sequence[int] = BUDGETS,
             continue
         best = others.loc[others["accuracy_mean"].idxmax()]
         best_bal = others["balanced_accuracy_mean"].max()
+        here = at[at["labels"] == labels]
+        per_seed = (here[here["method"] == default].groupby("seed")["accuracy"].mean()
+                    - here[here["method"] == best["method"]].groupby("seed")["accuracy"].mean()).dropna()
         rows.append({"labels": int(labels), "default": float(mine["accuracy_mean"].iloc[0]),
                      "best_baseline": best["method"], "best_accuracy": float(best["accuracy_mean"]),
                      "margin": float(mine["accuracy_mean"].iloc[0] - best["accuracy_mean"]),
+                     "margin_se": float(per_seed.std(ddof=1) / np.sqrt(len(per_seed))) if len(per_seed) > 1
+                     else float("nan"),
+                     "seeds_won": int((per_seed >= 0).sum()), "seeds": int(len(per_seed)),
                      "default_balanced": float(mine["balanced_accuracy_mean"].iloc[0]),
                      "best_balanced": float(best_bal),
                      "balanced_margin": float(mine["balanced_accuracy_mean"].iloc[0] - best_bal)})
     return pd.DataFrame(rows, columns=["labels", "default", "best_baseline", "best_accuracy", "margin",
-                                       "default_balanced", "best_balanced", "balanced_margin"])
+                                       "margin_se", "seeds_won", "seeds", "default_balanced", "best_balanced",
+                                       "balanced_margin"])
 
 
 def markdown_table(curve: pd.DataFrame, budgets: Sequence[int] = BUDGETS, *, title: str = "",
@@ -330,16 +344,22 @@ def head_choices(curve: pd.DataFrame, budgets: Sequence[int] = BUDGETS,
     return (mine.groupby(["labels", "head_choice"])["seed"].nunique().rename("seeds").reset_index())
 
 
+def format_margin(margin: float, se: float) -> str:
+    """``+0.012 ± 0.004`` (the s.e. left out when there is none)."""
+    return f"{margin:+.3f}" + (f" ± {se:.3f}" if np.isfinite(se) else "")
+
+
 def report_text(curve: pd.DataFrame, budgets: Sequence[int] = BUDGETS, *, title: str = "") -> str:
     """Markdown: accuracy and balanced-accuracy tables, the default's margins, its head choices."""
     parts = [markdown_table(curve, budgets, title=title, metric="accuracy"), "",
              markdown_table(curve, budgets, title=title, metric="balanced_accuracy"), ""]
     gap = margins(curve, budgets)
     if len(gap):
-        parts += ["| labels | default | best baseline | its accuracy | margin | bal. margin |",
-                  "|---|---|---|---|---|---|"]
+        parts += ["| labels | default | best baseline | its accuracy | margin (± paired s.e.) | seeds won "
+                  "| bal. margin |", "|---|---|---|---|---|---|---|"]
         parts += [f"| {r.labels} | {r.default:.3f} | {r.best_baseline} | {r.best_accuracy:.3f} | "
-                  f"{r.margin:+.3f} | {r.balanced_margin:+.3f} |" for r in gap.itertuples()]
+                  f"{format_margin(r.margin, r.margin_se)} | {r.seeds_won} of {r.seeds} | "
+                  f"{r.balanced_margin:+.3f} |" for r in gap.itertuples()]
         parts.append("")
     choices = head_choices(curve, budgets)
     if len(choices):

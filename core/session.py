@@ -498,14 +498,17 @@ class Session:
         rows = self._row_index.get_indexer(list(self.store.labelled_ids(sources)))
         return rows[rows >= 0]
 
-    def candidate_mask(self, annotator: str | None = None) -> np.ndarray:
+    def candidate_mask(self, annotator: str | None = None, *,
+                       labelled_rows: np.ndarray | None = None) -> np.ndarray:
         """Rows that may be queried: not labelled by people, not held out, not leased or skipped.
 
         Pseudo-labelled rows stay candidates: a person's label overrides a pseudo-label.
+        ``labelled_rows`` (from :meth:`labelled_rows`) lets a caller use one snapshot
+        of the store for the mask and for what it does next.
         """
         annotator = annotator or self.annotator
         mask = ~self._excluded.copy()
-        mask[self.labelled_rows()] = False
+        mask[self.labelled_rows() if labelled_rows is None else labelled_rows] = False
         blocked = set(self.store.leased_by_others(annotator)) | set(self.store.skipped(annotator))
         if blocked:
             rows = self._row_index.get_indexer(list(blocked))
@@ -526,10 +529,12 @@ class Session:
         annotator = annotator or self.annotator
         n = n or self.config.loop.batch_size
         model = self.model
-        candidates = np.flatnonzero(self.candidate_mask(annotator))
+        # One snapshot of the labelled rows: a label committed by another tab between two
+        # reads would otherwise be both a candidate and labelled.
+        labelled_rows = self.labelled_rows()
+        candidates = np.flatnonzero(self.candidate_mask(annotator, labelled_rows=labelled_rows))
         if len(candidates) == 0:
             raise EmptyPoolError(f"{self.config.source}: every object is labelled, held out or leased")
-        labelled_rows = self.labelled_rows()
         picks = estimates.plan_random_picks(
             candidates, self._in_audit, min(n, len(candidates)), n_labelled=len(labelled_rows),
             n_audit_labelled=int(self._in_audit[labelled_rows].sum()),

@@ -250,3 +250,23 @@ def test_store_folder_is_created_for_a_fresh_checkout(tmp_path):
     with _session(tmp_path, labels={"store": ".alabel/deep/labels.sqlite"}) as session:
         session.teach(session.pool.ids[0], "a")
     assert (tmp_path / ".alabel" / "deep" / "labels.sqlite").exists()
+
+
+def test_a_label_landing_during_a_query_is_neither_served_nor_an_error(tmp_path, monkeypatch):
+    with _session(tmp_path) as session:
+        _teach_first(session)
+        session.wait_for_model(timeout=30)
+        store = session.store
+        real = store.labelled_ids
+        late = str(session.pool.ids[-1])
+        calls = []
+
+        def labelled_ids_with_a_late_label(*args, **kwargs):
+            # From the second read on, another tab's label of the last object has committed.
+            calls.append(1)
+            ids = set(real(*args, **kwargs))
+            return ids | {late} if len(calls) > 1 else ids
+
+        monkeypatch.setattr(store, "labelled_ids", labelled_ids_with_a_late_label)
+        items = session.query(5, lease=False)
+        assert len(items) == 5 and len(calls) == 1, "one snapshot of the labelled rows per query"

@@ -86,6 +86,13 @@ def test_tables_compare_the_default_with_the_best_baseline():
     gap = margins(curve)
     assert list(gap["best_baseline"]) == ["b+margin", "b+margin"]
     np.testing.assert_allclose(gap["margin"], [-0.05, -0.02])
+    # Paired by seed: the default trails b+margin by exactly 0.05 on both seeds at 20 labels.
+    np.testing.assert_allclose(gap["margin_se"], [0.0, 0.0], atol=1e-12)
+    assert list(gap["seeds_won"]) == [0, 0] and list(gap["seeds"]) == [2, 2]
+    lucky = curve.copy()
+    lucky.loc[(lucky["method"] == "default") & (lucky["seed"] == 1) & (lucky["labels"] == 20), "accuracy"] = 0.9
+    gap = margins(lucky)
+    assert gap["seeds_won"].iloc[0] == 1 and gap["margin_se"].iloc[0] == pytest.approx(0.045)
     text = markdown_table(curve, title="toy")
     assert text.splitlines()[2].startswith("| toy | default | 0.805 ± 0.007")
     assert "**0.855 ± 0.007**" in text  # the best mean of a budget is in bold
