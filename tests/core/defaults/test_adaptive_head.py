@@ -120,7 +120,7 @@ def test_tolerance_prefers_the_simpler_model_on_a_tie():
 def test_no_choice_with_too_few_labels_per_class():
     head = AdaptiveHead()
     assert [n for n, _, _ in head._options(20, n_classes=10)] == ["logistic_regression"]
-    assert len(head._options(30, n_classes=10)) == 3
+    assert len(head._options(30, n_classes=10)) == 4
     X, y = checkerboard(300)
     y = np.array([f"{label}{i % 50}" for i, label in enumerate(y)], dtype=object)  # 100 classes
     fitted = auto().fit(X[:200], y[:200])
@@ -187,10 +187,10 @@ def test_explicit_classes_and_sample_weight_reach_the_chosen_candidate():
     assert list(head.estimator_.classes_) == ["even", "odd", "never"]
 
 
-def test_default_ladder_is_linear_first_then_boosted_trees():
+def test_default_ladder_is_linear_first_then_trees():
     head = AdaptiveHead()
     names = [name for name, _, _ in head._ladder()]
-    assert names == ["logistic_regression", "hist_gradient_boosting"]
+    assert names == ["logistic_regression", "hist_gradient_boosting", "random_forest"]
     assert DEFAULT_CANDIDATES[0].get("min_labels", 0) == 0
     assert [n for n, _, _ in head._options(19)] == ["logistic_regression"]
     assert [n for n, _, _ in head._options(20)] == names + ["ensemble"]

@@ -96,7 +96,7 @@ def test_model_metrics_carry_the_head_choice_and_an_honest_estimate(tmp_path):
             model = session.retrain()
         assert model.n_labels == 60
         choice = model.metrics["head_choice"]
-        assert choice["chosen"] in ("logistic_regression", "hist_gradient_boosting", "ensemble")
+        assert choice["chosen"] in ("logistic_regression", "hist_gradient_boosting", "random_forest", "ensemble")
         assert set(choice["scores"]) >= {"logistic_regression", "hist_gradient_boosting"}
         est = model.metrics["estimate"]
         # One audit label per ten after the 20 labels of the cold start.
