@@ -38,6 +38,8 @@ from .metrics import wilson_interval
 #: Hash key of the audit set (16 bytes, as pandas' hash_array wants): changing it
 #: would move objects in and out of the audit set of running sessions.
 AUDIT_HASH_KEY = "alabel-audit-v01"
+#: Groups of audit labels refitted without, when the head made no out-of-fold predictions.
+AUDIT_FOLDS = 5
 #: Audit share of the default session (``strategy: auto``) when the config sets none.
 DEFAULT_AUDIT_FRACTION = 0.1
 
@@ -182,8 +184,19 @@ def estimate(correct, *, method: str, source: str = "audit", biased: bool = Fals
             "method": method, "source": source, "biased": bool(biased)}
 
 
-def audit_estimate(head, X_train, y_train, audit, *, sample_weight=None) -> dict:
-    """Accuracy on the audit labels, predicted by a model that did not train on them.
+def audit_estimate(head, X_train, y_train, audit, *, sample_weight=None, folds: int = AUDIT_FOLDS,
+                   random_state: int = 0) -> dict:
+    """Accuracy on the audit labels, predicted by models that did not train on them.
+
+    The head's own out-of-fold predictions are used when it made some at this
+    fit (the ``auto`` head does when it chooses). Otherwise the audit labels
+    are split into ``folds`` groups and each group is predicted by the chosen
+    model refitted on every other label. Leaving all audit labels out at once
+    would be cheaper but badly pessimistic: among labels a strategy chose for
+    being hard, the random audit labels are often the only typical examples
+    of the common classes (on Portal rodents at 300 labels, a boosted-tree
+    head trained without its 28 audit labels scored 0.78 on the held-out
+    split, against 0.88 with them).
 
     Parameters
     ----------
@@ -194,7 +207,11 @@ def audit_estimate(head, X_train, y_train, audit, *, sample_weight=None) -> dict
     audit : array of bool
         Which training rows are audit labels.
     sample_weight : array, optional
-        Training weights (kept for the refit).
+        Training weights (kept for the refits).
+    folds : int
+        Groups of audit labels refitted without (fewer when there are fewer labels).
+    random_state : int
+        Seed of the grouping.
 
     Returns
     -------
@@ -203,6 +220,7 @@ def audit_estimate(head, X_train, y_train, audit, *, sample_weight=None) -> dict
     """
     audit = np.asarray(audit, dtype=bool)
     y_train = np.asarray(y_train).astype(str)
+    X_train = np.asarray(X_train)
     k = int(audit.sum())
     if k == 0:
         return estimate([], method="no audit labels yet")
@@ -210,15 +228,21 @@ def audit_estimate(head, X_train, y_train, audit, *, sample_weight=None) -> dict
     if oof is not None and len(oof) == len(y_train):
         hits = np.asarray(oof)[audit].astype(str) == y_train[audit]
         return estimate(hits, method=f"{k} random audit labels, out-of-fold predictions of the chosen head")
-    rest = ~audit
-    if len(np.unique(y_train[rest])) < 2:
+    if len(np.unique(y_train[~audit])) < 2:
         return estimate([], method=f"{k} audit labels, but the other labels hold one class only")
     base = getattr(head, "estimator_", head)  # the auto head's chosen candidate
-    model = clone(base)
-    kwargs = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)[rest]}
-    model.fit(np.asarray(X_train)[rest], y_train[rest], **kwargs)
-    hits = np.asarray(model.predict(np.asarray(X_train)[audit])).astype(str) == y_train[audit]
-    return estimate(hits, method=f"{k} random audit labels, model refitted without them")
+    groups = np.array_split(np.random.default_rng(random_state).permutation(np.flatnonzero(audit)),
+                            min(int(folds), k))
+    hits = []
+    for held_out in groups:
+        train = np.ones(len(y_train), dtype=bool)
+        train[held_out] = False
+        model = clone(base)
+        kwargs = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)[train]}
+        model.fit(X_train[train], y_train[train], **kwargs)
+        hits.append(np.asarray(model.predict(X_train[held_out])).astype(str) == y_train[held_out])
+    return estimate(np.concatenate(hits), method=f"{k} random audit labels, each predicted by the chosen model "
+                    f"refitted without its group of {len(groups)}")
 
 
 def from_metrics(metrics: dict) -> dict | None:

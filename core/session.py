@@ -410,14 +410,17 @@ class Session:
 
     def _publish_metrics(self, result: TrainingResult) -> None:
         """Phase 2 of a retrain: the published model's metrics are known."""
+        if self.model is None or self.model.version != result.version:
+            return  # a newer model is already in use; its own metrics will follow
+        # The audit estimate may refit the model a few times: never under the session lock.
+        audit = self._audit_estimate(result)
         with self._lock:
             model = self.model
             if model is None or model.version != result.version:
-                return  # a newer model is already in use; its own metrics will follow
+                return
             model.metrics.update(result.metrics)
             model.metrics.pop("pending", None)
-            model.metrics["estimate"] = estimates.choose_estimate(
-                model.metrics, self._audit_estimate(result))
+            model.metrics["estimate"] = estimates.choose_estimate(model.metrics, audit)
             self.history.append(model.summary())
         if self.persist_models:
             self._save_version(model)

@@ -100,15 +100,41 @@ def _data(n, seed):
     return X, y
 
 
-def test_audit_estimate_refits_without_the_audit_labels():
+def test_audit_estimate_refits_without_each_group_of_audit_labels():
     X, y = _data(200, 0)
     audit = np.zeros(200, dtype=bool)
     audit[::10] = True
     head = build_head({"type": "logistic_regression"}, classes=None, random_state=0).fit(X, y)
-    est = estimates.audit_estimate(head, X, y, audit)
-    refit = build_head({"type": "logistic_regression"}, classes=None, random_state=0).fit(X[~audit], y[~audit])
-    assert est["accuracy"] == pytest.approx((refit.predict(X[audit]) == y[audit]).mean())
-    assert est["n"] == 20 and "refitted without them" in est["method"] and not est["biased"]
+    est = estimates.audit_estimate(head, X, y, audit, random_state=4)
+    groups = np.array_split(np.random.default_rng(4).permutation(np.flatnonzero(audit)), 5)
+    hits = []
+    for held_out in groups:
+        train = np.ones(200, dtype=bool)
+        train[held_out] = False
+        refit = build_head({"type": "logistic_regression"}, classes=None, random_state=0).fit(X[train], y[train])
+        hits.extend(refit.predict(X[held_out]) == y[held_out])
+    assert est["accuracy"] == pytest.approx(np.mean(hits))
+    assert est["n"] == 20 and "refitted without its group of 5" in est["method"] and not est["biased"]
+    few = estimates.audit_estimate(head, X, y, audit & (np.arange(200) < 30))
+    assert few["n"] == 3 and "group of 3" in few["method"]
+
+
+def test_audit_labels_left_out_by_group_keep_what_only_they_teach():
+    """Chosen labels sit on the a/b boundary; class c is known from random audit labels alone."""
+    rng = np.random.default_rng(5)
+    hard = np.column_stack([rng.normal(scale=0.1, size=120), rng.normal(size=120)])
+    hard_y = np.where(hard[:, 0] > 0, "a", "b")
+    centres = {"a": (2.0, 0.0), "b": (-2.0, 0.0), "c": (0.0, 8.0)}
+    audit_y = np.array(["a", "b", "c", "c"] * 5)
+    audit_X = np.array([centres[c] for c in audit_y]) + rng.normal(scale=0.5, size=(20, 2))
+    X = np.vstack([hard, audit_X]).astype(np.float32)
+    y = np.concatenate([hard_y, audit_y]).astype(object)
+    flags = np.arange(len(y)) >= 120
+    head = build_head({"type": "logistic_regression"}, classes=None, random_state=0).fit(X, y)
+    est = estimates.audit_estimate(head, X, y, flags)
+    assert est["accuracy"] >= 0.9  # each group's refit still sees other c labels
+    all_out = build_head({"type": "logistic_regression"}, classes=None, random_state=0).fit(X[~flags], y[~flags])
+    assert (all_out.predict(X[flags]) == y[flags]).mean() <= 0.5, "leaving every audit label out misses class c"
 
 
 def test_audit_estimate_uses_the_auto_heads_out_of_fold_predictions():
