@@ -350,6 +350,17 @@ class AdaptiveHead(Head):
     def _predict_proba(self, X):
         return self.estimator_.predict_proba(X)
 
+    def evaluation_template(self) -> Head:
+        """What out-of-fold evaluation refits in each fold: the chosen candidate.
+
+        Re-running the choice inside every fold would cost folds x candidates
+        x folds fits per retrain (about 80 at the defaults) for a number the
+        user sees only when there are no audit or test labels, and which is
+        marked biased then anyway.
+        """
+        chosen = getattr(self, "estimator_", None)
+        return self if chosen is None or self.single_class_ is not None else chosen
+
     # ---------------------------------------------------------- reporting
     def choice_summary(self) -> dict:
         """JSON-ready record of the choice: what was chosen, at how many labels, and why.

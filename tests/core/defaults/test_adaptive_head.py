@@ -220,3 +220,19 @@ def test_bad_specs_name_the_key(spec, key, hint):
     with pytest.raises(ConfigError) as info:
         build_head({"type": "auto", **spec}, classes=None, random_state=0, where="config.yaml")
     assert key in str(info.value) and hint in str(info.value)
+
+
+def test_out_of_fold_evaluation_refits_the_chosen_candidate_only(monkeypatch):
+    from alabel.core.training import TrainingJob, out_of_fold_metrics
+
+    X, y = checkerboard(300)
+    head = auto().fit(X, y)
+    assert head.evaluation_template() is head.estimator_
+    selections = []
+    monkeypatch.setattr(AdaptiveHead, "_select", lambda *a, **k: selections.append(1) or 0)
+    job = TrainingJob(version=1, head_spec={}, classes=["even", "odd"], seed=0, X_train=X, y_train=y,
+                      label_revision=0)
+    metrics = out_of_fold_metrics(head, job, lambda: None)
+    assert metrics["n_evaluated"] == 300 and metrics["accuracy"] > 0.9 and selections == []
+    single = auto().fit(X[:5], ["even"] * 5)
+    assert single.evaluation_template() is single
