@@ -681,7 +681,7 @@ class _Coalescer:
 
 def _default_axis(pool, i: int) -> str:
     names = [c for c in pool.frame.columns if pd.api.types.is_numeric_dtype(pool.frame[c])
-             and c != pool.spec.id_column]
+             and c != pool.spec.id_column and str(c) not in pool.spec.private_columns]
     if len(names) > i:
         return str(names[i])
     return ("pca_1", "pca_2")[i]

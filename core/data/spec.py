@@ -102,6 +102,10 @@ class DataSpec:
         ``"drop"`` removes them.
     detail
         Columns shown in the detail view, with their renderer.
+    hidden
+        Columns never shown to the person labelling (ids or finer labels
+        that give the class away); they cannot be features either. The
+        ground-truth column is always hidden.
     root
         Folder that confines paths found in data columns; None means the
         first source's folder (see ``root_dir``).
@@ -113,7 +117,13 @@ class DataSpec:
     ground_truth: str | None = None
     missing: str = "impute"
     detail: tuple[DetailSpec, ...] = ()
+    hidden: tuple[str, ...] = ()
     root: Path | None = None
+
+    @property
+    def private_columns(self) -> set[str]:
+        """Columns the dashboard never shows: ``hidden`` and the ground truth."""
+        return set(self.hidden) | ({self.ground_truth} if self.ground_truth is not None else set())
 
     @property
     def root_dir(self) -> Path:
@@ -181,6 +191,8 @@ class DataSpec:
         out["missing"] = self.missing
         if self.detail:
             out["detail"] = [{"column": x.column, "kind": x.kind} for x in self.detail]
+        if self.hidden:
+            out["hidden"] = list(self.hidden)
         if self.root is not None:
             out["root"] = rel(self.root)
         return out
@@ -243,7 +255,7 @@ class _Parser:
         top = self.mapping(
             d,
             "data",
-            allowed=("sources", "id_column", "features", "ground_truth", "missing", "detail", "root"),
+            allowed=("sources", "id_column", "features", "ground_truth", "missing", "detail", "hidden", "root"),
             required=("sources", "id_column", "features"),
         )
         sources = self.sources(top["sources"])
@@ -254,9 +266,11 @@ class _Parser:
             ground_truth = self.string(ground_truth, "data.ground_truth", "a column name")
         missing = self.choice(top.get("missing", "impute"), "data.missing", MISSING_POLICIES)
         detail = self.detail(top.get("detail"))
+        hidden = self.column_list(top.get("hidden"), "data.hidden")
         root = top.get("root")
         root = self.path(root, "data.root") if root is not None else None
         self.cross_check(id_column, features, ground_truth)
+        self.check_hidden(hidden, id_column, features, detail)
         return DataSpec(
             sources=sources,
             id_column=id_column,
@@ -264,6 +278,7 @@ class _Parser:
             ground_truth=ground_truth,
             missing=missing,
             detail=detail,
+            hidden=hidden,
             root=root,
         )
 
@@ -342,6 +357,19 @@ class _Parser:
                 )
             )
         return tuple(out)
+
+    def check_hidden(self, hidden: tuple[str, ...], id_column: str, features: FeatureSpec,
+                     detail: tuple[DetailSpec, ...]) -> None:
+        """A hidden column is neither the id, nor a feature, nor rendered in the detail view."""
+        shown = {d.column: i for i, d in enumerate(detail)}
+        for i, column in enumerate(hidden):
+            key = f"data.hidden[{i}]"
+            if column == id_column:
+                raise self.fail(key, f"{column!r} is the id_column, which the dashboard always shows")
+            if column in features.columns:
+                raise self.fail(key, f"{column!r} is a feature; a column that gives the class away must not be one")
+            if column in shown:
+                raise self.fail(key, f"{column!r} is also shown by data.detail[{shown[column]}]")
 
     def cross_check(self, id_column: str, features: FeatureSpec, ground_truth: str | None) -> None:
         """Reject columns declared twice, and the label or the id used as a feature."""

@@ -29,9 +29,10 @@ class DetailView(Component):
             for i, spec in enumerate(state.session.config.data.detail)
         ]
         rendered = {r.column for r in self.renderers if r.type_name != "text"}
-        # The ground-truth column is the oracle of `alabel simulate`: showing it to the
-        # labeller would turn labelling into copying (name it in `columns:` to show it).
-        hidden = rendered | {state.session.config.data.ground_truth}
+        # The ground-truth column is the oracle of `alabel simulate`, and `data.hidden` names
+        # columns that give the class away: showing them would turn labelling into copying
+        # (name one in the layout's `columns:` to show it anyway).
+        hidden = rendered | state.session.config.data.private_columns
         wanted = options.get("columns")
         self.columns = [str(c) for c in wanted] if wanted else \
             [str(c) for c in pool.frame.columns if str(c) not in hidden]

@@ -30,8 +30,9 @@ class FindPanel(Component):
     def __init__(self, state, **options):
         super().__init__(state, **options)
         frame = state.session.pool.frame
-        truth = state.session.config.data.ground_truth  # the oracle, never offered for hunting
-        columns = [c for c in filterable_columns(frame) if c != truth]
+        # The oracle and the columns that give the class away are never offered for hunting.
+        private = state.session.config.data.private_columns
+        columns = [c for c in filterable_columns(frame) if c not in private]
         self.table_columns = [str(c) for c in (options.get("columns") or columns[:8])]
         self.k = int(options.get("neighbours", 20))
         self.column = pn.widgets.Select(label="column", options=columns, width=170, css_classes=["find-column"])

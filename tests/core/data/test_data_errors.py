@@ -64,6 +64,11 @@ SPEC_CASES = [
     ("no features", spec_with(features={"numeric": []}), ["data.features", "no feature columns"]),
     ("features not a list", spec_with(**{"features.numeric": "a"}), ["data.features.numeric", "list"]),
     ("data not a mapping", ["a"], ["data:", "mapping"]),
+    ("hidden feature", spec_with(hidden=["a"]), ["data.hidden[0]", "'a' is a feature"]),
+    ("hidden id", spec_with(hidden=["id"]), ["data.hidden[0]", "id_column"]),
+    ("hidden but in detail", spec_with(hidden=["notes"], detail=[{"column": "notes", "kind": "text"}]),
+     ["data.hidden[0]", "data.detail[0]"]),
+    ("hidden not a list", spec_with(hidden="notes"), ["data.hidden", "list"]),
 ]
 
 
@@ -177,6 +182,11 @@ def spoil_absent_detail_column(tmp_path):
         "data.detail[0].column", "'image'"]
 
 
+def spoil_absent_hidden_column(tmp_path):
+    _write(tmp_path, small_frame())
+    return spec_with(hidden=["catalogue_name"]), "table.parquet", ["data.hidden[0]", "'catalogue_name'"]
+
+
 def spoil_header_only_csv(tmp_path):
     (tmp_path / "table.csv").write_text("id,a,b,region,label\n")
     return spec_with(sources=["table.csv"]), "table.csv", ["no rows"]
@@ -194,7 +204,7 @@ DATA_CASES = [
     spoil_missing_file, spoil_unknown_extension, spoil_corrupt_parquet, spoil_missing_id_column,
     spoil_duplicate_ids, spoil_missing_ids, spoil_absent_feature, spoil_numeric_holding_strings,
     spoil_infinite_values, spoil_absent_ground_truth, spoil_join_without_id, spoil_join_column_clash,
-    spoil_ragged_arrays, spoil_sha256_mismatch, spoil_absent_detail_column, spoil_header_only_csv,
+    spoil_ragged_arrays, spoil_sha256_mismatch, spoil_absent_detail_column, spoil_absent_hidden_column, spoil_header_only_csv,
     spoil_too_many_categories,
 ]
 
