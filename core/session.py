@@ -497,9 +497,15 @@ class Session:
 
     # -- queries -----------------------------------------------------------------------
     def labelled_rows(self, sources: Iterable[str] = TRAINING_SOURCES) -> np.ndarray:
-        """Pool rows labelled by people (either split), from one indexed store query."""
+        """Pool rows labelled by people (either split), from one indexed store query, in pool order.
+
+        Sorted because the store answers with a set, whose order follows Python's
+        per-process string hashing: strategies that cluster the labelled rows with
+        the candidates (k-means initialisation depends on row order) would otherwise
+        pick differently in two runs with the same seed.
+        """
         rows = self._row_index.get_indexer(list(self.store.labelled_ids(sources)))
-        return rows[rows >= 0]
+        return np.sort(rows[rows >= 0])
 
     def candidate_mask(self, annotator: str | None = None, *,
                        labelled_rows: np.ndarray | None = None) -> np.ndarray:
