@@ -21,6 +21,10 @@ from dataclasses import dataclass
 TRAIL_LENGTH = 500
 
 
+#: Strategies of the engine's uniformly random picks (core/estimates.py).
+RANDOM_PICKS = ("audit", "test")
+
+
 @dataclass
 class Shown:
     """An object put in front of the annotator, and what they did with it.
@@ -117,8 +121,14 @@ class QueryQueue:
                 return [i.object_id for i in items if i.object_id not in self.known_ids()]
             dropped: list[str] = []
             if replace:
-                dropped = [s.object_id for s in self.upcoming]
+                # Random audit/test picks do not depend on the model: keep them, first, or a
+                # tab that gets a newer model every label or two would never serve them and
+                # the random share behind the honest estimate would starve.
+                random = [s for s in self.upcoming if getattr(s.item, "strategy", "") in RANDOM_PICKS]
+                kept = {s.object_id for s in random}
+                dropped = [s.object_id for s in self.upcoming if s.object_id not in kept]
                 self.upcoming.clear()
+                self.upcoming.extend(random)
             seen = {s.object_id for s in self.trail} | {s.object_id for s in self.upcoming}
             for item in items:
                 if item.object_id in seen:

@@ -316,3 +316,32 @@ def test_the_server_refuses_a_bad_layout_before_starting(tmp_path):
         assert "ui.layout: unknown layout 'imgaes' (did you mean 'images'?)" in server.log()
     finally:
         server.stop()
+
+
+# ---------------------------------------------------------------------------
+# the shipped session (README's run command): OGLE-III with the default head and strategy
+# ---------------------------------------------------------------------------
+def test_shipped_config_labels_with_the_defaults_and_hides_what_gives_the_class_away(serve, open_tab):
+    ogle = pd.read_parquet(REPO / "example_data" / "ogle3_variable_stars.parquet")
+    truth = dict(zip(ogle["id"].astype(str), ogle["label"].astype(str)))
+    server = serve("ogle3")
+    raw = yaml.safe_load(server.config.read_text())
+    assert "head" not in raw and "strategy" not in raw  # what a new user gets
+    tab = open_tab(server.url + "?annotator=newcomer")
+    page = tab.page
+    tab.wait(lambda: page.locator("table.detail-columns").count() == 1, what="the detail table")
+    shown = page.locator("table.detail-columns").inner_text()
+    assert "mag_I" in shown and "ogle_id" not in shown and "OGLE-" not in shown and "subtype" not in shown
+    for _ in range(32):
+        tab.click_class(truth[tab.current()])
+    tab.wait(lambda: page.locator(".head-choice").count() == 1
+             and int(page.locator(".model-version").get_attribute("data-labels") or 0) >= 30,
+             timeout=90, what="a model of 30+ labels with the auto head's choice")
+    assert page.locator(".head-choice").get_attribute("data-chosen") in (
+        "logistic_regression", "hist_gradient_boosting", "random_forest", "ensemble")
+    # Labels 21-30 hold the first audit pick: the estimate shown comes from it.
+    tab.wait(lambda: page.locator(".estimate-row").count() == 1, timeout=90, what="the audit estimate")
+    assert int(page.locator(".estimate-row").get_attribute("data-n")) >= 1
+    labels = current_labels(server, "newcomer")
+    assert len(labels) == 32 and (labels["label"] == labels["object_id"].map(truth)).all()
+    assert tab.errors == []

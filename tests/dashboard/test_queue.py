@@ -41,6 +41,19 @@ def test_offer_skips_known_objects_and_replace_returns_dropped_leases():
     assert [s.object_id for s in q.upcoming] == ["4", "5"]
 
 
+def test_a_newer_model_replaces_the_batch_but_keeps_random_picks_first():
+    """Audit and test picks do not depend on the model; dropping them would starve the random share."""
+    q = QueryQueue()
+    batch = items("1", "2", "3") + [QueryItem(object_id="9", row=9, score=0.0, strategy="audit", reason="r",
+                                              model_version=1)]
+    q.offer(batch, q.begin_fetch())
+    q.advance()
+    released = q.offer(items("4", "5", version=2), q.begin_fetch(), replace=True)
+    assert sorted(released) == ["2", "3"]
+    assert [s.object_id for s in q.upcoming] == ["9", "4", "5"]
+    assert q.advance().object_id == "9"
+
+
 def test_results_of_an_older_generation_are_refused():
     q = QueryQueue()
     g = q.begin_fetch()
