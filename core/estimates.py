@@ -38,6 +38,8 @@ from .metrics import wilson_interval
 #: Hash key of the audit set (16 bytes, as pandas' hash_array wants): changing it
 #: would move objects in and out of the audit set of running sessions.
 AUDIT_HASH_KEY = "alabel-audit-v01"
+#: ``QueryItem.strategy`` of the uniformly random picks (they do not depend on the model).
+RANDOM_PICK_STRATEGIES = ("audit", "test")
 #: Groups of audit labels refitted without, when the head made no out-of-fold predictions.
 AUDIT_FOLDS = 5
 #: Audit share of the default session (``strategy: auto``) when the config sets none.

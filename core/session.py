@@ -572,7 +572,7 @@ class Session:
         quota = {"train": picks.n_strategy, "audit": len(picks.audit), "test": len(picks.test)}
         items = []
         for (row, score, strategy, reason, split), object_id in zip(offers, ids):
-            kind = strategy if strategy in ("audit", "test") else "train"
+            kind = strategy if strategy in estimates.RANDOM_PICK_STRATEGIES else "train"
             if object_id not in granted or quota[kind] == 0:
                 continue
             quota[kind] -= 1

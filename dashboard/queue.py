@@ -17,12 +17,10 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
+from alabel.core.estimates import RANDOM_PICK_STRATEGIES
+
 #: How many objects the trail keeps behind the cursor.
 TRAIL_LENGTH = 500
-
-
-#: Strategies of the engine's uniformly random picks (core/estimates.py).
-RANDOM_PICKS = ("audit", "test")
 
 
 @dataclass
@@ -124,7 +122,7 @@ class QueryQueue:
                 # Random audit/test picks do not depend on the model: keep them, first, or a
                 # tab that gets a newer model every label or two would never serve them and
                 # the random share behind the honest estimate would starve.
-                random = [s for s in self.upcoming if getattr(s.item, "strategy", "") in RANDOM_PICKS]
+                random = [s for s in self.upcoming if getattr(s.item, "strategy", "") in RANDOM_PICK_STRATEGIES]
                 kept = {s.object_id for s in random}
                 dropped = [s.object_id for s in self.upcoming if s.object_id not in kept]
                 self.upcoming.clear()

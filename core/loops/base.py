@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..errors import ConfigError, LabelStoreError, did_you_mean
 from ..registry import resolve
-from ..strategies.base import Param, integer, number
+from ..strategies.base import Param, integer, unit_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import LoopSpec
@@ -30,15 +30,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Label sources that count as given by people (the "human labels" of the learning curves).
 HUMAN_SOURCES = ("human", "catalogue", "import")
-
-
-def unit_interval(low_open: bool = False, high_open: bool = False):
-    """Check: a real number in [0, 1] (ends excluded as asked)."""
-    base = number()
-
-    def check(v):
-        return base(v) and (v > 0 if low_open else v >= 0) and (v < 1 if high_open else v <= 1)
-    return check
 
 
 def optional(check):

@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from ..strategies.base import Param, integer, number, one_of
-from .base import HUMAN_SOURCES, Loop, TrainingSet, human_key, optional, unit_interval
+from ..strategies.base import Param, integer, number, one_of, unit_interval
+from .base import HUMAN_SOURCES, Loop, TrainingSet, human_key, optional
 from .review import (PSEUDO_ANNOTATOR, accept_pseudo, pseudo_by_class, pseudo_labels, reject_pseudo,
                      rejected_objects)
 from .thresholds import Acceptance, select_pseudo

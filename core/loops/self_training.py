@@ -11,8 +11,7 @@ from typing import ClassVar
 
 from ..errors import ConfigError
 from ..registry import concrete_descendants
-from ..strategies.base import Param, number
-from .base import unit_interval
+from ..strategies.base import Param, number, unit_interval
 from .pseudo import PseudoLabelLoop
 from .thresholds import Acceptance, ThresholdPolicy, build_policy
 

@@ -134,10 +134,12 @@ def number(minimum: float | None = None) -> Callable[[Any], bool]:
     return check
 
 
-def share() -> Callable[[Any], bool]:
-    """A fraction in (0, 1]."""
+def unit_interval(low_open: bool = False, high_open: bool = False) -> Callable[[Any], bool]:
+    """Check: a real number in [0, 1] (ends excluded as asked)."""
+    base = number()
+
     def check(v):
-        return number()(v) and 0 < v <= 1
+        return base(v) and (v > 0 if low_open else v >= 0) and (v < 1 if high_open else v <= 1)
     return check
 
 

@@ -36,7 +36,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import NearestNeighbors
 
 from . import scores
-from .base import Param, PoolContext, QueryStrategy, Selection, describe_top, integer, share
+from .base import Param, PoolContext, QueryStrategy, Selection, describe_top, integer, unit_interval
 
 #: Columns kept for distances (principal components above this many features).
 MAX_DIMENSIONS = 32
@@ -202,7 +202,7 @@ class AutoStrategy(_CoverageMixin, QueryStrategy):
                                 "labels chosen by coverage before margin sampling starts"),
         "diversity": Param(10, integer(1), "an integer >= 1",
                            "margin candidates per query row, clustered for a diverse batch"),
-        "max_share": Param(0.05, share(), "a number in (0, 1]",
+        "max_share": Param(0.05, unit_interval(low_open=True), "a number in (0, 1]",
                            "largest share of the unlabelled rows that a diverse batch is drawn from"),
         **_COVERAGE_PARAMS,
     }
