@@ -232,7 +232,7 @@ def audit_estimate(head, X_train, y_train, audit, *, sample_weight=None, folds: 
         return estimate(hits, method=f"{k} random audit labels, out-of-fold predictions of the chosen head")
     if len(np.unique(y_train[~audit])) < 2:
         return estimate([], method=f"{k} audit labels, but the other labels hold one class only")
-    base = getattr(head, "estimator_", head)  # the auto head's chosen candidate
+    base = head.evaluation_template()  # the auto head's chosen candidate
     groups = np.array_split(np.random.default_rng(random_state).permutation(np.flatnonzero(audit)),
                             min(int(folds), k))
     hits = []

@@ -189,7 +189,7 @@ def out_of_fold_metrics(head, job: TrainingJob, check_cancel: Callable[[], None]
         for train_idx, test_idx in splitter.split(X_train, y):
             check_cancel()
             # The auto head refits its chosen candidate, not its whole choice, in each fold.
-            fold_head = clone(head.evaluation_template() if hasattr(head, "evaluation_template") else head)
+            fold_head = clone(head.evaluation_template())
             _strip_hooks(fold_head)
             weights = None if job.sample_weight is None else job.sample_weight[train_idx]
             fold_head.fit(X_train[train_idx], y[train_idx], **_weight_kwargs(weights))

@@ -247,11 +247,12 @@ class AdaptiveHead(Head):
     def _fit(self, X, y, sample_weight):
         labels = self.classes_[y]
         n = len(y)
-        options = self._options(n, len(np.unique(y)))
+        n_classes = int(len(np.unique(y)))
+        options = self._options(n, n_classes)
         kept = self._kept_choice(n, options)
         self.__dict__.pop("_warm_source", None)
         self.oof_predictions_ = None
-        self.n_classes_selected_ = int(len(np.unique(y)))
+        self.n_classes_selected_ = n_classes
         if kept is not None:
             chosen, self.candidates_scores_, self.n_selected_, self.n_classes_selected_ = kept
             self.selection_note_ = (f"kept {options[chosen][0]} (chosen at {self.n_selected_} labels; "
@@ -261,7 +262,7 @@ class AdaptiveHead(Head):
             self.candidates_scores_ = {name: None for name, _, _ in self._ladder()}
             self.n_selected_ = n
             self.selection_note_ = (f"{options[0][0]}: the only candidate eligible at {n} labels "
-                                    f"of {len(np.unique(y))} classes")
+                                    f"of {n_classes} classes")
         else:
             chosen = self._select(X, labels, sample_weight, options)
             self.n_selected_ = n
@@ -351,12 +352,12 @@ class AdaptiveHead(Head):
         return self.estimator_.predict_proba(X)
 
     def evaluation_template(self) -> Head:
-        """What out-of-fold evaluation refits in each fold: the chosen candidate.
+        """The chosen candidate (see :meth:`Head.evaluation_template`).
 
-        Re-running the choice inside every fold would cost folds x candidates
-        x folds fits per retrain (about 80 at the defaults) for a number the
-        user sees only when there are no audit or test labels, and which is
-        marked biased then anyway.
+        Re-running the choice inside every fold of an out-of-fold evaluation
+        would cost folds x candidates x folds fits per retrain (about 80 at the
+        defaults) for a number the user sees only when there are no audit or
+        test labels, and which is marked biased then anyway.
         """
         chosen = getattr(self, "estimator_", None)
         return self if chosen is None or self.single_class_ is not None else chosen

@@ -189,6 +189,15 @@ class Head(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(proba, axis=1)]
 
     # ------------------------------------------------------ subclass hooks
+    def evaluation_template(self) -> "Head":
+        """What refits that measure this model clone: out-of-fold evaluation, the audit estimate.
+
+        The head itself; a head that chooses among candidates (``auto``)
+        returns its choice, so that a refit measures the chosen model without
+        re-running the choice.
+        """
+        return self
+
     def _fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None) -> None:
         raise NotImplementedError
 
