@@ -11,9 +11,22 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pandas as pd
 
 #: Names of the embedding axes the scatter offers next to the feature columns.
 EMBEDDING_AXES = ("pca_1", "pca_2")
+
+
+def plottable_columns(pool) -> list[str]:
+    """Numeric data columns a scatter axis may show: not the id, not flags, nothing private.
+
+    Private columns (``data.hidden`` and the ground truth) would hand the
+    class to the person labelling.
+    """
+    frame, spec = pool.frame, pool.spec
+    return [str(c) for c in frame.columns
+            if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+            and c != spec.id_column and str(c) not in spec.private_columns]
 
 
 class FeatureSpace:

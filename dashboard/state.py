@@ -28,12 +28,12 @@ from collections.abc import Callable
 from functools import partial
 
 import numpy as np
-import pandas as pd
 import param
 
 from alabel.core.errors import AlabelError, EmptyPoolError, LabelStoreError
 from alabel.core.session import QueryItem
 
+from .features import EMBEDDING_AXES, plottable_columns
 from .filters import Filter, filter_mask
 from .keys import KeyMap
 from .queue import QueryQueue, Shown
@@ -680,8 +680,5 @@ class _Coalescer:
 
 
 def _default_axis(pool, i: int) -> str:
-    names = [c for c in pool.frame.columns if pd.api.types.is_numeric_dtype(pool.frame[c])
-             and c != pool.spec.id_column and str(c) not in pool.spec.private_columns]
-    if len(names) > i:
-        return str(names[i])
-    return ("pca_1", "pca_2")[i]
+    names = plottable_columns(pool)
+    return names[i] if len(names) > i else EMBEDDING_AXES[i]

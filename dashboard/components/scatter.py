@@ -32,7 +32,7 @@ from bokeh.plotting import figure
 
 from alabel.core.errors import ConfigError, did_you_mean
 
-from ..features import EMBEDDING_AXES
+from ..features import EMBEDDING_AXES, plottable_columns
 from ..geometry import nearest_row, padded_bounds, rows_in_geometry
 from ..state import COLOUR_MODES
 from .base import Component
@@ -53,11 +53,7 @@ UI_SCATTER_KEYS = ("x", "y", "datashade_above", "colour_by")
 
 def axis_names(session) -> list[str]:
     """Everything the scatter can put on an axis: numeric columns, features, PCA."""
-    frame = session.pool.frame
-    private = session.config.data.private_columns
-    columns = [str(c) for c in frame.columns
-               if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-               and c != session.config.data.id_column and str(c) not in private]
+    columns = plottable_columns(session.pool)
     features = [f for f in session.pool.feature_names if f not in columns]
     return columns + features + list(EMBEDDING_AXES)
 
