@@ -80,6 +80,15 @@ class ModelVersion:
 
 
 @dataclass(frozen=True)
+class Prediction:
+    """The newest model's class for one pool row, and which model said so."""
+
+    label: str
+    confidence: float
+    model_version: int
+
+
+@dataclass(frozen=True)
 class QueryItem:
     """One object the strategy wants labelled, and why."""
 
@@ -227,13 +236,18 @@ class Session:
 
     # -- labels ----------------------------------------------------------------------
     def teach(self, object_id, label: str, *, annotator: str | None = None, split: str = "train",
-              source: str = "human", event_id: str | None = None):
-        """Record a label (committed before this returns) and schedule a retrain."""
+              source: str = "human", event_id: str | None = None, model_version: int | None = None):
+        """Record a label (committed before this returns) and schedule a retrain.
+
+        ``model_version``: the model whose prediction the person saw and accepted (default: the
+        newest model), recorded with the label.
+        """
         object_id = str(object_id)
         self._check_object(object_id)
+        if model_version is None and self.model is not None:
+            model_version = self.model.version
         event = self.store.record(object_id, str(label), annotator=annotator or self.annotator,
-                                  source=source, split=split,
-                                  model_version=self.model.version if self.model else None,
+                                  source=source, split=split, model_version=model_version,
                                   event_id=event_id or str(uuid.uuid4()))
         self._labels_changed()
         return event
@@ -496,6 +510,15 @@ class Session:
             return self.model
 
     # -- queries -----------------------------------------------------------------------
+    def prediction(self, row: int) -> Prediction | None:
+        """The newest model's class for pool row ``row`` (None before the first model)."""
+        model = self.model
+        if model is None or model.proba is None:
+            return None
+        p = model.proba[int(row)]
+        best = int(np.argmax(p))
+        return Prediction(str(model.classes[best]), float(p[best]), model.version)
+
     def labelled_rows(self, sources: Iterable[str] = TRAINING_SOURCES) -> np.ndarray:
         """Pool rows labelled by people (either split), from one indexed store query, in pool order.
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import threading
 from functools import partial
 
 import numpy as np
@@ -68,6 +69,12 @@ class ReviewPanel(Component):
         self.suggest_button = pn.widgets.Button(label="Use suggestion", css_classes=["review-suggest"], width=130)
         self.suggest_button.on_click(lambda _: self.resolve_suspicious(use_suggestion=True))
         self._checking = False
+        # The suspicious label a person picked, by object id: a refresh may reorder or shorten the
+        # table under the selection, and "keep" / "use suggestion" must act on the object the person
+        # picked (and saw in the detail view), never on whatever row now sits at that position.
+        self._picked_suspicious: str | None = None
+        # Refreshes arrive from worker threads; a pick or an action must not interleave with one.
+        self._table_lock = threading.RLock()
 
         # -- pseudo-labels ----------------------------------------------------------
         self.explanation = pn.pane.HTML(
@@ -177,14 +184,20 @@ class ReviewPanel(Component):
         return data
 
     def _show(self, data: dict, generation: int) -> None:
+        with self._table_lock:
+            self._show_locked(data, generation)
+
+    def _show_locked(self, data: dict, generation: int) -> None:
         if generation != self._generation:
             return  # a newer read is on its way
         queue = data["suspicious"]
-        keep = self._selected_ids(self.suspicious, self._suspicious_frame)
         self._suspicious_frame = queue
+        if self._picked_suspicious not in set(queue["object_id"].astype(str)):
+            self._picked_suspicious = None  # resolved (here or in another tab)
         self.suspicious.value = _rounded(queue.reindex(columns=SUSPICIOUS_SHOWN))
         with self._restoring():
-            self.suspicious.selection = _positions(queue, keep)
+            picked = [] if self._picked_suspicious is None else [self._picked_suspicious]
+            self.suspicious.selection = _positions(queue, picked)
         check = data["check"]
         if self._checking:
             pass
@@ -261,20 +274,30 @@ class ReviewPanel(Component):
             self._quiet = False
 
     def _suspicious_picked(self, event) -> None:
-        if self._quiet:
-            return
-        if event.new and 0 <= event.new[0] < len(self._suspicious_frame):
-            row = int(self._suspicious_frame["row"].iloc[event.new[0]])
-            object_id = self._suspicious_frame["object_id"].iloc[event.new[0]]
-            self.state.select([row], source=f"suspicious label of {object_id}")
+        with self._table_lock:
+            if self._quiet:
+                return
+            frame = self._suspicious_frame
+            if not event.new or not 0 <= event.new[0] < len(frame):
+                self._picked_suspicious = None
+                return
+            object_id = str(frame["object_id"].iloc[event.new[0]])
+            self._picked_suspicious = object_id
+            row = int(frame["row"].iloc[event.new[0]])
+        self.state.select([row], source=f"suspicious label of {object_id}")
 
     def resolve_suspicious(self, use_suggestion: bool) -> None:
-        """Keep the selected suspicious label, or replace it by the suggested class."""
-        picked = self.suspicious.selection
-        if not picked or picked[0] >= len(self._suspicious_frame):
-            self.state._say("select a suspicious label first", "warning")
-            return
-        entry = self._suspicious_frame.iloc[picked[0]]
+        """Keep the picked suspicious label, or replace it by the suggested class."""
+        with self._table_lock:
+            object_id = self._picked_suspicious
+            frame = self._suspicious_frame
+            matches = frame.index[frame["object_id"].astype(str) == object_id] if object_id else []
+            if object_id is None or not len(matches):
+                self.state._say("select a suspicious label first" if object_id is None
+                                else f"{object_id} is no longer suspicious", "warning")
+                return
+            entry = frame.loc[matches[0]]
+            self._picked_suspicious = None
         label = str(entry["suggested"]) if use_suggestion else None
         try:
             self.loop.confirm_label(self.state.session, entry["object_id"], label=label,
@@ -282,7 +305,8 @@ class ReviewPanel(Component):
         except AlabelError as exc:
             self.state._say(str(exc), "error")
             return
-        self.suspicious.selection = []
+        with self._restoring():
+            self.suspicious.selection = []
         self.state._say(f"{entry['object_id']} → {label}" if label else f"{entry['object_id']}: kept {entry['label']}")
         self.refresh()
 
@@ -292,12 +316,15 @@ class ReviewPanel(Component):
 
     def _ticked(self, frame_of, event) -> None:
         """Show the object just ticked in the detail view (to judge its pseudo-label)."""
-        if self._quiet:
-            return
-        added = [i for i in event.new if i not in set(event.old or [])]
-        frame = frame_of()
-        if added and 0 <= added[-1] < len(frame):
-            self.state.focus(int(frame["row"].iloc[added[-1]]))
+        with self._table_lock:
+            if self._quiet:
+                return
+            added = [i for i in event.new if i not in set(event.old or [])]
+            frame = frame_of()
+            if not added or not 0 <= added[-1] < len(frame):
+                return
+            row = int(frame["row"].iloc[added[-1]])
+        self.state.focus(row)
 
     def accept(self, selected: bool = True) -> int:
         """Accept the selected (or all listed) pseudo-labels as human labels; returns how many."""
