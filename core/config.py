@@ -244,7 +244,7 @@ class LabelsSpec:
     annotator: str = ""
     lease_s: float = 120.0
     test_fraction: float = 0.0
-    audit_fraction: float | None = None  # None: 0.1 with strategy auto, else 0 (core/estimates.py)
+    audit_fraction: float | None = None  # None: 0.1 with strategy auto, else 0 (core/evaluation/estimates.py)
 
     KEYS = ("store", "models", "annotator", "lease_s", "test_fraction", "audit_fraction")
 

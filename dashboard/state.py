@@ -14,8 +14,11 @@ Two rules keep a label click fast:
   is applied through ``schedule``, which the app points at the tab's Bokeh
   document (``doc.add_next_tick_callback``) so params change on the event loop.
 
-Components watch the params below; they never call the engine themselves
-except for read-only lookups.
+Components watch the params below and act through this class's methods;
+the few engine actions without a tab-level meaning (the review loop's
+decisions, exports) go through :class:`~alabel.core.session.Session`'s own
+methods. Nothing in the dashboard touches the label store or the trainer
+(``tests/test_architecture.py``).
 """
 from __future__ import annotations
 
@@ -145,8 +148,6 @@ class SessionState(param.Parameterized):
         self._label_index: dict[int, dict] = {}
         self._closed = False
         self._leased_as = self.annotator
-        self._rng = np.random.default_rng(
-            [self.session.config.seed, int(uuid.uuid4().int % (2**32))])  # test draws differ per tab
         config = self.session.config
         scatter = config.ui.scatter or {}
         self.param.update(
@@ -233,13 +234,12 @@ class SessionState(param.Parameterized):
         while True:
             started = time.monotonic()
             try:
-                revision = self.session.store.revision
-                labelled = self.session.labels(split=None, sources=None)
-                counts = self.session.store.counts()
+                snapshot = self.session.label_snapshot()
             except Exception as exc:  # store closed at shutdown, or a transient error
                 log.debug("label refresh failed: %s", exc)
                 self._labels_refresh.done()
                 return
+            revision, labelled, counts = snapshot.revision, snapshot.labels, snapshot.counts
             frame = labelled[["object_id", "label", "split", "annotator", "source", "row"]].reset_index(drop=True)
             # Row -> label lookups happen on every click (the detail header): a dict, built here.
             index = {int(r): {"label": lab, "split": sp, "annotator": an, "source": so}
@@ -256,9 +256,11 @@ class SessionState(param.Parameterized):
 
     # ---------------------------------------------------------------- the queue
     def _fetch(self, n: int, test: bool, filters: tuple) -> list[QueryItem]:
-        if test:
-            return self._draw_test_batch(n, filters)
-        return self.session.query(n, annotator=self._leased_as, lease=True)
+        if not test:
+            return self.session.query(n, annotator=self._leased_as)
+        within = filter_mask(self.session.pool.frame, list(filters)) if filters else None
+        label = f"within {' and '.join(map(str, filters))}" if filters else ""
+        return self.session.query(n, split="test", annotator=self._leased_as, within=within, within_label=label)
 
     def _refill(self, replace: bool = False) -> None:
         """Fetch the next batch in the worker pool (unless one is on its way)."""
@@ -348,7 +350,7 @@ class SessionState(param.Parameterized):
         if not object_ids or self._closed or self.hub.closed:
             return
         try:
-            self.hub.submit(self.session.store.release, object_ids, self._leased_as)
+            self.hub.submit(self.session.release, object_ids, self._leased_as)
         except RuntimeError:  # the pool shut down between the check and the submit
             log.debug("hub closed: leases of %s not released by this tab", self._leased_as)
 
@@ -634,7 +636,7 @@ class SessionState(param.Parameterized):
             if self.current is not None and self.current.outcome is None:
                 released.append(self.current.object_id)
             if released:
-                self.hub.submit(self.session.store.release, released, old)
+                self.hub.submit(self.session.release, released, old)
             self._leased_as = self.annotator
             self.queue = QueryQueue(low_water=3)
             self._show(None)
@@ -658,27 +660,6 @@ class SessionState(param.Parameterized):
             return
         self._say(f"strategy {strategy_type}: the next batch comes from it")
 
-    # ---------------------------------------------------------------- test set
-    def _draw_test_batch(self, n: int, filters: tuple) -> list[QueryItem]:
-        """Random unlabelled objects (within ``filters``), leased: unbiased test labels."""
-        session = self.session
-        mask = session.candidate_mask(self._leased_as)
-        if filters:
-            mask &= filter_mask(session.pool.frame, list(filters))
-        rows = np.flatnonzero(mask)
-        if not len(rows):
-            where = " matching the filters" if filters else ""
-            raise EmptyPoolError(f"{session.config.source}: no unlabelled object{where} left for the test set")
-        rows = self._rng.choice(rows, size=min(len(rows), n), replace=False)
-        ids = [str(session.pool.ids[r]) for r in rows]
-        granted = set(session.store.lease(ids, self._leased_as, ttl_s=session.config.labels.lease_s))
-        model = session.model
-        reason = "random draw for the held-out test set" + (
-            f" within {' and '.join(map(str, filters))}" if filters else "")
-        return [QueryItem(object_id=o, row=int(r), score=0.0, strategy="test set", reason=reason,
-                          model_version=model.version if model else None, split="test")
-                for o, r in zip(ids, rows) if o in granted]
-
     # ---------------------------------------------------------------- helpers
     def lookup_label(self, row: int) -> dict | None:
         """The current label of a pool row (label, split, annotator, source), or None."""
@@ -696,7 +677,7 @@ class SessionState(param.Parameterized):
         leased = self.queue.outstanding_ids()
         if leased and not self.hub.closed:
             try:
-                self.session.store.release(leased, self._leased_as)
+                self.session.release(leased, self._leased_as)
             except AlabelError:
                 log.debug("could not release leases of %s", self._leased_as)
 

@@ -208,7 +208,7 @@ class Loop:
         that alternate a teacher and a student compare teachers with teachers
         and students with students, not one with the other).
         """
-        from ..stopping import StabilisingPredictions
+        from ..evaluation.stopping import StabilisingPredictions
 
         if model.proba is None:
             return {}
@@ -257,7 +257,7 @@ class Loop:
         Fits ``noise_folds`` copies of the head (out-of-fold probabilities),
         so run it off the UI's event loop. Returns the :class:`core.noise.NoiseCheck`.
         """
-        from ..noise import check_session_labels
+        from ..evaluation.noise import check_session_labels
 
         with self._noise_lock:
             result = check_session_labels(session, folds=self.settings()["noise_folds"])
@@ -274,7 +274,7 @@ class Loop:
         leaves the queue once someone re-labels the object (with the same or
         another class) or calls :meth:`confirm_label`.
         """
-        from ..noise import SUSPICIOUS_COLUMNS
+        from ..evaluation.noise import SUSPICIOUS_COLUMNS
 
         check = self.noise_check
         if check is None or check.suspicious.empty:

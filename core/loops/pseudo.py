@@ -36,7 +36,7 @@ import pandas as pd
 from ..errors import ConfigError
 from ..strategies.base import Param, integer, number, one_of, unit_interval
 from .base import HUMAN_SOURCES, Loop, TrainingSet, human_key, optional
-from .review import (PSEUDO_ANNOTATOR, accept_pseudo, pseudo_by_class, pseudo_labels, reject_pseudo,
+from .decisions import (PSEUDO_ANNOTATOR, accept_pseudo, pseudo_by_class, pseudo_labels, reject_pseudo,
                      rejected_objects)
 from .thresholds import Acceptance, select_pseudo
 
@@ -259,7 +259,7 @@ class PseudoLabelLoop(Loop):
         labels got an out-of-fold confidence at least the lowest pseudo-label's, and
         ``precision`` of them were predicted right. Fewer than 5 such labels: closed.
         """
-        from ..noise import out_of_fold_proba
+        from ..evaluation.noise import out_of_fold_proba
 
         if params["min_precision"] is None or len(confidence) == 0:
             return None

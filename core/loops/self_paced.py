@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..strategies.base import Param, integer, number
 from .pseudo import PseudoLabelLoop
-from .review import accept_pseudo, pseudo_labels, reject_pseudo
+from .decisions import accept_pseudo, pseudo_labels, reject_pseudo
 from .thresholds import Acceptance, self_paced_age
 
 if TYPE_CHECKING:  # pragma: no cover

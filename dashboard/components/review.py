@@ -175,11 +175,11 @@ class ReviewPanel(Component):
 
     def _read(self) -> dict:
         session = self.state.session
-        data = {"suspicious": self.loop.suspicious_labels(session).reset_index(drop=True),
+        data = {"suspicious": session.suspicious_labels().reset_index(drop=True),
                 "check": self.loop.noise_check}
         if self.pseudo_labelling:
-            data["pseudo"] = self.loop.pseudo_labels(session, latest_only=True).reset_index(drop=True)
-            data["total"] = len(self.loop.pseudo_labels(session))
+            data["pseudo"] = session.pseudo_labels(latest_only=True).reset_index(drop=True)
+            data["total"] = len(session.pseudo_labels())
             data["round"] = getattr(self.loop, "last_round", None)
         return data
 
@@ -244,7 +244,7 @@ class ReviewPanel(Component):
         self._checking = True
         self.check_button.disabled = True
         self.check_status.object = "<i>checking labels (fitting the head on folds)…</i>"
-        future = self.state.hub.submit(self.loop.check_labels, self.state.session)
+        future = self.state.hub.submit(self.state.session.check_labels)
         future.add_done_callback(lambda f: self.state.schedule(partial(self._checked, f)))
         return future
 
@@ -300,8 +300,7 @@ class ReviewPanel(Component):
             self._picked_suspicious = None
         label = str(entry["suggested"]) if use_suggestion else None
         try:
-            self.loop.confirm_label(self.state.session, entry["object_id"], label=label,
-                                    annotator=self.state.annotator)
+            self.state.session.confirm_label(entry["object_id"], label=label, annotator=self.state.annotator)
         except AlabelError as exc:
             self.state._say(str(exc), "error")
             return
@@ -334,7 +333,7 @@ class ReviewPanel(Component):
             self.state._say("tick pseudo-labels first" if selected else "no pseudo-label to accept", "warning")
             return 0
         try:
-            events = self.loop.accept(self.state.session, ids, annotator=self.state.annotator)
+            events = self.state.session.accept_pseudo(ids, annotator=self.state.annotator)
         except AlabelError as exc:
             self.state._say(str(exc), "error")
             return 0
@@ -349,7 +348,7 @@ class ReviewPanel(Component):
             self.state._say("tick pseudo-labels first", "warning")
             return 0
         try:
-            n = self.loop.reject(self.state.session, ids, annotator=self.state.annotator)
+            n = self.state.session.reject_pseudo(ids, annotator=self.state.annotator)
         except AlabelError as exc:
             self.state._say(str(exc), "error")
             return 0
@@ -359,7 +358,7 @@ class ReviewPanel(Component):
 
     def refresh_batch(self) -> None:
         """Load the next ASPL re-certification batch."""
-        self._batch_frame = self.loop.certification_batch(self.state.session).reset_index(drop=True)
+        self._batch_frame = self.state.session.certification_batch().reset_index(drop=True)
         self.batch.selection = []
         self.batch.value = _rounded(self._batch_frame.reindex(columns=PSEUDO_SHOWN))
 
@@ -371,8 +370,8 @@ class ReviewPanel(Component):
             return None
         reject = self._selected_ids(self.batch, frame)
         try:
-            outcome = self.loop.certify(self.state.session, frame["object_id"].astype(str).tolist(),
-                                        reject=reject, annotator=self.state.annotator)
+            outcome = self.state.session.certify(frame["object_id"].astype(str).tolist(), reject=reject,
+                                                 annotator=self.state.annotator)
         except AlabelError as exc:
             self.state._say(str(exc), "error")
             return None
@@ -417,7 +416,7 @@ class ReviewPanel(Component):
             self.settings_status.object = "<i>no change</i>"
             return False
         try:
-            settings = self.loop.update_settings(**changes)
+            settings = self.state.session.update_loop_settings(**changes)
         except AlabelError as exc:
             self.settings_status.object = f"<span class='review-error'>{html.escape(str(exc))}</span>"
             self.state._say(str(exc), "error")
@@ -426,11 +425,7 @@ class ReviewPanel(Component):
             if name in self.setting_widgets:
                 self.setting_widgets[name].value = value
         what = ", ".join(f"{k}={v!r}" for k, v in changes.items())
-        if self.pseudo_labelling:
-            self.state.session.request_retrain()
-            note = "retraining with them"
-        else:
-            note = "applied from the next model"
+        note = "retraining with them" if self.pseudo_labelling else "applied from the next model"
         self.settings_status.object = f"<span class='review-applied'>{html.escape(what)}: {note}</span>"
         self.state._say(f"loop settings {what}: {note}")
         return True

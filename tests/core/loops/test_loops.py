@@ -10,7 +10,9 @@ from loop_fixtures import CLASSES, FITS, SCRIPT, confident, write_scripted
 from alabel.core.config import SessionConfig
 from alabel.core.errors import ConfigError, LabelStoreError
 from alabel.core.loops import ActiveSelfPacedLoop, SelfPacedLoop, SelfTrainingLoop, build_loop
-from alabel.core.session import EvaluationSet, Session, wait_until
+from waiting import wait_for
+
+from alabel.core.session import EvaluationSet, Session
 
 N = 60
 TRUTH = np.array(CLASSES)[np.arange(N) % 3]
@@ -176,13 +178,13 @@ def test_no_endless_retrain_cycle_with_a_background_trainer(tmp_path):
         session.subscribe(on_event)
         _teach(session, [0, 1, 2])
         session.wait_for_model(timeout=30)
-        assert wait_until(lambda: not session.trainer.busy, timeout=30)
+        assert wait_for(lambda: not session.trainer.busy, timeout=30)
         assert published == [1, 2, 3, 4], "one fit on new human labels, then at most `rounds` more"
         time.sleep(0.3)  # a runaway cycle would have started another retrain by now
         assert published == [1, 2, 3, 4] and not session.trainer.busy
         _teach(session, [4])
         session.wait_for_model(timeout=30)
-        assert wait_until(lambda: not session.trainer.busy, timeout=30)
+        assert wait_for(lambda: not session.trainer.busy, timeout=30)
         assert published == [1, 2, 3, 4, 5, 6, 7, 8]
 
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from alabel.core.config import SessionConfig
-from alabel.core.noise import find_suspicious, out_of_fold_proba
+from alabel.core.evaluation.noise import find_suspicious, out_of_fold_proba
 from alabel.core.session import Session
 
 CLASSES = ["a", "b", "c"]

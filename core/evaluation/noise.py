@@ -71,7 +71,7 @@ def out_of_fold_proba(head_spec: dict, classes: list[str], X, y, *, folds: int =
     -------
     ndarray of shape (n, len(classes))
     """
-    from .heads import build_head
+    from ..heads import build_head
 
     y = np.asarray(y).astype(str)
     _, counts = np.unique(y, return_counts=True)
