@@ -34,7 +34,7 @@ from .errors import ConfigError, LabelStoreError, NotReadyError
 from .evaluation import estimates
 from .heads import build_head
 from .heads.persist import load_head, save_head
-from .loops import build_loop
+from .loops import LoopContext, build_loop
 from .records import EvaluationSet, ModelVersion, Prediction, QueryItem
 from .strategies import build_strategy
 from .strategies.planner import QueryPlanner
@@ -115,6 +115,13 @@ class Session:
             where=config.source)
         self._audit_jobs: dict[int, tuple] = {}  # version -> (X, y, weights, audit flags) in flight
         self.store_classes()
+        self.loop_context = LoopContext(
+            pool=self.pool, seed=config.seed, where=config.source, annotator=self.annotator,
+            labels=self.labels, labelled_rows=self.labelled_rows, teach=self.teach, teach_many=self.teach_many,
+            write_pseudo=self.store.replace_pseudo, record_events=self.store.record_many,
+            events=self.store.events, request_retrain=self.request_retrain,
+            _classes=lambda: self.classes, _head_spec=lambda: self.config.head,
+            _held_out_rows=lambda: self.evaluation_set.rows if self.evaluation_set is not None else None)
         self.trainer: BackgroundTrainer | None = None
         if background:
             self.trainer = BackgroundTrainer(self._make_job, self._publish, self._publish_metrics,
@@ -257,7 +264,7 @@ class Session:
     def _make_job(self) -> TrainingJob | None:
         with self._lock:
             revision = self.store.revision
-            training = self.loop.prepare_training(self)
+            training = self.loop.prepare_training(self.loop_context)
             rows, y, weights = training.as_tuple()
             if len(y) < self.config.training.min_labels or len(set(y)) < 2:
                 return None
@@ -348,14 +355,14 @@ class Session:
             # Versions can finish out of order only across processes; never go backwards.
             if self.model is not None and model.version < self.model.version:
                 return
-            model.metrics.update(self.loop.model_metrics(self, model))  # e.g. stopping guidance
+            model.metrics.update(self.loop.model_metrics(self.loop_context, model))  # e.g. stopping guidance
             if hasattr(model.head, "choice_summary"):  # the auto head: what it chose and why
                 model.metrics["head_choice"] = model.head.choice_summary()
             self.model = model
         with self._model_published:
             self._model_published.notify_all()
         try:
-            self.loop.after_model(self, model)
+            self.loop.after_model(self.loop_context, model)
         finally:
             self._emit("model", model)
 
@@ -582,35 +589,35 @@ class Session:
     # -- review: what people decide about the loop's labels ---------------------------------
     def check_labels(self):
         """Run the label-noise check now (fits the head on folds: call it off a UI's event loop)."""
-        return self.loop.check_labels(self)
+        return self.loop.check_labels(self.loop_context)
 
     def suspicious_labels(self) -> pd.DataFrame:
         """Labels the newest noise check flagged that nobody has re-checked yet."""
-        return self.loop.suspicious_labels(self)
+        return self.loop.suspicious_labels(self.loop_context)
 
     def confirm_label(self, object_id, label: str | None = None, *, annotator: str | None = None):
         """Resolve a suspicious label: keep it (``label=None``) or correct it to ``label``."""
-        return self.loop.confirm_label(self, object_id, label=label, annotator=annotator or self.annotator)
+        return self.loop.confirm_label(self.loop_context, object_id, label=label, annotator=annotator or self.annotator)
 
     def pseudo_labels(self, *, latest_only: bool = False) -> pd.DataFrame:
         """Pseudo-labels in force (``latest_only``: those of the newest round)."""
-        return self._pseudo_loop().pseudo_labels(self, latest_only=latest_only)
+        return self._pseudo_loop().pseudo_labels(self.loop_context, latest_only=latest_only)
 
     def accept_pseudo(self, object_ids=None, *, annotator: str | None = None):
         """Make pseudo-labels human labels (all in force when ``object_ids`` is None)."""
-        return self._pseudo_loop().accept(self, object_ids, annotator=annotator or self.annotator)
+        return self._pseudo_loop().accept(self.loop_context, object_ids, annotator=annotator or self.annotator)
 
     def reject_pseudo(self, object_ids, *, annotator: str | None = None) -> int:
         """Retract pseudo-labels; the loop never pseudo-labels those objects again."""
-        return self._pseudo_loop().reject(self, object_ids, annotator=annotator or self.annotator)
+        return self._pseudo_loop().reject(self.loop_context, object_ids, annotator=annotator or self.annotator)
 
     def certification_batch(self) -> pd.DataFrame:
         """The next batch of pseudo-labels for a person to re-certify (self-paced loops)."""
-        return self._certifying_loop().certification_batch(self)
+        return self._certifying_loop().certification_batch(self.loop_context)
 
     def certify(self, object_ids, *, reject=(), annotator: str | None = None) -> dict:
         """Accept a certification batch except ``reject``, which is rejected."""
-        return self._certifying_loop().certify(self, object_ids, reject=reject,
+        return self._certifying_loop().certify(self.loop_context, object_ids, reject=reject,
                                                annotator=annotator or self.annotator)
 
     def update_loop_settings(self, **changes) -> dict:

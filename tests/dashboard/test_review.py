@@ -30,7 +30,7 @@ def _with_pseudo_labels(make_hub, make_state, per_class: int = 4):
     state = make_state(hub, annotator="ana")
     _teach_truth(hub.session, per_class)
     hub.session.wait_for_model(timeout=60)
-    assert hub.session.loop.last_round is not None and hub.session.loop.pseudo_labels(hub.session).shape[0]
+    assert hub.session.loop.last_round is not None and hub.session.pseudo_labels().shape[0]
     panel = ReviewPanel(state)
     panel.__panel__()
     return hub, state, panel
@@ -57,7 +57,7 @@ def test_active_loop_explains_instead_of_pseudo_buttons(make_state):
 def test_pseudo_labels_listed_by_class_and_confidence(make_hub, make_state):
     hub, state, panel = _with_pseudo_labels(make_hub, make_state)
     table = panel.pseudo.value
-    expected = hub.session.loop.pseudo_labels(hub.session, latest_only=True)
+    expected = hub.session.pseudo_labels(latest_only=True)
     assert len(table) == len(expected) > 0
     assert panel.pseudo.groupby == ["label"]
     order = {c: i for i, c in enumerate(CLASSES)}
@@ -94,7 +94,7 @@ def test_accept_makes_human_labels_and_reject_retracts(make_hub, make_state):
     assert _current(session, rejected).empty  # retracted: no label in force
     session.wait_for_model(timeout=60)
     assert _current(session, rejected).empty  # the next round does not pseudo-label it again
-    assert rejected in rejected_objects(session.store)
+    assert rejected in rejected_objects(session.store.events())
     assert rejected not in set(panel.pseudo.value["object_id"].astype(str))
     panel.dispose()
 
