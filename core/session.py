@@ -133,8 +133,6 @@ class Session:
                  evaluation_set: EvaluationSet | None = None, background: bool = True,
                  persist_models: bool = False):
         from .data import load_pool
-        from .loops import build_loop
-        from .strategies import build_strategy
 
         self.config = config
         self.pool = pool if pool is not None else load_pool(config.data, cache_dir=config.cache_dir)
@@ -144,8 +142,9 @@ class Session:
         self.store = store if store is not None else config.open_store()
         self.annotator = annotator or config.labels.annotator or "anonymous"
         self.evaluation_set = evaluation_set
-        self.strategy = build_strategy(config.strategy, where=config.source)
-        self.loop = build_loop(config.loop, where=config.source)
+        # Built from the specs the config validated at load: no second validation.
+        self.strategy = config.strategy.build()
+        self.loop = config.loop.build()
         self.persist_models = persist_models
         self._rng = np.random.default_rng(config.seed)
         self._row_index = pd.Index(self.pool.ids)
@@ -321,7 +320,7 @@ class Session:
             X_train = self.pool.X[rows]
             self._keep_audit_rows(version, rows, X_train, y, weights, training.n_human)
         return TrainingJob(
-            version=version, head_spec=dict(self.config.head), classes=classes, seed=self.config.seed,
+            version=version, head_spec=self.config.head, classes=classes, seed=self.config.seed,
             X_train=X_train, y_train=y, sample_weight=weights, n_human_labels=training.n_human, label_revision=revision, X_eval=X_eval, y_eval=y_eval, evaluation=evaluation,
             folds=self.config.training.evaluation_folds, X_pool=self._pool_for_worker(),
             previous_head=self.model.head if self.model is not None else None,

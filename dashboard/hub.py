@@ -59,8 +59,8 @@ class SessionHub:
         self.truth = TruthTracker.for_session(self.session, self.executor, self._emit)
         # The spec each head/strategy type was configured with, so switching back
         # restores its parameters instead of the bare defaults.
-        self._head_specs = {self.session.config.head["type"]: dict(self.session.config.head)}
-        self._strategy_specs = {self.session.config.strategy["type"]: dict(self.session.config.strategy)}
+        self._head_specs = {self.session.config.head["type"]: self.session.config.head}
+        self._strategy_specs = {self.session.config.strategy["type"]: self.session.config.strategy}
         self._unsubscribe = self.session.subscribe(self._emit)
         self.closed = False
         if self.session.trainer is not None and self.session.labels("train")["label"].nunique() >= 2:
@@ -125,14 +125,12 @@ class SessionHub:
         ConfigError
             When the head cannot be built (unknown type) or does not suit the strategy.
         """
-        from alabel.core.heads import build_head
+        from alabel.core.heads import parse_head
 
         session = self.session
-        spec = dict(self._head_specs.get(head_type, {"type": head_type}))
-        head = build_head(spec, classes=session.classes, random_state=session.config.seed,
-                          where="dashboard", key="head")
+        spec = parse_head(self._head_specs.get(head_type, {"type": head_type}), where="dashboard", key="head")
         required = getattr(session.strategy, "requires", None)
-        if required and not hasattr(head, required):
+        if required and not hasattr(spec.cls, required):
             raise ConfigError(f"dashboard: head.type: {head_type!r} cannot serve strategy "
                               f"{session.config.strategy['type']!r} (it needs {required}); "
                               "switch the strategy first")
@@ -145,20 +143,16 @@ class SessionHub:
 
     def set_strategy(self, strategy_type: str) -> dict:
         """Choose the next queries with another strategy (every tab); returns the spec in force."""
-        from alabel.core.heads import build_head
-        from alabel.core.strategies import build_strategy
+        from alabel.core.strategies import parse_strategy
 
         session = self.session
-        spec = dict(self._strategy_specs.get(strategy_type, {"type": strategy_type}))
-        strategy = build_strategy(spec, where="dashboard")
-        required = getattr(strategy, "requires", None)
-        if required:
-            head = build_head(session.config.head, classes=session.classes,
-                              random_state=session.config.seed, where="dashboard")
-            if not hasattr(head, required):
-                raise ConfigError(f"dashboard: strategy.type: {strategy_type!r} needs a head with "
-                                  f"{required} (e.g. committee); the head is "
-                                  f"{session.config.head['type']!r}")
+        spec = parse_strategy(self._strategy_specs.get(strategy_type, {"type": strategy_type}), where="dashboard")
+        strategy = spec.build()
+        required = strategy.requires
+        if required and not hasattr(session.config.head.cls, required):
+            raise ConfigError(f"dashboard: strategy.type: {strategy_type!r} needs a head with "
+                              f"{required} (e.g. committee); the head is "
+                              f"{session.config.head['type']!r}")
         self._strategy_specs[strategy_type] = spec
         session.strategy = strategy
         session.config.strategy = spec

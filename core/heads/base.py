@@ -42,6 +42,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..errors import ConfigError, DataError, NotReadyError, did_you_mean
+from ..params import CheckedParams, Param, Spec
 from ..registry import concrete_descendants, resolve
 
 #: Spec keys alabel sets itself (from the label schema and the config seed).
@@ -328,19 +329,36 @@ def _check_spec_mapping(spec: Any, *, where: str, key: str) -> None:
         raise ConfigError(f"{where}: {key}.type: missing; known head types: {known}")
 
 
+def parse_head(spec: Any, *, where: str = "config.yaml", key: str = "head") -> Spec:
+    """Validate a head spec completely; return it as a :class:`~core.params.Spec`.
+
+    A Spec (validated already) is returned as it is.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown type, an unknown key or an invalid value.
+    """
+    if isinstance(spec, Spec):
+        return spec
+    _check_spec_mapping(spec, where=where, key=key)
+    cls = resolve(Head, spec["type"], key=f"{key}.type", where=where)
+    return Spec(spec, cls, CheckedParams(cls.validate_spec(spec, where=where, key=key)))
+
+
 def build_head(
-    spec: dict,
+    spec: dict | Spec,
     *,
     classes: list[str] | None,
     random_state: int | None,
     where: str = "config.yaml",
     key: str = "head",
 ) -> Head:
-    """Validate a head spec completely and return the (unfitted) head.
+    """Validate a head spec (unless it is a validated Spec) and return the (unfitted) head.
 
     Parameters
     ----------
-    spec : dict
+    spec : dict or Spec
         ``{"type": <registered name or dotted path>, <param>: <value>, ...}``.
     classes : list of str or None
         The label schema's classes (fixes ``classes_`` and the probability columns).
@@ -354,10 +372,8 @@ def build_head(
     ConfigError
         On an unknown type, an unknown key or an invalid value.
     """
-    _check_spec_mapping(spec, where=where, key=key)
-    cls = resolve(Head, spec["type"], key=f"{key}.type", where=where)
-    kwargs = cls.validate_spec(spec, where=where, key=key)
-    return cls(classes=None if classes is None else list(classes), random_state=random_state, **kwargs)
+    spec = parse_head(spec, where=where, key=key)
+    return spec.build(classes=None if classes is None else list(classes), random_state=random_state)
 
 
 def head_spec_keys(head_type: str | type[Head]) -> tuple[str, ...]:
