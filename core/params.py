@@ -64,7 +64,8 @@ class Param:
     low, high : float, optional
         Bounds of a number or integer; ``low_open``/``high_open`` exclude them.
     choices : tuple
-        Allowed values of a ``choice``.
+        Allowed values of a ``choice``; for ``text``, the known values a UI
+        offers (any other name, e.g. a dotted path to a plugin, is accepted).
     nullable : bool
         Whether ``null`` (None) is a valid value. False unless declared.
     label : str
@@ -231,9 +232,9 @@ def choice(default, choices, doc: str, *, nullable=False, label="") -> Param:
     return Param(default, doc, "choice", choices=tuple(choices), nullable=nullable, label=label)
 
 
-def text(default, doc: str, *, nullable=False, label="", check=None) -> Param:
-    """A non-empty string."""
-    return Param(default, doc, "text", nullable=nullable, label=label, check=check)
+def text(default, doc: str, *, nullable=False, label="", check=None, known=()) -> Param:
+    """A non-empty string; ``known`` lists the usual values for a UI to offer (others are accepted)."""
+    return Param(default, doc, "text", nullable=nullable, label=label, check=check, choices=tuple(known))
 
 
 def listing(default, doc: str, *, item: Param | None = None, nullable=False, label="", nested=None,

@@ -22,10 +22,10 @@ class SelfTrainingLoop(PseudoLabelLoop):
     type_name = "self_training"
     params_spec: ClassVar[dict[str, Param]] = {
         **PseudoLabelLoop.params_spec,
-        # A name or a dotted path to a user's policy, so not a closed choice; _check_together
-        # resolves it (with a "did you mean"), and the review panel lists the registered ones.
+        # A name or a dotted path to a user's policy, so not a closed choice: _check_together
+        # resolves it (with a "did you mean"); the review panel offers the registered ones.
         "policy": text("fixed", "how confident a prediction must be: fixed, flexmatch, freematch or entropy",
-                       label="Threshold policy"),
+                       known=tuple(concrete_descendants(ThresholdPolicy)), label="Threshold policy"),
         "tau": fraction(0.95, "confidence threshold τ (fixed), upper threshold (flexmatch)", low_open=True,
                         label="Confidence threshold τ"),
         "min_threshold": fraction(0.5, "floor on the adaptive thresholds (flexmatch, freematch)",
