@@ -45,6 +45,11 @@ KINDS = {
 }
 
 
+#: How a list's elements read in a message ("a list of non-empty strings").
+_PLURALS = {"integer": "integers", "number": "numbers", "boolean": "booleans", "text": "non-empty strings",
+            "list": "lists", "mapping": "mappings"}
+
+
 @dataclass(frozen=True)
 class Param:
     """Declaration of one parameter.
@@ -114,7 +119,7 @@ class Param:
         else:
             text = KINDS[self.kind] + self._bounds()
             if self.kind == "list" and self.item is not None:
-                text += f" of {self.item.describe()}"
+                text += f" of {_PLURALS.get(self.item.kind, 'values')}{self.item._bounds()}"
         return text + (" or null" if self.nullable and not self.expected else "")
 
     def _bounds(self) -> str:

@@ -27,6 +27,7 @@ import panel as pn
 from alabel.core.errors import AlabelError
 
 from alabel.core.loops import Loop
+from alabel.core.params import integer
 
 from .base import Component
 
@@ -45,13 +46,13 @@ class ReviewPanel(Component):
 
     type_name = "review"
     title = "Review"
-    option_types = {"page_size": int}
+    params_spec = {"page_size": integer(10, "rows per page of the tables", low=1, label="Rows per page")}
 
     def __init__(self, state, **options):
         super().__init__(state, **options)
         self.loop = state.session.loop
         self.pseudo_labelling = bool(getattr(self.loop, "pseudo_labelling", False))
-        page_size = int(options.get("page_size", 10))
+        page_size = self.layout_options["page_size"]
 
         # -- suspicious labels ------------------------------------------------------
         self.check_button = pn.widgets.Button(label="Check labels", css_classes=["review-check"], width=120)
