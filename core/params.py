@@ -366,9 +366,10 @@ class Configurable:
     def __init__(self, **params):
         checked = params.pop("_checked", None)
         if isinstance(checked, CheckedParams) and checked.table is self.params_spec and not params:
-            self.params = dict(checked)  # validated by a Spec: not again
+            self.params = dict(checked)  # validated against this very table by a Spec: not again
         else:
-            self.params = self.validate_params(params, where=type(self).__name__,
+            # Anything else (a copy that lost its table, a plain dict) is checked like any input.
+            self.params = self.validate_params({**(checked or {}), **params}, where=type(self).__name__,
                                                key=f"{self.family}.params")
 
     def __repr__(self) -> str:

@@ -26,8 +26,13 @@ Subclass :class:`Head`, declare ``type_name``, list every hyper-parameter in
   and has at least two distinct values; ``sample_weight`` is None or float64;
 * ``_predict_proba(X)`` – an ``(n, len(classes_))`` array in ``classes_`` order;
 * optionally ``_partial_fit(X, y, sample_weight)`` (then ``partial_fit``
-  becomes available; ``y`` indexes ``classes_``, which holds every class), ``_check_spec_value`` for config validation, and
+  becomes available; ``y`` indexes ``classes_``, which holds every class) and
   ``_save`` / ``_load`` for a storage format other than skops.
+
+Declare every hyper-parameter in ``params_spec`` too (:mod:`core.params`:
+type, bounds, doc; the default equal to ``__init__``'s): config validation
+and the UI read it. A key a plugin head leaves undeclared is passed on
+unchecked.
 """
 from __future__ import annotations
 
@@ -85,6 +90,8 @@ class Head(ClassifierMixin, BaseEstimator):
     #: scikit-learn estimator checks this head fails by design, with the reason
     #: (for ``parametrize_with_checks(..., expected_failed_checks=...)``).
     expected_failed_checks: ClassVar[dict[str, str]] = {}
+    #: Declarations of the spec keys (``classes`` and ``random_state`` excluded).
+    params_spec: ClassVar[dict[str, Param]] = {}
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None):
@@ -300,16 +307,10 @@ class Head(ClassifierMixin, BaseEstimator):
                     f"{where}: {key}.{name}: unknown key for head {cls.type_name!r}"
                     f"{did_you_mean(name, allowed)}; known: {', '.join(allowed)}"
                 )
-            cls._check_spec_value(name, value, where=where, key=f"{key}.{name}")
+            if name in cls.params_spec:
+                cls.params_spec[name].validate(value, where=where, key=f"{key}.{name}")
             kwargs[name] = value
         return kwargs
-
-    @classmethod
-    def _check_spec_value(cls, name: str, value: Any, *, where: str, key: str) -> None:
-        """Raise ConfigError when ``value`` is not valid for parameter ``name``.
-
-        Subclasses extend this for their own parameters (call ``super()``).
-        """
 
 
 def _as_class_array(classes) -> np.ndarray:
