@@ -16,13 +16,18 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .errors import ConfigError, did_you_mean
+from .heads import parse_head
+from .loops import Loop
+from .params import Spec, check_names, choice, custom, integer, mapping, number, text, validate
+from .registry import resolve
+from .strategies import parse_strategy
 
 #: Keys a labeller presses for actions other than choosing a class.
 DEFAULT_ACTION_KEYS = {
@@ -46,6 +51,12 @@ _PALETTE = [
 TOP_LEVEL_KEYS = (
     "name", "seed", "data", "classes", "head", "strategy", "loop", "training", "labels", "ui",
 )
+
+#: The scalar top-level keys (the others are sections with their own tables).
+SESSION_PARAMS = {
+    "name": text(None, "the session's name; null: the config file's name", nullable=True, label="Name"),
+    "seed": integer(0, "seed of every random choice (splits, picks, models)", low=0, label="Seed"),
+}
 
 
 # ---------------------------------------------------------------------------
@@ -74,23 +85,6 @@ def read_mapping(value: Any, where: str, key: str) -> dict:
     return dict(value)
 
 
-def read_int(value: Any, where: str, key: str, *, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{where}: {key}: expected an integer, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ConfigError(f"{where}: {key}: must be >= {minimum}, got {value}")
-    return value
-
-
-def read_float(value: Any, where: str, key: str, *, minimum: float | None = None,
-               maximum: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{where}: {key}: expected a number, got {value!r}")
-    if minimum is not None and value < minimum or maximum is not None and value > maximum:
-        raise ConfigError(f"{where}: {key}: must be between {minimum} and {maximum}, got {value}")
-    return float(value)
-
-
 def read_str(value: Any, where: str, key: str, *, choices: tuple[str, ...] | None = None) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}: {key}: expected a non-empty string, got {value!r}")
@@ -98,12 +92,6 @@ def read_str(value: Any, where: str, key: str, *, choices: tuple[str, ...] | Non
         raise ConfigError(
             f"{where}: {key}: {value!r} is not one of {', '.join(choices)}{did_you_mean(value, choices)}"
         )
-    return value
-
-
-def read_bool(value: Any, where: str, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{where}: {key}: expected true or false, got {value!r}")
     return value
 
 
@@ -176,91 +164,128 @@ def assign_class_defaults(entries: list[tuple[str, str | None, str | None]], whe
     return classes
 
 
+#: ``loop:`` (batch_size is read here and nowhere else: its default is this one).
+LOOP_PARAMS = {
+    "type": text("active", "how the human and the model take turns: active, self_training, self_paced, "
+                 "aspl or a dotted path to a Loop subclass", label="Loop"),
+    "batch_size": integer(10, "objects per query batch (the dashboard's queue, `alabel query -n`, "
+                          "simulate rounds)", low=1, label="Query batch size"),
+    "initial_labels": integer(0, "random labels before the strategy takes over (simulate only; 0: the "
+                              "strategy picks the first labels too)", low=0, label="Random start labels"),
+    "params": mapping({}, "the loop's own parameters (see its params_spec); null: none", nullable=True,
+                      label="Loop parameters"),
+}
+
+
 @dataclass
 class LoopSpec:
-    """How the human and the model take turns (``loop:``)."""
+    """How the human and the model take turns (``loop:``), validated when made.
 
-    type: str = "active"
-    batch_size: int = 10
-    initial_labels: int = 0  # simulate only; 0: the strategy picks the first labels too
+    The loop class and its checked parameters are kept (``cls``, ``checked``),
+    so :meth:`build` makes the loop without validating again. ``where`` only
+    names the file in messages.
+    """
+
+    type: str = LOOP_PARAMS["type"].default
+    batch_size: int = LOOP_PARAMS["batch_size"].default
+    initial_labels: int = LOOP_PARAMS["initial_labels"].default
     params: dict = field(default_factory=dict)
+    where: InitVar[str] = "config.yaml"
 
-    KEYS = ("type", "batch_size", "initial_labels", "params")
+    def __post_init__(self, where: str) -> None:
+        validate(LOOP_PARAMS, {"type": self.type, "batch_size": self.batch_size,
+                               "initial_labels": self.initial_labels, "params": self.params},
+                 where=where, key="loop")
+        self.params = dict(self.params or {})
+        name = self.type if "." in self.type else self.type.replace("-", "_")  # self-training = self_training
+        self.cls = resolve(Loop, name, key="loop.type", where=where)
+        self.checked = self.cls.validate_params(self.params, where=where, key="loop.params")
 
     @classmethod
     def from_dict(cls, d: Mapping, where: str) -> LoopSpec:
-        check_keys(d, cls.KEYS, where, "loop")
-        spec = cls(
-            type=read_str(d.get("type", "active"), where, "loop.type"),
-            batch_size=read_int(d.get("batch_size", 10), where, "loop.batch_size", minimum=1),
-            initial_labels=read_int(d.get("initial_labels", 0), where, "loop.initial_labels", minimum=0),
-            params=read_mapping(d.get("params"), where, "loop.params"),
-        )
-        from .loops import validate_loop  # registry of loops lives with the loops
+        check_names(LOOP_PARAMS, d, where=where, key="loop", noun="key")
+        return cls(**d, where=where)  # the values are checked once, in __post_init__
 
-        validate_loop(spec, where)
-        return spec
+    def build(self) -> Loop:
+        """A new loop from the checked parameters."""
+        return self.cls(_checked=self.checked)
 
     def to_dict(self) -> dict:
         return {"type": self.type, "batch_size": self.batch_size,
                 "initial_labels": self.initial_labels, "params": copy.deepcopy(self.params)}
 
 
+#: ``training:``
+TRAINING_PARAMS = {
+    "backend": choice("thread", ("thread", "process"), "where heads retrain: a thread of the server, or a "
+                      "worker process (keeps the UI responsive with heavy heads)", label="Training backend"),
+    "min_labels": integer(2, "human train labels needed before the first model", low=1,
+                          label="Labels before the first model"),
+    "evaluation_folds": integer(5, "folds of the out-of-fold evaluation when there are no test labels",
+                                low=2, label="Evaluation folds"),
+    "coalesce_s": number(0.1, "seconds a retrain waits for more labels to arrive before it starts", low=0,
+                         high=60, label="Retrain delay (s)"),
+}
+
+
 @dataclass
 class TrainingSpec:
     """How and where heads retrain (``training:``)."""
 
-    backend: str = "thread"
-    min_labels: int = 2
-    evaluation_folds: int = 5
-    coalesce_s: float = 0.1
+    backend: str = TRAINING_PARAMS["backend"].default
+    min_labels: int = TRAINING_PARAMS["min_labels"].default
+    evaluation_folds: int = TRAINING_PARAMS["evaluation_folds"].default
+    coalesce_s: float = TRAINING_PARAMS["coalesce_s"].default
 
-    KEYS = ("backend", "min_labels", "evaluation_folds", "coalesce_s")
-    BACKENDS = ("thread", "process")
+    KEYS = tuple(TRAINING_PARAMS)
+    BACKENDS = TRAINING_PARAMS["backend"].choices
 
     @classmethod
     def from_dict(cls, d: Mapping, where: str) -> TrainingSpec:
-        check_keys(d, cls.KEYS, where, "training")
-        return cls(
-            backend=read_str(d.get("backend", "thread"), where, "training.backend", choices=cls.BACKENDS),
-            min_labels=read_int(d.get("min_labels", 2), where, "training.min_labels", minimum=1),
-            evaluation_folds=read_int(d.get("evaluation_folds", 5), where,
-                                      "training.evaluation_folds", minimum=2),
-            coalesce_s=read_float(d.get("coalesce_s", 0.1), where, "training.coalesce_s",
-                                  minimum=0.0, maximum=60.0),
-        )
+        return cls(**validate(TRAINING_PARAMS, d, where=where, key="training", noun="key"))
 
     def to_dict(self) -> dict:
-        return {"backend": self.backend, "min_labels": self.min_labels,
-                "evaluation_folds": self.evaluation_folds, "coalesce_s": self.coalesce_s}
+        return {name: getattr(self, name) for name in TRAINING_PARAMS}
+
+
+#: ``labels:``
+LABELS_PARAMS = {
+    "store": text("labels.sqlite", "the label store (SQLite file), relative to the config's folder",
+                  label="Label store"),
+    "models": text("models", "folder of the saved model versions, relative to the config's folder",
+                   label="Models folder"),
+    "annotator": text("", "default annotator name of labels recorded without one", label="Annotator"),
+    "lease_s": number(120.0, "seconds an object shown to one person is kept from the others", low=1,
+                      label="Lease (s)"),
+    "test_fraction": number(0.0, "share of the queries that are random test picks, kept out of training",
+                            low=0, high=0.9, label="Test share"),
+    "audit_fraction": number(None, "share of the queries that are random audit picks (unbiased accuracy "
+                             "estimate); null: 0.1 with strategy auto, else 0", low=0, high=0.5,
+                             nullable=True, label="Audit share"),
+}
 
 
 @dataclass
 class LabelsSpec:
     """Where labels and models live (``labels:``)."""
 
-    store: str = "labels.sqlite"
-    models: str = "models"
-    annotator: str = ""
-    lease_s: float = 120.0
-    test_fraction: float = 0.0
-    audit_fraction: float | None = None  # None: 0.1 with strategy auto, else 0 (core/evaluation/estimates.py)
+    store: str = LABELS_PARAMS["store"].default
+    models: str = LABELS_PARAMS["models"].default
+    annotator: str = LABELS_PARAMS["annotator"].default
+    lease_s: float = LABELS_PARAMS["lease_s"].default
+    test_fraction: float = LABELS_PARAMS["test_fraction"].default
+    audit_fraction: float | None = LABELS_PARAMS["audit_fraction"].default  # see core/evaluation/estimates.py
 
-    KEYS = ("store", "models", "annotator", "lease_s", "test_fraction", "audit_fraction")
+    KEYS = tuple(LABELS_PARAMS)
 
     @classmethod
     def from_dict(cls, d: Mapping, where: str) -> LabelsSpec:
-        check_keys(d, cls.KEYS, where, "labels")
-        return cls(
-            store=read_str(d.get("store", "labels.sqlite"), where, "labels.store"),
-            models=read_str(d.get("models", "models"), where, "labels.models"),
-            annotator=str(d.get("annotator") or ""),
-            lease_s=read_float(d.get("lease_s", 120.0), where, "labels.lease_s", minimum=1.0),
-            test_fraction=read_float(d.get("test_fraction", 0.0), where, "labels.test_fraction",
-                                     minimum=0.0, maximum=0.9),
-            audit_fraction=None if d.get("audit_fraction") is None else read_float(
-                d["audit_fraction"], where, "labels.audit_fraction", minimum=0.0, maximum=0.5),
-        )
+        values = validate(LABELS_PARAMS, d, where=where, key="labels", noun="key")
+        values["lease_s"] = float(values["lease_s"])
+        values["test_fraction"] = float(values["test_fraction"])
+        if values["audit_fraction"] is not None:
+            values["audit_fraction"] = float(values["audit_fraction"])
+        return cls(**values)
 
     def to_dict(self) -> dict:
         out = {"store": self.store, "models": self.models, "lease_s": self.lease_s,
@@ -272,29 +297,46 @@ class LabelsSpec:
         return out
 
 
+def _key_name(value) -> bool:
+    # YAML reads ``skip: 1`` as an integer: a digit key is still a key.
+    return (isinstance(value, str) and bool(value)) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+#: ``ui.keys``: one key per action.
+ACTION_KEY_PARAMS = {
+    action: custom(key, f"key that triggers '{action}'", accepts=_key_name, expected="a key name",
+                   label=action.capitalize())
+    for action, key in DEFAULT_ACTION_KEYS.items()
+}
+
+#: ``ui:``
+UI_PARAMS = {
+    "layout": text("default", "a shipped layout's name or a path to a layout .yaml file", label="Layout"),
+    "keys": mapping({}, "keys of the actions (accept, skip, unsure, undo, next, previous); null: the defaults",
+                    nullable=True,
+                    nested=lambda v, where, key: validate(ACTION_KEY_PARAMS, v, where=where, key=key,
+                                                          noun="key", fill=False),
+                    label="Action keys"),
+    "scatter": mapping({}, "the scatter's axes, colouring and rasterising threshold (checked against the "
+                       "data when the dashboard opens); null: the defaults", nullable=True, label="Scatter"),
+}
+
+
 @dataclass
 class UISpec:
     """Dashboard settings (``ui:``)."""
 
-    layout: str = "default"
+    layout: str = UI_PARAMS["layout"].default
     keys: dict = field(default_factory=lambda: dict(DEFAULT_ACTION_KEYS))
     scatter: dict = field(default_factory=dict)
 
-    KEYS = ("layout", "keys", "scatter")
+    KEYS = tuple(UI_PARAMS)
 
     @classmethod
     def from_dict(cls, d: Mapping, where: str) -> UISpec:
-        check_keys(d, cls.KEYS, where, "ui")
-        keys = read_mapping(d.get("keys"), where, "ui.keys")
-        check_keys(keys, tuple(DEFAULT_ACTION_KEYS), where, "ui.keys")
-        merged = dict(DEFAULT_ACTION_KEYS)
-        for action, key in keys.items():
-            merged[action] = read_str(str(key), where, f"ui.keys.{action}")
-        return cls(
-            layout=read_str(d.get("layout", "default"), where, "ui.layout"),
-            keys=merged,
-            scatter=read_mapping(d.get("scatter"), where, "ui.scatter"),
-        )
+        values = validate(UI_PARAMS, d, where=where, key="ui", noun="key")
+        keys = {**DEFAULT_ACTION_KEYS, **{a: str(k) for a, k in (values["keys"] or {}).items()}}
+        return cls(layout=values["layout"], keys=keys, scatter=dict(values["scatter"] or {}))
 
     def to_dict(self) -> dict:
         return {"layout": self.layout, "keys": dict(self.keys), "scatter": copy.deepcopy(self.scatter)}
@@ -313,8 +355,8 @@ class SessionConfig:
     """
 
     data: Any  # core.data.spec.DataSpec
-    head: dict
-    strategy: dict
+    head: Spec  # validated head spec (reads like the mapping written in the file)
+    strategy: Spec  # validated strategy spec
     classes: list[ClassSpec] = field(default_factory=list)
     name: str = "alabel session"
     seed: int = 0
@@ -350,8 +392,6 @@ class SessionConfig:
     def from_dict(cls, raw: Any, *, base_dir: Path, where: str = "config.yaml") -> SessionConfig:
         """Validate a parsed config mapping (see the README's config reference)."""
         from .data.spec import DataSpec
-        from .heads import build_head
-        from .strategies import build_strategy
 
         if not isinstance(raw, Mapping):
             raise ConfigError(f"{where}: expected a mapping of sections at the top level, "
@@ -360,23 +400,21 @@ class SessionConfig:
         for required in ("data",):
             if required not in raw:
                 raise ConfigError(f"{where}: {required}: missing (required section)")
-        seed = read_int(raw.get("seed", 0), where, "seed", minimum=0)
+        top = validate(SESSION_PARAMS, {k: raw[k] for k in SESSION_PARAMS if k in raw}, where=where, key="")
         ui = UISpec.from_dict(read_mapping(raw.get("ui"), where, "ui"), where)
         data = DataSpec.from_dict(read_mapping(raw["data"], where, "data"), where=where,
                                   base_dir=Path(base_dir))
         classes = parse_classes(raw.get("classes"), where, set(ui.keys.values()))
         # No head or strategy named: the adaptive defaults (core/heads/adaptive.py,
         # core/strategies/cold_start.py), which suit every label budget.
-        head = read_mapping(raw.get("head") or {"type": "auto"}, where, "head")
-        strategy = read_mapping(raw.get("strategy") or {"type": "auto"}, where, "strategy")
-        # Build once to validate every key now, not at the first retrain.
-        built_head = build_head(head, classes=[c.name for c in classes] or None, random_state=seed,
-                                where=where)
+        # Each spec is validated here, once, and kept validated: the session builds from it.
+        head = parse_head(read_mapping(raw.get("head") or {"type": "auto"}, where, "head"), where=where)
         # With the head known, a strategy that needs a committee or MC dropout fails now.
-        build_strategy(strategy, where=where, head=built_head)
+        strategy = parse_strategy(read_mapping(raw.get("strategy") or {"type": "auto"}, where, "strategy"),
+                                  where=where, head=head)
         return cls(
-            name=str(raw.get("name") or Path(where).stem),
-            seed=seed,
+            name=str(top["name"] or Path(where).stem),
+            seed=top["seed"],
             data=data,
             classes=classes,
             head=head,
@@ -441,8 +479,8 @@ class SessionConfig:
             "seed": self.seed,
             "data": self.data.to_dict(relative_to=target),
             "classes": [c.to_dict() for c in self.classes],
-            "head": copy.deepcopy(self.head),
-            "strategy": copy.deepcopy(self.strategy),
+            "head": _as_written(self.head),
+            "strategy": _as_written(self.strategy),
             "loop": self.loop.to_dict(),
             "training": self.training.to_dict(),
             "labels": labels,
@@ -460,6 +498,10 @@ class SessionConfig:
                        encoding="utf-8")
         os.replace(tmp, path)
         return path
+
+
+def _as_written(spec) -> dict:
+    return spec.to_dict() if isinstance(spec, Spec) else copy.deepcopy(dict(spec))
 
 
 def _relative_path(path: Path, folder: Path) -> str:

@@ -32,11 +32,11 @@ from .config import SessionConfig, assign_class_defaults
 from .data import load_pool
 from .errors import ConfigError, LabelStoreError, NotReadyError
 from .evaluation import estimates
-from .heads import build_head
+from .heads import parse_head
 from .heads.persist import load_head, save_head
-from .loops import LoopContext, build_loop
+from .loops import LoopContext
 from .records import EvaluationSet, ModelVersion, Prediction, QueryItem
-from .strategies import build_strategy
+from .strategies import parse_strategy
 from .strategies.planner import QueryPlanner
 from .training.retrain import TrainingJob, TrainingResult, fit_and_evaluate, predict_proba_chunked
 from .training.trainer import BackgroundTrainer, TrainerStatus
@@ -91,8 +91,9 @@ class Session:
         self.store = store if store is not None else config.open_store()
         self.annotator = annotator or config.labels.annotator or "anonymous"
         self.evaluation_set = evaluation_set
-        self.strategy = build_strategy(config.strategy, where=config.source)
-        self.loop = build_loop(config.loop, where=config.source)
+        # Built from the specs the config validated at load: no second validation.
+        self.strategy = config.strategy.build()
+        self.loop = config.loop.build()
         self.persist_models = persist_models
         self._row_index = pd.Index(self.pool.ids)
         excluded = np.zeros(self.pool.n, dtype=bool)
@@ -279,7 +280,7 @@ class Session:
             X_train = self.pool.X[rows]
             self._keep_audit_rows(version, rows, X_train, y, weights, training.n_human)
         return TrainingJob(
-            version=version, head_spec=dict(self.config.head), classes=classes, seed=self.config.seed,
+            version=version, head_spec=self.config.head, classes=classes, seed=self.config.seed,
             X_train=X_train, y_train=y, sample_weight=weights, n_human_labels=training.n_human, label_revision=revision, X_eval=X_eval, y_eval=y_eval, evaluation=evaluation,
             folds=self.config.training.evaluation_folds, X_pool=self._pool_for_worker(),
             previous_head=self.model.head if self.model is not None else None,
@@ -526,48 +527,40 @@ class Session:
         """Write config, labels and (``data="copy"``) the data to ``folder`` for a colleague."""
         export_bundle(self.config, folder, data=data, store=self.store, classes=list(self.classes))
 
-    def set_head(self, spec: dict) -> dict:
+    def set_head(self, spec) -> dict:
         """Train with another head from now on (every user of the session); returns the spec in force.
 
-        Raises ConfigError, changing nothing, when the head cannot be built or
-        cannot serve the strategy in force.
+        Raises ConfigError, changing nothing, when the spec is invalid or the
+        head cannot serve the strategy in force.
         """
-        head = build_head(spec, classes=self.classes, random_state=self.config.seed, where="dashboard",
-                          key="head")
+        spec = parse_head(spec, where="dashboard", key="head")
         with self._lock:
-            required = getattr(self.strategy, "requires", None)
-            if required and not hasattr(head, required):
+            required = self.strategy.requires
+            if required and not hasattr(spec.cls, required):
                 raise ConfigError(f"dashboard: head.type: {spec['type']!r} cannot serve strategy "
                                   f"{self.config.strategy['type']!r} (it needs {required}); "
                                   "switch the strategy first")
-            self.config.head = dict(spec)
-        self._emit("config", {"head": dict(spec)})
+            self.config.head = spec
+        self._emit("config", {"head": spec})
         self.retrain_in_background()
-        return dict(spec)
+        return spec
 
-    def set_strategy(self, spec: dict) -> dict:
+    def set_strategy(self, spec) -> dict:
         """Choose the next queries with another strategy; returns the spec in force.
 
-        Raises ConfigError, changing nothing, when the strategy cannot be built
-        or needs what the head in force lacks.
+        Raises ConfigError, changing nothing, when the spec is invalid or the
+        strategy needs what the head in force lacks.
         """
-        strategy = build_strategy(spec, where="dashboard")
         with self._lock:
-            required = getattr(strategy, "requires", None)
-            if required:
-                head = build_head(self.config.head, classes=self.classes, random_state=self.config.seed,
-                                  where="dashboard")
-                if not hasattr(head, required):
-                    raise ConfigError(f"dashboard: strategy.type: {spec['type']!r} needs a head with "
-                                      f"{required} (e.g. committee); the head is "
-                                      f"{self.config.head['type']!r}")
+            spec = parse_strategy(spec, where="dashboard", head=self.config.head)
+            strategy = spec.build()
             model = self.model
             if model is not None and model.proba is not None:  # rank the pool once for this model
                 strategy.warm(model.proba, np.random.default_rng([self.config.seed, model.version]))
             self.strategy = strategy
-            self.config.strategy = dict(spec)
-        self._emit("config", {"strategy": dict(spec)})
-        return dict(spec)
+            self.config.strategy = spec
+        self._emit("config", {"strategy": spec})
+        return spec
 
     def retrain_in_background(self) -> None:
         """Ask the background trainer for a retrain (no-op without one: see :meth:`retrain`)."""

@@ -295,24 +295,18 @@ def cmd_simulate(args) -> int:
             progress.set_postfix_str(f"{row['head']} {row['strategy']} seed {row['seed']}: "
                                      f"acc {row['accuracy']:.3f}")
 
-        text = simulate_with_baselines(config, seeds, budget=args.budget, batch_size=args.batch_size or 10,
+        text = simulate_with_baselines(config, seeds, budget=args.budget, batch_size=args.batch_size,
                                        test_size=args.test_size, initial_labels=args.initial,
                                        out_dir=args.out, on_round=on_grid_round)
         progress.close()
         print(text)
         return 0
-    strategies = [{"type": s} for s in args.strategy] if args.strategy else None
-    if strategies:
-        from alabel.core.strategies import build_strategy
+    from alabel.core.heads import parse_head
+    from alabel.core.strategies import parse_strategy
 
-        for spec in strategies:
-            build_strategy(spec, where="--strategy")
-    head = None
-    if args.head:
-        from alabel.core.heads import build_head
-
-        head = {"type": args.head}
-        build_head(head, classes=None, random_state=0, where="--head")
+    # Validated once here (naming the option); the simulation builds from these specs.
+    strategies = [parse_strategy({"type": s}, where="--strategy") for s in args.strategy] if args.strategy else None
+    head = parse_head({"type": args.head}, where="--head") if args.head else None
     loops = _loop_specs(config, args.loop, args.loop_param)
     plan = SimulationPlan(budget=args.budget, strategies=strategies, seeds=seeds,
                           initial_labels=args.initial, batch_size=args.batch_size,
@@ -348,7 +342,6 @@ def _loop_specs(config, names, params) -> list[dict] | None:
     import yaml
 
     from alabel.core.config import LoopSpec
-    from alabel.core.loops import validate_loop
     from alabel.core.evaluation.simulate import loop_spec
 
     parsed = {}
@@ -362,7 +355,7 @@ def _loop_specs(config, names, params) -> list[dict] | None:
         parsed = {**config.loop.params, **parsed}
     if not names:
         return None
-    classes = [validate_loop(LoopSpec(type=name), "--loop") for name in names]
+    classes = [LoopSpec(type=name, where="--loop").cls for name in names]
     # A --loop-param goes to the loops that take it (compare active with self-training at
     # one tau); one that no loop takes goes to the first, whose validation explains why.
     specs = [{"type": name.replace("-", "_"),

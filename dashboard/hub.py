@@ -58,8 +58,8 @@ class SessionHub:
         self.truth = TruthTracker.for_session(self.session, self.executor, self._emit)
         # The spec each head/strategy type was configured with, so switching back
         # restores its parameters instead of the bare defaults.
-        self._head_specs = {self.session.config.head["type"]: dict(self.session.config.head)}
-        self._strategy_specs = {self.session.config.strategy["type"]: dict(self.session.config.strategy)}
+        self._head_specs = {self.session.config.head["type"]: self.session.config.head}
+        self._strategy_specs = {self.session.config.strategy["type"]: self.session.config.strategy}
         self._unsubscribe = self.session.subscribe(self._emit)
         self.closed = False
         self.session.resume()  # labels from an earlier run: a model at once

@@ -6,7 +6,8 @@ the grid {logistic regression, histogram gradient boosting} x {random, margin,
 entropy} on the same splits and seeds, under the protocol of the table in
 STACK.md: a 30 % stratified test split per seed, 10 random start labels for
 the baselines (the same ones for every baseline of a seed), then batches of
-10. Methods are compared at equal numbers of human labels.
+``loop.batch_size`` (10 unless the config says otherwise). Methods are
+compared at equal numbers of human labels.
 
 Everything here drives :func:`core.simulate.run_simulation`, so the numbers
 come from the same session, label store and trainer a user runs.
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import SessionConfig
+from ..strategies import parse_strategy
 from .simulate import SimulationPlan, run_simulation
 
 #: Heads of the grid, as alabel's example configs write them.
@@ -75,7 +77,7 @@ def method_config(config: SessionConfig, method: Method) -> SessionConfig:
 
 
 def run_method(config: SessionConfig, method: Method, seed: int, *, budget: int = 500,
-               batch_size: int = 10, test_size: float = 0.3, out_dir: Path | None = None,
+               batch_size: int | None = None, test_size: float = 0.3, out_dir: Path | None = None,
                on_round: Callable[[dict], None] | None = None) -> pd.DataFrame:
     """Learning curve of one method on one seed (columns of ``CURVE_COLUMNS`` + ``method``).
 
@@ -114,7 +116,7 @@ def run_random_baseline(config: SessionConfig, method: Method, seed: int, *, bud
     from .simulate import CURVE_COLUMNS, _estimate_columns, load_oracle_pool, oracle_config
 
     run_config = oracle_config(method_config(config, method), SimulationPlan(head=method.head))
-    run_config.strategy = dict(method.strategy)
+    run_config.strategy = parse_strategy(method.strategy, where=run_config.source)
     run_config.seed = int(seed)
     pool = load_oracle_pool(run_config)
     truth = np.asarray(pool.ground_truth).astype(str)
@@ -153,7 +155,8 @@ def run_random_baseline(config: SessionConfig, method: Method, seed: int, *, bud
     return curve
 
 
-def run_grid(config: SessionConfig, seeds: Sequence[int], *, budget: int = 500, batch_size: int = 10,
+def run_grid(config: SessionConfig, seeds: Sequence[int], *, budget: int = 500,
+             batch_size: int | None = None,
              test_size: float = 0.3, methods: Sequence[Method] | None = None,
              out_dir: Path | None = None, on_round: Callable[[dict], None] | None = None,
              on_run: Callable[[pd.DataFrame], None] | None = None,
@@ -396,7 +399,8 @@ def write_report(curve: pd.DataFrame, out_dir: Path, *, title: str = "",
 
 
 def simulate_with_baselines(config: SessionConfig, seeds: Sequence[int], *, budget: int = 500,
-                            batch_size: int = 10, test_size: float = 0.3, initial_labels: int | None = None,
+                            batch_size: int | None = None, test_size: float = 0.3,
+                            initial_labels: int | None = None,
                             out_dir: Path, on_round: Callable[[dict], None] | None = None) -> str:
     """Run the config's session and the grid, write the report under ``out_dir``; return its text.
 

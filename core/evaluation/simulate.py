@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from ..config import SessionConfig
+from ..config import LoopSpec, SessionConfig
 from ..errors import ConfigError, DataError
+from ..heads import parse_head
+from ..strategies import parse_strategy
 
 #: ``labels`` counts human labels only; loops that pseudo-label report ``pseudo_labels`` (used to
 #: train that model) and ``pseudo_precision`` (their agreement with the oracle, NaN when none).
@@ -55,7 +57,7 @@ def oracle_config(config: SessionConfig, plan: SimulationPlan) -> SessionConfig:
         raise ConfigError(f"{config.source}: data.ground_truth: simulate needs an oracle column "
                           "(set data.ground_truth or pass --oracle-column)")
     if plan.head is not None:
-        config.head = dict(plan.head)
+        config.head = parse_head(plan.head, where=config.source)
     # Each round waits for the model anyway; a coalescing delay would only slow the harness.
     config.training.coalesce_s = 0.0
     return config
@@ -88,12 +90,12 @@ def run_simulation(config: SessionConfig, plan: SimulationPlan, *, out_dir: Path
     on_round
         Called with each curve row as it is produced (progress bars).
     """
-    from ..heads import build_head  # noqa: F401  (validates the head override early)
-
     config = oracle_config(config, plan)
     pool = load_oracle_pool(config)
     truth = np.asarray(pool.ground_truth).astype(str)
-    strategies = list(plan.strategies or [config.strategy])
+    # Each strategy validated once, here (and checked against the head), before any run.
+    strategies = [parse_strategy(spec, where=config.source, head=config.head)
+                  for spec in (plan.strategies or [config.strategy])]
     loops = [loop_spec(config, spec) for spec in plan.loops] if plan.loops else [config.loop]
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="alabel-sim-") as tmp:
@@ -111,11 +113,9 @@ def run_simulation(config: SessionConfig, plan: SimulationPlan, *, out_dir: Path
 
 def loop_spec(config: SessionConfig, spec: dict, where: str | None = None):
     """The config's ``loop:`` section with another loop type and params (``--loop``), validated."""
-    from ..config import LoopSpec
-
-    loop = dataclasses.replace(config.loop, type=str(spec["type"]).replace("-", "_"),
-                               params=dict(spec.get("params") or {}))
-    return LoopSpec.from_dict(loop.to_dict(), where or config.source)
+    loop = {**config.loop.to_dict(), "type": str(spec["type"]).replace("-", "_"),
+            "params": dict(spec.get("params") or {})}
+    return LoopSpec.from_dict(loop, where or config.source)
 
 
 def loop_label(loop) -> str:
@@ -132,7 +132,7 @@ def _simulate_one(config, pool, truth, strategy: dict, seed: int, pool_rows, tes
     from ..session import EvaluationSet, Session
 
     run_config = copy.deepcopy(config)
-    run_config.strategy = dict(strategy)
+    run_config.strategy = strategy
     run_config.seed = int(seed)
     if loop is not None:
         run_config.loop = copy.deepcopy(loop)

@@ -8,7 +8,7 @@ only inside methods so that importing it stays cheap.
 from importlib import import_module
 
 from .adaptive import AdaptiveHead  # noqa: F401  (registers the ``auto`` head)
-from .base import Head, build_head, head_spec_keys, to_spec
+from .base import Head, build_head, head_spec_keys, parse_head, to_spec
 from .committee import CommitteeHead
 from .persist import load_head, save_head
 from .sklearn_heads import (
@@ -39,6 +39,7 @@ __all__ = [
     "SklearnHead",
     "build_head",
     "head_spec_keys",
+    "parse_head",
     "load_head",
     "save_head",
     "to_spec",

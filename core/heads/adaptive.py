@@ -48,6 +48,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from ..errors import ConfigError
+from ..params import boolean, choice, integer, listing, number
 from ..registry import resolve
 from .base import Head, build_head
 
@@ -106,6 +107,23 @@ def label_log_loss(proba: np.ndarray, truth: np.ndarray, *, calibrate: bool = Tr
         if best is None or loss.mean() < best.mean():
             best, best_t = loss, float(t)
     return best, best_t
+
+
+def _check_candidates(value: list, where: str, key: str) -> None:
+    if not value:
+        raise ConfigError(f"{where}: {key}: must be a non-empty list of head specs")
+    for i, entry in enumerate(value):
+        if not isinstance(entry, dict) or "type" not in entry:
+            raise ConfigError(f"{where}: {key}[{i}]: must be a head spec with a 'type' key")
+        if entry.get("type") == AdaptiveHead.type_name:
+            raise ConfigError(f"{where}: {key}[{i}].type: an auto head cannot hold another")
+        _CANDIDATE_MIN_LABELS.validate(entry.get("min_labels", 0), where=where, key=f"{key}[{i}].min_labels")
+        spec = {k: v for k, v in entry.items() if k not in LADDER_KEYS}
+        # Validate (and discard) each candidate now so errors surface before any fit.
+        build_head(spec, classes=None, random_state=None, where=where, key=f"{key}[{i}]")
+
+
+_CANDIDATE_MIN_LABELS = integer(0, "label count from which a candidate is eligible", low=0)
 
 
 class AdaptiveHead(Head):
@@ -175,6 +193,27 @@ class AdaptiveHead(Head):
     type_name: ClassVar[str] = "auto"
     #: The trainer hands the previous version to :meth:`warm_start_from`.
     supports_warm_start: ClassVar[bool] = True
+
+    params_spec = {
+        "candidates": listing(None, "head specs to choose from, simplest first, each with an optional "
+                              "min_labels; null: logistic regression, then boosting and a forest from 20 labels",
+                              nullable=True, nested=_check_candidates, label="Candidates"),
+        "ensemble": boolean(True, "also consider the mean probability of the eligible candidates",
+                            label="Consider the ensemble"),
+        "criterion": choice("log_loss", CRITERIA, "out-of-fold score the choice optimises",
+                            label="Choice criterion"),
+        "calibrate": boolean(True, "temperature-scale each option's out-of-fold probabilities before "
+                             "scoring", label="Calibrate before comparing"),
+        "folds": integer(5, "folds of the out-of-fold estimate", low=2, label="Folds"),
+        "evidence": number(1.0, "standard errors by which a later option must improve to be chosen", low=0,
+                           high=10, label="Evidence (standard errors)"),
+        "tolerance": number(0.0, "further absolute improvement a later option must show", low=0, high=10,
+                            label="Tolerance"),
+        "min_per_class": integer(3, "no choice while the labels average fewer per class present", low=0,
+                                 label="Labels per class before choosing"),
+        "reselect_growth": number(0.2, "with a warm start, keep the choice until the labels grow by this "
+                                  "fraction", low=0, high=10, label="Re-choose after growth"),
+    }
 
     def __init__(self, *, candidates=None, ensemble=True, criterion="log_loss", calibrate=True, folds=5,
                  evidence=1.0, tolerance=0.0, min_per_class=3, reselect_growth=0.2, classes=None,
@@ -380,34 +419,3 @@ class AdaptiveHead(Head):
                     "note": f"one class only ({self.single_class_!r}): no model needed yet"}
         return {"chosen": self.chosen_, "n_selected": int(self.n_selected_), "criterion": self.criterion,
                 "scores": copy.deepcopy(self.candidates_scores_), "note": self.selection_note_}
-
-    # ----------------------------------------------------- config checks
-    @classmethod
-    def _check_spec_value(cls, name, value, *, where, key):
-        super()._check_spec_value(name, value, where=where, key=key)
-        if name == "folds" and (isinstance(value, bool) or not isinstance(value, int) or value < 2):
-            raise ConfigError(f"{where}: {key}: must be an integer >= 2, got {value!r}")
-        if name == "min_per_class" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise ConfigError(f"{where}: {key}: must be an integer >= 0, got {value!r}")
-        if name in ("evidence", "tolerance", "reselect_growth") and (
-                isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 10):
-            raise ConfigError(f"{where}: {key}: must be a number between 0 and 10, got {value!r}")
-        if name in ("ensemble", "calibrate") and not isinstance(value, bool):
-            raise ConfigError(f"{where}: {key}: must be true or false, got {value!r}")
-        if name == "criterion" and value not in CRITERIA:
-            raise ConfigError(f"{where}: {key}: must be one of {', '.join(CRITERIA)}, got {value!r}")
-        if name == "candidates" and value is not None:
-            if not isinstance(value, list) or not value:
-                raise ConfigError(f"{where}: {key}: must be a non-empty list of head specs")
-            for i, entry in enumerate(value):
-                if not isinstance(entry, dict) or "type" not in entry:
-                    raise ConfigError(f"{where}: {key}[{i}]: must be a head spec with a 'type' key")
-                if entry.get("type") == cls.type_name:
-                    raise ConfigError(f"{where}: {key}[{i}].type: an auto head cannot hold another")
-                min_labels = entry.get("min_labels", 0)
-                if isinstance(min_labels, bool) or not isinstance(min_labels, int) or min_labels < 0:
-                    raise ConfigError(f"{where}: {key}[{i}].min_labels: must be an integer >= 0, "
-                                      f"got {min_labels!r}")
-                spec = {k: v for k, v in entry.items() if k not in LADDER_KEYS}
-                # Validate (and discard) each candidate now so errors surface before any fit.
-                build_head(spec, classes=None, random_state=None, where=where, key=f"{key}[{i}]")

@@ -26,8 +26,13 @@ Subclass :class:`Head`, declare ``type_name``, list every hyper-parameter in
   and has at least two distinct values; ``sample_weight`` is None or float64;
 * ``_predict_proba(X)`` – an ``(n, len(classes_))`` array in ``classes_`` order;
 * optionally ``_partial_fit(X, y, sample_weight)`` (then ``partial_fit``
-  becomes available; ``y`` indexes ``classes_``, which holds every class), ``_check_spec_value`` for config validation, and
+  becomes available; ``y`` indexes ``classes_``, which holds every class) and
   ``_save`` / ``_load`` for a storage format other than skops.
+
+Declare every hyper-parameter in ``params_spec`` too (:mod:`core.params`:
+type, bounds, doc; the default equal to ``__init__``'s): config validation
+and the UI read it. A key a plugin head leaves undeclared is passed on
+unchecked.
 """
 from __future__ import annotations
 
@@ -42,6 +47,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..errors import ConfigError, DataError, NotReadyError, did_you_mean
+from ..params import CheckedParams, Param, Spec
 from ..registry import concrete_descendants, resolve
 
 #: Spec keys alabel sets itself (from the label schema and the config seed).
@@ -84,6 +90,8 @@ class Head(ClassifierMixin, BaseEstimator):
     #: scikit-learn estimator checks this head fails by design, with the reason
     #: (for ``parametrize_with_checks(..., expected_failed_checks=...)``).
     expected_failed_checks: ClassVar[dict[str, str]] = {}
+    #: Declarations of the spec keys (``classes`` and ``random_state`` excluded).
+    params_spec: ClassVar[dict[str, Param]] = {}
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None):
@@ -299,16 +307,10 @@ class Head(ClassifierMixin, BaseEstimator):
                     f"{where}: {key}.{name}: unknown key for head {cls.type_name!r}"
                     f"{did_you_mean(name, allowed)}; known: {', '.join(allowed)}"
                 )
-            cls._check_spec_value(name, value, where=where, key=f"{key}.{name}")
+            if name in cls.params_spec:
+                cls.params_spec[name].validate(value, where=where, key=f"{key}.{name}")
             kwargs[name] = value
         return kwargs
-
-    @classmethod
-    def _check_spec_value(cls, name: str, value: Any, *, where: str, key: str) -> None:
-        """Raise ConfigError when ``value`` is not valid for parameter ``name``.
-
-        Subclasses extend this for their own parameters (call ``super()``).
-        """
 
 
 def _as_class_array(classes) -> np.ndarray:
@@ -328,19 +330,36 @@ def _check_spec_mapping(spec: Any, *, where: str, key: str) -> None:
         raise ConfigError(f"{where}: {key}.type: missing; known head types: {known}")
 
 
+def parse_head(spec: Any, *, where: str = "config.yaml", key: str = "head") -> Spec:
+    """Validate a head spec completely; return it as a :class:`~core.params.Spec`.
+
+    A Spec (validated already) is returned as it is.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown type, an unknown key or an invalid value.
+    """
+    if isinstance(spec, Spec):
+        return spec
+    _check_spec_mapping(spec, where=where, key=key)
+    cls = resolve(Head, spec["type"], key=f"{key}.type", where=where)
+    return Spec(spec, cls, CheckedParams(cls.validate_spec(spec, where=where, key=key)))
+
+
 def build_head(
-    spec: dict,
+    spec: dict | Spec,
     *,
     classes: list[str] | None,
     random_state: int | None,
     where: str = "config.yaml",
     key: str = "head",
 ) -> Head:
-    """Validate a head spec completely and return the (unfitted) head.
+    """Validate a head spec (unless it is a validated Spec) and return the (unfitted) head.
 
     Parameters
     ----------
-    spec : dict
+    spec : dict or Spec
         ``{"type": <registered name or dotted path>, <param>: <value>, ...}``.
     classes : list of str or None
         The label schema's classes (fixes ``classes_`` and the probability columns).
@@ -354,10 +373,8 @@ def build_head(
     ConfigError
         On an unknown type, an unknown key or an invalid value.
     """
-    _check_spec_mapping(spec, where=where, key=key)
-    cls = resolve(Head, spec["type"], key=f"{key}.type", where=where)
-    kwargs = cls.validate_spec(spec, where=where, key=key)
-    return cls(classes=None if classes is None else list(classes), random_state=random_state, **kwargs)
+    spec = parse_head(spec, where=where, key=key)
+    return spec.build(classes=None if classes is None else list(classes), random_state=random_state)
 
 
 def head_spec_keys(head_type: str | type[Head]) -> tuple[str, ...]:

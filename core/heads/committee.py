@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import ConfigError
+from ..params import boolean, listing
 from ..registry import resolve
 from .base import Head, build_head
 
@@ -25,6 +26,14 @@ DEFAULT_MEMBERS: tuple[dict, ...] = (
     {"type": "random_forest"},
     {"type": "hist_gradient_boosting"},
 )
+
+
+def _check_members(value: list, where: str, key: str) -> None:
+    if len(value) < 2:
+        raise ConfigError(f"{where}: {key}: must be a list of at least two head specs")
+    for i, member in enumerate(value):
+        # Validate (and discard) each member now so errors surface before any fit.
+        build_head(member, classes=None, random_state=None, where=where, key=f"{key}[{i}]")
 
 
 class CommitteeHead(Head):
@@ -56,6 +65,14 @@ class CommitteeHead(Head):
         "check_sample_weight_equivalence_on_dense_data":
             "members train on bootstrap samples drawn by row, so a repeated row is drawn "
             "more often than a weighted one",
+    }
+
+    params_spec = {
+        "members": listing(None, "head specs of the members, at least two; null: logistic regression, random "
+                           "forest and histogram gradient boosting", nullable=True, nested=_check_members,
+                           label="Members"),
+        "bootstrap": boolean(True, "train each member on its own stratified bootstrap sample of the labels",
+                             label="Bootstrap"),
     }
 
     def __init__(self, *, members=None, bootstrap=True, classes=None, random_state=None):
@@ -119,18 +136,6 @@ class CommitteeHead(Head):
 
     def _predict_proba(self, X):
         return self.member_probas(X).mean(axis=0)
-
-    @classmethod
-    def _check_spec_value(cls, name, value, *, where, key):
-        super()._check_spec_value(name, value, where=where, key=key)
-        if name == "bootstrap" and not isinstance(value, bool):
-            raise ConfigError(f"{where}: {key}: must be true or false, got {value!r}")
-        if name == "members" and value is not None:
-            if not isinstance(value, list) or len(value) < 2:
-                raise ConfigError(f"{where}: {key}: must be a list of at least two head specs")
-            for i, member in enumerate(value):
-                # Validate (and discard) each member now so errors surface before any fit.
-                build_head(member, classes=None, random_state=None, where=where, key=f"{key}[{i}]")
 
 
 def _stratified_bootstrap(y: np.ndarray, rng: np.random.RandomState) -> np.ndarray:

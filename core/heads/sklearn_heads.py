@@ -30,6 +30,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import has_fit_parameter
 
 from ..errors import ConfigError, DataError, did_you_mean
+from ..params import Param, boolean, custom, mapping
 from .base import Head
 
 #: Estimator parameters the head sets itself; ``params`` may not override them.
@@ -42,6 +43,54 @@ _WEIGHT_EQUIVALENCE = (
     "weighting a row is not the same as repeating it: scikit-learn lists this check as an "
     "expected failure for {model} itself (meta-issue #16298)"
 )
+
+
+def _positive_weights(value) -> bool:
+    return value == "balanced" or isinstance(value, dict) and all(
+        isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0 for w in value.values())
+
+
+#: ``class_weight`` of the scikit-learn heads.
+CLASS_WEIGHT = custom(None, "reweight classes: 'balanced' inversely to their frequency, or a mapping class "
+                      "name -> weight; null: every class weighs the same", accepts=_positive_weights,
+                      expected="null, 'balanced' or a mapping of class name to a positive weight",
+                      nullable=True, label="Class weights")
+
+
+def sklearn_params(estimator_class: type, type_name: str, *, scale: bool, missing_indicators: bool = False,
+                   class_weight: bool = True) -> dict[str, Param]:
+    """The declarations of a scikit-learn head's spec keys (``params`` checked by scikit-learn itself)."""
+    declared = {"scale": boolean(scale, "standardise the features before the model", label="Standardise")}
+    if missing_indicators:
+        declared["missing_indicators"] = boolean(
+            True, "add a \"was missing\" column per feature with NaN (false: impute the median only)",
+            label="Missing-value indicators")
+    if class_weight:
+        declared["class_weight"] = CLASS_WEIGHT
+    declared["params"] = mapping(
+        None, f"extra {estimator_class.__name__} parameters; null: its defaults", nullable=True,
+        label="Estimator parameters",
+        nested=lambda value, where, key: _check_estimator_params(estimator_class, type_name, value,
+                                                                 where=where, key=key))
+    return declared
+
+
+def _check_estimator_params(estimator_class: type, type_name: str, params: dict, *, where: str, key: str):
+    accepted = sorted(set(estimator_class().get_params()) - set(_MANAGED))
+    for pname, pvalue in params.items():
+        if pname in _MANAGED and pname in estimator_class().get_params():
+            raise ConfigError(f"{where}: {key}.{pname}: not allowed here; {_MANAGED[pname]}")
+        if pname not in accepted:
+            raise ConfigError(
+                f"{where}: {key}.{pname}: unknown parameter for {type_name}"
+                f"{did_you_mean(str(pname), accepted)}"
+            )
+        # scikit-learn's own constraint check, one parameter at a time so the
+        # message names the key at fault.
+        try:
+            estimator_class(**{pname: pvalue})._validate_params()
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {key}.{pname}: {exc}") from None
 
 
 class SklearnHead(Head):
@@ -202,46 +251,6 @@ class SklearnHead(Head):
         proba[:, self.pipeline_[-1].classes_] = raw
         return proba
 
-    # ------------------------------------------------------ config checks
-    @classmethod
-    def _check_spec_value(cls, name, value, *, where, key):
-        super()._check_spec_value(name, value, where=where, key=key)
-        if name in ("scale", "missing_indicators") and not isinstance(value, bool):
-            raise ConfigError(f"{where}: {key}: must be true or false, got {value!r}")
-        if name == "class_weight" and value not in (None, "balanced"):
-            numbers = isinstance(value, dict) and all(
-                isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0 for w in value.values()
-            )
-            if not numbers:
-                raise ConfigError(
-                    f"{where}: {key}: must be null, 'balanced' or a mapping of class name to a "
-                    f"positive weight, got {value!r}"
-                )
-        if name == "params":
-            cls._check_estimator_params(value, where=where, key=key)
-
-    @classmethod
-    def _check_estimator_params(cls, params, *, where, key):
-        if params is None:
-            return
-        if not isinstance(params, dict):
-            raise ConfigError(f"{where}: {key}: must be a mapping of parameter names to values")
-        accepted = sorted(set(cls.estimator_class().get_params()) - set(_MANAGED))
-        for pname, pvalue in params.items():
-            if pname in _MANAGED and pname in cls.estimator_class().get_params():
-                raise ConfigError(f"{where}: {key}.{pname}: not allowed here; {_MANAGED[pname]}")
-            if pname not in accepted:
-                raise ConfigError(
-                    f"{where}: {key}.{pname}: unknown parameter for {cls.type_name}"
-                    f"{did_you_mean(str(pname), accepted)}"
-                )
-            # scikit-learn's own constraint check, one parameter at a time so the
-            # message names the key at fault.
-            try:
-                cls.estimator_class(**{pname: pvalue})._validate_params()
-            except ValueError as exc:
-                raise ConfigError(f"{where}: {key}.{pname}: {exc}") from None
-
 
 class LogisticRegressionHead(SklearnHead):
     """Multinomial logistic regression (median impute + missing indicators + scaling).
@@ -266,6 +275,7 @@ class LogisticRegressionHead(SklearnHead):
 
     type_name: ClassVar[str] = "logistic_regression"
     estimator_class = LogisticRegression
+    params_spec = sklearn_params(LogisticRegression, type_name, scale=True, missing_indicators=True)
 
     def __init__(self, *, classes=None, scale=True, missing_indicators=True, class_weight=None, params=None,
                  random_state=None):
@@ -286,6 +296,7 @@ class RandomForestHead(SklearnHead):
 
     type_name: ClassVar[str] = "random_forest"
     estimator_class = RandomForestClassifier
+    params_spec = sklearn_params(RandomForestClassifier, type_name, scale=False)
     handles_nan = True
     expected_failed_checks = {
         "check_sample_weight_equivalence_on_dense_data": _WEIGHT_EQUIVALENCE.format(
@@ -317,6 +328,7 @@ class HistGradientBoostingHead(SklearnHead):
 
     type_name: ClassVar[str] = "hist_gradient_boosting"
     estimator_class = HistGradientBoostingClassifier
+    params_spec = sklearn_params(HistGradientBoostingClassifier, type_name, scale=False)
     handles_nan = True
     expected_failed_checks = {
         "check_sample_weight_equivalence_on_dense_data": _WEIGHT_EQUIVALENCE.format(
@@ -363,6 +375,7 @@ class KNNHead(SklearnHead):
 
     type_name: ClassVar[str] = "knn"
     estimator_class = KNeighborsClassifier
+    params_spec = sklearn_params(KNeighborsClassifier, type_name, scale=True, class_weight=False)
     supports_sample_weight = False
     unsupported_spec_keys = {
         "class_weight": "KNeighborsClassifier takes neither class nor sample weights; "
@@ -402,6 +415,7 @@ class MLPHead(SklearnHead):
 
     type_name: ClassVar[str] = "mlp"
     estimator_class = MLPClassifier
+    params_spec = sklearn_params(MLPClassifier, type_name, scale=True)
 
     def __init__(self, *, classes=None, scale=True, class_weight=None, params=None, random_state=None):
         self.classes = classes

@@ -46,6 +46,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import ConfigError, DataError
+from ..params import Param, boolean, custom, integer, number
 from .base import Head
 
 ProgressCallback = Callable[[int, int, float], None]
@@ -57,56 +58,68 @@ META_FILE = "torch_head.json"
 MASKED_LOGIT = -1.0e30
 
 
-# --------------------------------------------------------------------------- parameter checks
+# --------------------------------------------------------------------------- parameters
 def _positive_int(v):
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
 
 
-def _optional_positive_int(v):
-    return v is None or _positive_int(v)
-
-
-def _positive_number(v):
-    return isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and np.isfinite(v) and v > 0
-
-
-def _non_negative_number(v):
-    return isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and np.isfinite(v) and v >= 0
-
-
 def _hidden(v):
-    if _positive_int(v):
-        return True
-    return isinstance(v, (list, tuple)) and all(_positive_int(h) for h in v)
+    return _positive_int(v) or isinstance(v, (list, tuple)) and all(_positive_int(h) for h in v)
 
 
 def _class_weight(v):
-    return v is None or v == "balanced" or (
-        isinstance(v, dict) and all(_non_negative_number(w) for w in v.values()))
+    return v == "balanced" or isinstance(v, dict) and all(
+        isinstance(w, (int, float, np.number)) and not isinstance(w, bool) and np.isfinite(w) and w >= 0
+        for w in v.values())
 
 
-_PARAM_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "device": (lambda v: isinstance(v, str) and bool(v), "'auto', 'cpu', 'cuda' or 'cuda:N'"),
-    "max_epochs": (_positive_int, "an integer >= 1"),
-    "warm_epochs": (_optional_positive_int, "null or an integer >= 1"),
-    "full_retrain_every": (_optional_positive_int, "null (never) or an integer >= 1"),
-    "lr": (_positive_number, "a number > 0"),
-    "weight_decay": (_non_negative_number, "a number >= 0"),
-    "batch_size": (_positive_int, "an integer >= 1"),
-    "hidden": (_hidden, "an integer >= 1 or a list of them"),
-    "dropout": (lambda v: _non_negative_number(v) and v < 1, "a number in [0, 1)"),
-    "class_weight": (_class_weight, "null, 'balanced' or a mapping class -> weight >= 0"),
-    "num_threads": (_optional_positive_int, "null (all cores but one) or an integer >= 1"),
-    "warm_start": (lambda v: isinstance(v, bool), "true or false"),
-    "temperature": (lambda v: v is None or _positive_number(v), "null (learned) or a number > 0"),
+def _check_device(value: str, where: str, key: str) -> None:
+    if value == "auto":
+        return
+    import torch
+
+    try:
+        torch.device(value)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"{where}: {key}: {value!r} is not a torch device") from None
+
+
+#: Every torch head parameter; each head declares the ones its ``__init__`` takes.
+TORCH_PARAMS: dict[str, Param] = {
+    "device": Param("auto", "where to train: 'auto' (CUDA when available, else CPU), 'cpu', 'cuda' or "
+                    "'cuda:N'", "text", nested=_check_device, label="Device",
+                    expected="'auto', 'cpu', 'cuda' or 'cuda:N'"),
+    "max_epochs": integer(100, "epochs of a full (re)train", low=1, label="Epochs"),
+    "warm_epochs": integer(None, "epochs of a warm fit; null: max(1, max_epochs // 10)", low=1, nullable=True,
+                           label="Warm-start epochs"),
+    "full_retrain_every": integer(10, "every this-many fits retrain from scratch even when warm "
+                                  "starting; null: never", low=1, nullable=True, label="Full retrain every"),
+    "lr": number(0.01, "AdamW learning rate", low=0, low_open=True, label="Learning rate"),
+    "weight_decay": number(0.01, "AdamW decoupled weight decay (weights only)", low=0, label="Weight decay"),
+    "batch_size": integer(256, "rows per optimisation step", low=1, label="Batch size"),
+    "hidden": custom(128, "widths of the hidden layers", accepts=_hidden,
+                     expected="an integer >= 1 or a list of them", label="Hidden layers"),
+    "dropout": number(0.2, "dropout probability after each hidden layer (training and MC-dropout)", low=0,
+                      high=1, high_open=True, label="Dropout"),
+    "class_weight": custom(None, "loss weight per class: 'balanced' inversely to the label counts, or a "
+                           "mapping class -> weight; null: equal", accepts=_class_weight,
+                           expected="null, 'balanced' or a mapping class -> weight >= 0", nullable=True,
+                           label="Class weights"),
+    "num_threads": integer(None, "CPU threads torch may use; null: all cores but one", low=1, nullable=True,
+                           label="CPU threads"),
+    "warm_start": boolean(False, "continue from the previous weights at the next fit (short fine-tune)",
+                          label="Warm start"),
+    "temperature": number(None, "fixed temperature of the prototype softmax; null: learned", low=0,
+                          low_open=True, nullable=True, label="Temperature"),
 }
 
 
-def _param_problem(name: str, value: Any) -> str | None:
-    rule = _PARAM_RULES.get(name)
-    if rule is None or rule[0](value):
-        return None
-    return f"must be {rule[1]}, got {value!r}"
+def _torch_params(*names: str) -> dict[str, Param]:
+    return {name: TORCH_PARAMS[name] for name in names}
+
+
+_NET_PARAMS = ("device", "max_epochs", "lr", "weight_decay", "batch_size", "class_weight", "num_threads",
+               "warm_start", "warm_epochs", "full_retrain_every")
 
 
 # --------------------------------------------------------------------------- base
@@ -157,24 +170,12 @@ class TorchHead(Head):
             self.__dict__.pop("_warm_source", None)
 
     def _check_params(self) -> None:
+        """The same declarations as config validation, for heads built in Python (``set_params``)."""
         for name, value in self.get_params(deep=False).items():
-            problem = _param_problem(name, value)
+            param = self.params_spec.get(name)
+            problem = param.problem(value) if param is not None else None
             if problem:
                 raise ValueError(f"{type(self).__name__}: {name} {problem}")
-
-    @classmethod
-    def _check_spec_value(cls, name, value, *, where, key):
-        super()._check_spec_value(name, value, where=where, key=key)
-        problem = _param_problem(name, value)
-        if problem:
-            raise ConfigError(f"{where}: {key}: {problem}")
-        if name == "device" and value != "auto":
-            import torch
-
-            try:
-                torch.device(value)
-            except (RuntimeError, TypeError):
-                raise ConfigError(f"{where}: {key}: {value!r} is not a torch device") from None
 
     def _seeds(self, stream: int = 0) -> tuple[int, int, int]:
         """Seeds for initial weights, batch order and dropout masks."""
@@ -615,6 +616,7 @@ class LinearProbeHead(_NetHead):
     """
 
     type_name: ClassVar[str] = "linear_probe"
+    params_spec = _torch_params(*_NET_PARAMS)
 
     def __init__(self, *, classes=None, device="auto", max_epochs=100, lr=0.01, weight_decay=0.01,
                  batch_size=256, class_weight=None, num_threads=None, warm_start=False, warm_epochs=None,
@@ -648,6 +650,7 @@ class TorchMLPHead(_NetHead):
     """
 
     type_name: ClassVar[str] = "mlp_torch"
+    params_spec = _torch_params("hidden", "dropout", *_NET_PARAMS)
 
     def __init__(self, *, classes=None, hidden=128, dropout=0.2, device="auto", max_epochs=100, lr=0.01,
                  weight_decay=0.01, batch_size=256, class_weight=None, num_threads=None, warm_start=False,
@@ -744,6 +747,7 @@ class PrototypeHead(TorchHead):
     """
 
     type_name: ClassVar[str] = "prototype"
+    params_spec = _torch_params("temperature", "device", "num_threads")
 
     def __init__(self, *, classes=None, temperature=None, device="auto", num_threads=None, random_state=None):
         self.classes = classes

@@ -7,7 +7,7 @@ and ``aspl`` (active self-paced learning with batch re-certification).
 ``self-training`` and ``self_training`` name the same loop.
 """
 from . import active, self_paced, self_training  # noqa: F401  (register the built-in loops)
-from .base import HUMAN_SOURCES, Loop, TrainingSet, build_loop, human_key, validate_loop
+from .base import HUMAN_SOURCES, Loop, TrainingSet, human_key
 from .context import LoopContext
 from .pseudo import PseudoLabelLoop, PseudoRound
 from .decisions import (PSEUDO_ANNOTATOR, accept_pseudo, pseudo_by_class, pseudo_labels, pseudo_precision,
@@ -17,7 +17,6 @@ from .self_training import SelfTrainingLoop
 
 __all__ = [
     "HUMAN_SOURCES", "PSEUDO_ANNOTATOR", "ActiveSelfPacedLoop", "Loop", "LoopContext", "PseudoLabelLoop", "PseudoRound",
-    "SelfPacedLoop", "SelfTrainingLoop", "TrainingSet", "accept_pseudo", "build_loop", "human_key",
+    "SelfPacedLoop", "SelfTrainingLoop", "TrainingSet", "accept_pseudo", "human_key",
     "pseudo_by_class", "pseudo_labels", "pseudo_precision", "reject_pseudo", "rejected_objects",
-    "validate_loop",
 ]

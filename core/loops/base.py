@@ -6,8 +6,8 @@ loop, the plain active one included, also watches the models for stopping
 guidance (``model_metrics``) and keeps the suspicious-labels queue of the
 label-noise check (``check_labels`` / ``suspicious_labels``).
 
-Loop settings are declared once in ``params_spec`` (default, check, meaning),
-validated completely at config load, and may be changed live through
+Loop settings are declared once in ``params_spec`` (:mod:`core.params`:
+type, default, bounds, label, doc), validated completely at config load, and may be changed live through
 :meth:`Loop.update_settings` (the dashboard's review panel does this); a change
 takes effect at the next model version.
 """
@@ -15,25 +15,18 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, LabelStoreError, did_you_mean
-from ..registry import resolve
-from ..strategies.base import Param, integer, unit_interval
-
+from ..errors import LabelStoreError
+from ..params import Configurable, Param, fraction, integer
 from ..records import ModelVersion
 from .context import LoopContext
 
 #: Label sources that count as given by people (the "human labels" of the learning curves).
 HUMAN_SOURCES = ("human", "catalogue", "import")
-
-
-def optional(check):
-    """Check: None (unset) or a value passing ``check``."""
-    return lambda v: v is None or check(v)
 
 
 @dataclass
@@ -76,7 +69,7 @@ class TrainingSet:
         return self.rows, self.y, self.sample_weight
 
 
-class Loop:
+class Loop(Configurable):
     """What happens around each retrain and each query.
 
     The plain active loop only asks the human. Other loops (self-training,
@@ -90,26 +83,27 @@ class Loop:
     """
 
     type_name: ClassVar[str] = ""
+    family: ClassVar[str] = "loop"
     #: Whether the loop writes pseudo-labels (the review panel shows them when True).
     pseudo_labelling: ClassVar[bool] = False
     params_spec: ClassVar[dict[str, Param]] = {
-        "stop_set_size": Param(1000, integer(10), "an integer >= 10",
-                               "pool rows (drawn once, seeded) on which successive models' predictions "
-                               "are compared for the stabilising-predictions criterion"),
-        "stop_window": Param(3, integer(1), "an integer >= 1",
-                             "number of successive model comparisons averaged by the criterion"),
-        "stop_kappa": Param(0.99, unit_interval(), "a number in [0, 1]",
-                            "mean Cohen's kappa between successive models above which predictions "
-                            "count as stable (Bloodgood & Vijay-Shanker 2009 use 0.99)"),
-        "noise_check_every": Param(0, integer(0), "an integer >= 0",
-                                   "run the label-noise check after every N-th new set of human "
-                                   "labels (0: only when asked, e.g. from the review panel)"),
-        "noise_folds": Param(5, integer(2), "an integer >= 2",
-                             "cross-validation folds of the label-noise check's out-of-fold probabilities"),
+        "stop_set_size": integer(1000, "pool rows (drawn once, seeded) on which successive models' "
+                                 "predictions are compared for the stabilising-predictions criterion",
+                                 low=10, label="Stability sample (rows)"),
+        "stop_window": integer(3, "number of successive model comparisons averaged by the criterion", low=1,
+                               label="Stability window (models)"),
+        "stop_kappa": fraction(0.99, "mean Cohen's kappa between successive models above which predictions "
+                               "count as stable (Bloodgood & Vijay-Shanker 2009 use 0.99)",
+                               label="Stable above kappa"),
+        "noise_check_every": integer(0, "run the label-noise check after every N-th new set of human labels "
+                                     "(0: only when asked, e.g. from the review panel)", low=0,
+                                     label="Check labels every N rounds"),
+        "noise_folds": integer(5, "cross-validation folds of the label-noise check's out-of-fold "
+                               "probabilities", low=2, label="Label-check folds"),
     }
 
     def __init__(self, **params):
-        self.params = self.validate_params(params, where=type(self).__name__, key="loop.params")
+        super().__init__(**params)
         self._settings_lock = threading.RLock()
         self._monitors: dict = {}  # pseudo round -> core.stopping.StabilisingPredictions
         self._last_stopping = None
@@ -119,43 +113,7 @@ class Loop:
         self._human_key: object = None
         self._human_rounds = 0
 
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"{type(self).__name__}({args})"
-
     # -- settings ------------------------------------------------------------------
-    @classmethod
-    def validate_params(cls, params: Any, *, where: str = "config.yaml", key: str = "loop.params") -> dict:
-        """Check ``params`` against ``params_spec``; return them with defaults filled in.
-
-        Raises
-        ------
-        ConfigError
-            Naming ``where`` and ``<key>.<name>`` for an unknown name or a bad value.
-        """
-        if params is None:
-            params = {}
-        if not isinstance(params, dict):
-            raise ConfigError(f"{where}: {key}: must be a mapping, got {type(params).__name__}")
-        out = {}
-        for name, value in params.items():
-            if name not in cls.params_spec:
-                known = ", ".join(cls.params_spec) or "none"
-                raise ConfigError(f"{where}: {key}.{name}: unknown parameter for loop {cls.type_name!r}"
-                                  f"{did_you_mean(str(name), cls.params_spec)}; known: {known}")
-            spec = cls.params_spec[name]
-            if not spec.check(value):
-                raise ConfigError(f"{where}: {key}.{name}: must be {spec.expected}, got {value!r}")
-            out[name] = value
-        for name, spec in cls.params_spec.items():
-            out.setdefault(name, spec.default)
-        cls._check_together(out, where, key)
-        return out
-
-    @classmethod
-    def _check_together(cls, params: dict, where: str, key: str) -> None:
-        """Checks that involve several parameters (subclasses extend)."""
-
     def settings(self) -> dict:
         """The loop's current settings (a copy; ``params_spec`` says what each means)."""
         with self._settings_lock:
@@ -320,25 +278,3 @@ def human_key(context: LoopContext, labels: pd.DataFrame | None = None) -> int:
     hashed = pd.util.hash_pandas_object(labels[["object_id", "label"]].astype(str), index=False)
     # A sum is independent of row order; the count guards against cancelling collisions.
     return hash((int(hashed.to_numpy().sum(dtype=np.uint64)), len(labels)))
-
-
-class LoopSection(Protocol):
-    """A validated ``loop:`` section (``core.config.LoopSpec``; loops do not import the config)."""
-
-    type: str
-    params: dict
-
-
-def validate_loop(spec: LoopSection, where: str) -> type[Loop]:
-    """Resolve ``spec.type`` and check ``spec.params`` (raises ConfigError naming ``where``)."""
-    name = spec.type
-    if "." not in name:  # ``self-training`` and ``self_training`` name the same loop
-        name = name.replace("-", "_")
-    cls = resolve(Loop, name, key="loop.type", where=where)
-    cls.validate_params(spec.params, where=where, key="loop.params")
-    return cls
-
-
-def build_loop(spec: LoopSection, where: str = "config.yaml") -> Loop:
-    """Build the loop of a validated ``loop:`` section."""
-    return validate_loop(spec, where)(**spec.params)

@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from ..strategies.base import Param, integer, number, one_of, unit_interval
-from .base import HUMAN_SOURCES, Loop, TrainingSet, human_key, optional
+from ..params import Param, choice, fraction, integer, number
+from .base import HUMAN_SOURCES, Loop, TrainingSet, human_key
 from .decisions import (PSEUDO_ANNOTATOR, accept_pseudo, pseudo_by_class, pseudo_labels, reject_pseudo,
                      rejected_objects)
 from .thresholds import Acceptance, select_pseudo
@@ -92,27 +92,28 @@ class PseudoLabelLoop(Loop):
     pseudo_labelling: ClassVar[bool] = True
     params_spec: ClassVar[dict[str, Param]] = {
         **Loop.params_spec,
-        "teacher": Param("human", one_of("human", "self"), "'human' or 'self'",
-                         "which model writes the pseudo-labels: one trained on the human labels only "
-                         "(human) or the newest model, trained on pseudo-labels too (self)"),
-        "rounds": Param(1, integer(0), "an integer >= 0",
-                        "retrains on new pseudo-labels per set of human labels (teacher: self with "
-                        "0: pseudo-labels are used from the next retrain on new human labels)"),
-        "max_ratio": Param(1.0, optional(number(0.0)), "a number >= 0 or null",
-                           "most pseudo-labels in force per human train label of the same class "
-                           "(keeps the classes' balance that of the human labels, and thousands of "
-                           "easy pseudo-labels from drowning a few human ones); null: no cap"),
-        "max_per_round": Param(None, optional(integer(1)), "an integer >= 1 or null",
-                               "most new pseudo-labels one model version may add (highest "
-                               "priority first); null: no cap"),
-        "max_per_class": Param(None, optional(integer(1)), "an integer >= 1 or null",
-                               "most pseudo-labels in force per class; null: no cap"),
-        "min_precision": Param(None, optional(unit_interval()), "a number in [0, 1] or null",
-                               "pseudo-label only when, on the human labels, out-of-fold predictions "
-                               "at least as confident as the pseudo-labels were right this often "
-                               "(3 extra fits per round); null: no check"),
-        "weight": Param(1.0, unit_interval(low_open=True), "a number in (0, 1]",
-                        "sample weight of a pseudo-label in training (human labels weigh 1)"),
+        "teacher": choice("human", ("human", "self"),
+                          "which model writes the pseudo-labels: one trained on the human labels only "
+                          "(human) or the newest model, trained on pseudo-labels too (self)",
+                          label="Pseudo-labels written by"),
+        "rounds": integer(1, "retrains on new pseudo-labels per set of human labels (teacher: self with "
+                          "0: pseudo-labels are used from the next retrain on new human labels)", low=0,
+                          label="Pseudo-label retrains per round"),
+        "max_ratio": number(1.0, "most pseudo-labels in force per human train label of the same class "
+                            "(keeps the classes' balance that of the human labels, and thousands of "
+                            "easy pseudo-labels from drowning a few human ones); null: no cap",
+                            low=0, nullable=True, label="Pseudo per human label (cap)"),
+        "max_per_round": integer(None, "most new pseudo-labels one model version may add (highest "
+                                 "priority first); null: no cap", low=1, nullable=True,
+                                 label="New pseudo-labels per model (cap)"),
+        "max_per_class": integer(None, "most pseudo-labels in force per class; null: no cap", low=1,
+                                 nullable=True, label="Pseudo-labels per class (cap)"),
+        "min_precision": fraction(None, "pseudo-label only when, on the human labels, out-of-fold "
+                                  "predictions at least as confident as the pseudo-labels were right this "
+                                  "often (3 extra fits per round); null: no check", nullable=True,
+                                  label="Minimum precision"),
+        "weight": fraction(1.0, "sample weight of a pseudo-label in training (human labels weigh 1)",
+                           low_open=True, label="Pseudo-label weight"),
     }
 
     def __init__(self, **params):

@@ -22,7 +22,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from ..strategies.base import Param, integer, number
+from ..params import Param, integer, number
 from .pseudo import PseudoLabelLoop
 from .decisions import accept_pseudo, pseudo_labels, reject_pseudo
 from .thresholds import Acceptance, self_paced_age
@@ -36,10 +36,9 @@ class SelfPacedLoop(PseudoLabelLoop):
     type_name = "self_paced"
     params_spec: ClassVar[dict[str, Param]] = {
         **PseudoLabelLoop.params_spec,
-        "lam": Param(0.05, number(0.0), "a number >= 0",
-                     "initial age λ_0: a row joins when -log p(predicted class) < λ "
-                     "(0.05 ≈ confidence above 0.95)"),
-        "mu": Param(1.1, number(1.0), "a number >= 1", "growth of λ per round of new human labels"),
+        "lam": number(0.05, "initial age λ_0: a row joins when -log p(predicted class) < λ "
+                      "(0.05 ≈ confidence above 0.95)", low=0, label="Initial age λ₀"),
+        "mu": number(1.1, "growth of λ per round of new human labels", low=1, label="Age growth μ"),
     }
 
     def age(self, params: dict | None = None) -> float:
@@ -62,8 +61,8 @@ class ActiveSelfPacedLoop(SelfPacedLoop):
     type_name = "aspl"
     params_spec: ClassVar[dict[str, Param]] = {
         **SelfPacedLoop.params_spec,
-        "certify_batch": Param(50, integer(1), "an integer >= 1",
-                               "pseudo-labels offered per re-certification batch"),
+        "certify_batch": integer(50, "pseudo-labels offered per re-certification batch", low=1,
+                                 label="Re-certification batch size"),
     }
 
     def certification_batch(self, context: LoopContext, n: int | None = None) -> pd.DataFrame:

@@ -11,13 +11,9 @@ from typing import ClassVar
 
 from ..errors import ConfigError
 from ..registry import concrete_descendants
-from ..strategies.base import Param, number, unit_interval
+from ..params import Param, fraction, number, text
 from .pseudo import PseudoLabelLoop
 from .thresholds import Acceptance, ThresholdPolicy, build_policy
-
-
-def _policy_name(v) -> bool:
-    return isinstance(v, str) and bool(v)
 
 
 class SelfTrainingLoop(PseudoLabelLoop):
@@ -26,18 +22,20 @@ class SelfTrainingLoop(PseudoLabelLoop):
     type_name = "self_training"
     params_spec: ClassVar[dict[str, Param]] = {
         **PseudoLabelLoop.params_spec,
-        "policy": Param("fixed", _policy_name, "a threshold policy name",
-                        "how confident a prediction must be: fixed, flexmatch, freematch or entropy"),
-        "tau": Param(0.95, unit_interval(low_open=True), "a number in (0, 1]",
-                     "confidence threshold τ (fixed), upper threshold (flexmatch)"),
-        "min_threshold": Param(0.5, unit_interval(), "a number in [0, 1]",
-                               "floor on the adaptive thresholds (flexmatch, freematch)"),
-        "momentum": Param(0.7, unit_interval(high_open=True), "a number in [0, 1)",
-                          "EMA momentum of freematch's estimates (one step per model version)"),
-        "delta": Param(0.2, number(0.0), "a number >= 0",
-                       "initial entropy threshold δ_0 in nats (entropy policy)"),
-        "delta_decay": Param(0.005, number(0.0), "a number >= 0",
-                             "how much δ shrinks per round of new human labels (entropy policy)"),
+        # A name or a dotted path to a user's policy, so not a closed choice: _check_together
+        # resolves it (with a "did you mean"); the review panel offers the registered ones.
+        "policy": text("fixed", "how confident a prediction must be: fixed, flexmatch, freematch or entropy",
+                       known=tuple(concrete_descendants(ThresholdPolicy)), label="Threshold policy"),
+        "tau": fraction(0.95, "confidence threshold τ (fixed), upper threshold (flexmatch)", low_open=True,
+                        label="Confidence threshold τ"),
+        "min_threshold": fraction(0.5, "floor on the adaptive thresholds (flexmatch, freematch)",
+                                  label="Lowest adaptive threshold"),
+        "momentum": fraction(0.7, "EMA momentum of freematch's estimates (one step per model version)",
+                             high_open=True, label="FreeMatch momentum"),
+        "delta": number(0.2, "initial entropy threshold δ_0 in nats (entropy policy)", low=0,
+                        label="Entropy threshold δ₀ (nats)"),
+        "delta_decay": number(0.005, "how much δ shrinks per round of new human labels (entropy policy)",
+                              low=0, label="δ decay per round"),
     }
 
     def __init__(self, **params):

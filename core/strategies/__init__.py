@@ -7,7 +7,7 @@ row out); the strategies (``random``, ``least_confidence``, ``margin``,
 :class:`PoolContext` and register by ``type_name`` for :func:`build_strategy`.
 """
 from . import scores
-from .base import PoolContext, QueryStrategy, Selection, build_strategy, top_n
+from .base import PoolContext, QueryStrategy, Selection, build_strategy, parse_strategy, top_n
 from .cold_start import AutoStrategy, TypicalStrategy  # noqa: F401  (registers ``auto``, ``typical``)
 from .density import DensityWeightedStrategy, RankedBatchStrategy
 from .disagreement import BALDStrategy, CommitteeStrategy, KLMaxDisagreementStrategy, VoteEntropyStrategy
@@ -30,6 +30,7 @@ __all__ = [
     "UncertaintyStrategy",
     "VoteEntropyStrategy",
     "build_strategy",
+    "parse_strategy",
     "scores",
     "top_n",
 ]

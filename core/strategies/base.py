@@ -6,9 +6,10 @@ index ``X`` directly; arrays are never shrunk), and returns a
 :class:`Selection` of candidate rows, best first, with their scores and a
 short reason a person can read next to the queried object.
 
-Strategies register by ``type_name`` and are built from config with
-:func:`build_strategy`, which validates ``type`` and every ``params`` entry
-before anything is built.
+Strategies register by ``type_name``; their parameters are declared with
+:mod:`core.params`. :func:`parse_strategy` validates ``type`` and every
+``params`` entry once (the session config keeps the result) and
+:func:`build_strategy` builds from it.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import ConfigError, EmptyPoolError, NotReadyError, did_you_mean
+from ..params import Configurable, Spec
 from ..registry import concrete_descendants, resolve
 
 
@@ -117,48 +119,13 @@ class Selection:
     reason: str
 
 
-@dataclass(frozen=True)
-class Param:
-    """Declaration of one strategy parameter: default, check and meaning."""
-
-    default: Any
-    check: Callable[[Any], bool]
-    expected: str
-    doc: str
-
-
-def number(minimum: float | None = None) -> Callable[[Any], bool]:
-    def check(v):
-        return isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v) and (
-            minimum is None or v >= minimum)
-    return check
-
-
-def unit_interval(low_open: bool = False, high_open: bool = False) -> Callable[[Any], bool]:
-    """Check: a real number in [0, 1] (ends excluded as asked)."""
-    base = number()
-
-    def check(v):
-        return base(v) and (v > 0 if low_open else v >= 0) and (v < 1 if high_open else v <= 1)
-    return check
-
-
-def integer(minimum: int) -> Callable[[Any], bool]:
-    def check(v):
-        return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= minimum
-    return check
-
-
-def one_of(*choices: str) -> Callable[[Any], bool]:
-    return lambda v: v in choices
-
-
-class QueryStrategy:
+class QueryStrategy(Configurable):
     """Base of every query strategy.
 
-    Subclasses declare ``type_name``, their parameters in ``params_spec`` and
-    implement :meth:`_select` (candidates are non-empty and ``n`` is already
-    clipped to their number there).
+    Subclasses declare ``type_name``, their parameters in ``params_spec``
+    (:mod:`core.params` declarations) and implement :meth:`_select`
+    (candidates are non-empty and ``n`` is already clipped to their number
+    there).
 
     Parameters
     ----------
@@ -166,47 +133,9 @@ class QueryStrategy:
         Values for the entries of ``params_spec``; missing ones take the default.
     """
 
-    type_name: ClassVar[str]
-    #: Parameters this strategy takes.
-    params_spec: ClassVar[dict[str, Param]] = {}
+    family: ClassVar[str] = "strategy"
     #: Name of the head method the strategy needs (e.g. ``"member_probas"``), if any.
     requires: ClassVar[str | None] = None
-
-    def __init__(self, **params):
-        self.params = self.validate_params(params, where=type(self).__name__, key="params")
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"{type(self).__name__}({args})"
-
-    @classmethod
-    def validate_params(cls, params: Any, *, where: str = "config.yaml", key: str = "strategy.params") -> dict:
-        """Check ``params`` against ``params_spec``; return them with defaults filled in.
-
-        Raises
-        ------
-        ConfigError
-            Naming ``where`` and ``<key>.<name>`` for an unknown name or a bad value.
-        """
-        if params is None:
-            params = {}
-        if not isinstance(params, dict):
-            raise ConfigError(f"{where}: {key}: must be a mapping, got {type(params).__name__}")
-        out = {}
-        for name, value in params.items():
-            if name not in cls.params_spec:
-                known = ", ".join(cls.params_spec) or "none"
-                raise ConfigError(
-                    f"{where}: {key}.{name}: unknown parameter for strategy {cls.type_name!r}"
-                    f"{did_you_mean(str(name), cls.params_spec)}; known: {known}"
-                )
-            spec = cls.params_spec[name]
-            if not spec.check(value):
-                raise ConfigError(f"{where}: {key}.{name}: must be {spec.expected}, got {value!r}")
-            out[name] = value
-        for name, spec in cls.params_spec.items():
-            out.setdefault(name, spec.default)
-        return out
 
     def audit_start(self) -> int:
         """Label count from which random audit picks (``labels.audit_fraction``) are mixed in.
@@ -217,15 +146,17 @@ class QueryStrategy:
         """
         return 0
 
-    def check_head(self, head: Any, *, where: str = "config.yaml", key: str = "strategy.type") -> None:
+    @classmethod
+    def check_head(cls, head: Any, *, where: str = "config.yaml", key: str = "strategy.type") -> None:
         """Raise ConfigError when ``head`` (a head or head class) lacks what this strategy needs."""
-        if self.requires is not None and not hasattr(head, self.requires):
+        if cls.requires is not None and not hasattr(head, cls.requires):
             name = getattr(head, "type_name", type(head).__name__)
-            raise ConfigError(f"{where}: {key}: strategy {self.type_name!r} needs {self._requirement()}; "
-                              f"head {name!r} has no {self.requires}()")
+            raise ConfigError(f"{where}: {key}: strategy {cls.type_name!r} needs {cls._requirement()}; "
+                              f"head {name!r} has no {cls.requires}()")
 
-    def _requirement(self) -> str:
-        return f"a head with {self.requires}()"
+    @classmethod
+    def _requirement(cls) -> str:
+        return f"a head with {cls.requires}()"
 
     # ---------------------------------------------------------------- select
     def select(self, context: PoolContext, n: int) -> Selection:
@@ -330,16 +261,17 @@ def top_n(values: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     return part[order].astype(np.int64)
 
 
-def build_strategy(spec: Any, *, where: str = "config.yaml", key: str = "strategy", head: Any = None) -> QueryStrategy:
-    """Validate a strategy spec completely and build the strategy.
+def parse_strategy(spec: Any, *, where: str = "config.yaml", key: str = "strategy", head: Any = None) -> Spec:
+    """Validate a strategy spec completely; return it as a :class:`~core.params.Spec`.
 
     Parameters
     ----------
-    spec : dict
-        ``{"type": <registered name or dotted path>, "params": {...}}``.
+    spec : dict or Spec
+        ``{"type": <registered name or dotted path>, "params": {...}}``. A Spec
+        (already validated) is returned as it is, after the head check.
     where, key
         File and key path used in error messages.
-    head : Head or Head class, optional
+    head : Head, Head class or head Spec, optional
         When given, also check that the head offers what the strategy needs
         (e.g. committee strategies need ``member_probas``).
 
@@ -347,21 +279,29 @@ def build_strategy(spec: Any, *, where: str = "config.yaml", key: str = "strateg
     ------
     ConfigError
     """
-    if not isinstance(spec, dict):
-        raise ConfigError(f"{where}: {key}: must be a mapping with a 'type' key, got {type(spec).__name__}")
-    unknown = sorted(set(spec) - {"type", "params"})
-    if unknown:
-        raise ConfigError(f"{where}: {key}.{unknown[0]}: unknown key{did_you_mean(unknown[0], ['type', 'params'])}; "
-                          "a strategy takes 'type' and 'params'")
-    if "type" not in spec:
-        raise ConfigError(f"{where}: {key}.type: missing; known strategies: "
-                          f"{', '.join(concrete_descendants(QueryStrategy))}")
-    cls = resolve(QueryStrategy, spec["type"], key=f"{key}.type", where=where)
-    params = cls.validate_params(spec.get("params"), where=where, key=f"{key}.params")
-    strategy = cls(**params)
+    if not isinstance(spec, Spec):
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: {key}: must be a mapping with a 'type' key, got {type(spec).__name__}")
+        unknown = sorted(set(spec) - {"type", "params"})
+        if unknown:
+            raise ConfigError(f"{where}: {key}.{unknown[0]}: unknown key"
+                              f"{did_you_mean(unknown[0], ['type', 'params'])}; a strategy takes 'type' and 'params'")
+        if "type" not in spec:
+            raise ConfigError(f"{where}: {key}.type: missing; known strategies: "
+                              f"{', '.join(concrete_descendants(QueryStrategy))}")
+        cls = resolve(QueryStrategy, spec["type"], key=f"{key}.type", where=where)
+        spec = Spec(spec, cls, cls.validate_params(spec.get("params"), where=where, key=f"{key}.params"))
     if head is not None:
-        strategy.check_head(head, where=where, key=f"{key}.type")
-    return strategy
+        spec.cls.check_head(head.cls if isinstance(head, Spec) else head, where=where, key=f"{key}.type")
+    return spec
+
+
+def build_strategy(spec: Any, *, where: str = "config.yaml", key: str = "strategy", head: Any = None) -> QueryStrategy:
+    """Validate a strategy spec (unless it is a validated Spec already) and build the strategy.
+
+    See :func:`parse_strategy` for the arguments.
+    """
+    return parse_strategy(spec, where=where, key=key, head=head).build()
 
 
 def describe_top(row: np.ndarray, names: list[str], k: int = 2) -> str:

@@ -36,7 +36,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import NearestNeighbors
 
 from . import scores
-from .base import Param, PoolContext, QueryStrategy, Selection, describe_top, integer, unit_interval
+from ..params import fraction, integer
+from .base import PoolContext, QueryStrategy, Selection, describe_top
 
 #: Columns kept for distances (principal components above this many features).
 MAX_DIMENSIONS = 32
@@ -156,8 +157,8 @@ class _CoverageMixin:
 
 
 _COVERAGE_PARAMS = {
-    "max_rows": Param(20_000, integer(100), "an integer >= 100",
-                      "candidates clustered at most (a seeded sample above it)"),
+    "max_rows": integer(20_000, "candidates clustered at most (a seeded sample above it)", low=100,
+                        label="Rows clustered at most"),
 }
 
 
@@ -198,12 +199,11 @@ class AutoStrategy(_CoverageMixin, QueryStrategy):
 
     type_name: ClassVar[str] = "auto"
     params_spec = {
-        "explore_labels": Param(20, integer(0), "an integer >= 0",
-                                "labels chosen by coverage before margin sampling starts"),
-        "diversity": Param(10, integer(1), "an integer >= 1",
-                           "margin candidates per query row, clustered for a diverse batch"),
-        "max_share": Param(0.05, unit_interval(low_open=True), "a number in (0, 1]",
-                           "largest share of the unlabelled rows that a diverse batch is drawn from"),
+        "explore_labels": integer(20, "labels chosen by coverage before margin sampling starts", low=0,
+                                  label="Exploration labels"),
+        "diversity": integer(10, "margin candidates per query row, clustered for a diverse batch", low=1),
+        "max_share": fraction(0.05, "largest share of the unlabelled rows that a diverse batch is drawn from",
+                              low_open=True, label="Largest candidate share"),
         **_COVERAGE_PARAMS,
     }
 

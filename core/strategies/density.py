@@ -12,16 +12,17 @@ import numpy as np
 from sklearn.metrics import pairwise_distances, pairwise_distances_argmin_min
 
 from . import scores
-from .base import Param, PoolContext, QueryStrategy, Selection, describe_top, integer, number, one_of
+from ..params import choice, integer, number
+from .base import PoolContext, QueryStrategy, Selection, describe_top
 
 _METRICS = ("cosine", "euclidean", "manhattan", "l1", "l2", "cityblock")
 
 _DENSITY_PARAMS = {
-    "metric": Param("cosine", one_of(*_METRICS), f"one of {', '.join(_METRICS)}", "distance between rows"),
-    "exact_max": Param(2_000, integer(1), "an integer >= 1",
-                       "largest pool with exact (all-pairs) density; above it, a sample"),
-    "sample_size": Param(500, integer(1), "an integer >= 1",
-                         "pool rows drawn to estimate density above exact_max"),
+    "metric": choice("cosine", _METRICS, "distance between rows"),
+    "exact_max": integer(2_000, "largest pool with exact (all-pairs) density; above it, a sample", low=1,
+                         label="Exact density up to"),
+    "sample_size": integer(500, "pool rows drawn to estimate density above exact_max", low=1,
+                           label="Density sample size"),
 }
 
 
@@ -77,9 +78,9 @@ class DensityWeightedStrategy(QueryStrategy):
 
     type_name: ClassVar[str] = "density_weighted"
     params_spec = {
-        "base": Param("margin", one_of(*scores.UNCERTAINTY_MEASURES),
-                      f"one of {', '.join(scores.UNCERTAINTY_MEASURES)}", "uncertainty measure"),
-        "beta": Param(1.0, number(0.0), "a number >= 0", "exponent of the density term"),
+        "base": choice("margin", scores.UNCERTAINTY_MEASURES, "uncertainty measure",
+                       label="Uncertainty measure"),
+        "beta": number(1.0, "exponent of the density term", low=0, label="Density weight β"),
         **_DENSITY_PARAMS,
     }
 
@@ -132,10 +133,10 @@ class RankedBatchStrategy(QueryStrategy):
 
     type_name: ClassVar[str] = "ranked_batch"
     params_spec = {
-        "base": Param("least_confidence", one_of(*scores.UNCERTAINTY_MEASURES),
-                      f"one of {', '.join(scores.UNCERTAINTY_MEASURES)}", "uncertainty measure"),
+        "base": choice("least_confidence", scores.UNCERTAINTY_MEASURES, "uncertainty measure",
+                       label="Uncertainty measure"),
         **_DENSITY_PARAMS,
-        "metric": Param("euclidean", one_of(*_METRICS), f"one of {', '.join(_METRICS)}", "distance between rows"),
+        "metric": choice("euclidean", _METRICS, "distance between rows"),
     }
 
     def __init__(self, **params):

@@ -13,7 +13,8 @@ import numpy as np
 
 from ..errors import ConfigError, NotReadyError
 from . import scores
-from .base import Param, PoolContext, QueryStrategy, Selection, describe_top, integer
+from ..params import integer
+from .base import PoolContext, QueryStrategy, Selection, describe_top
 
 
 class CommitteeStrategy(QueryStrategy):
@@ -38,7 +39,8 @@ class CommitteeStrategy(QueryStrategy):
             )
         return np.asarray(model.member_probas(context.X[context.candidates]))
 
-    def _requirement(self) -> str:
+    @classmethod
+    def _requirement(cls) -> str:
         return "a committee head (head.type: committee)"
 
     def _score(self, probas: np.ndarray) -> np.ndarray:
@@ -86,15 +88,17 @@ class BALDStrategy(CommitteeStrategy):
     type_name: ClassVar[str] = "bald"
     requires: ClassVar[str] = "mc_predict_proba"
     params_spec = {
-        "n_samples": Param(20, integer(2), "an integer >= 2", "MC-dropout passes per candidate"),
+        "n_samples": integer(20, "MC-dropout passes per candidate", low=2, label="MC-dropout samples"),
     }
 
-    def check_head(self, head: Any, *, where: str = "config.yaml", key: str = "strategy.type") -> None:
+    @classmethod
+    def check_head(cls, head: Any, *, where: str = "config.yaml", key: str = "strategy.type") -> None:
         if not (hasattr(head, "mc_predict_proba") or hasattr(head, "member_probas")):
             name = getattr(head, "type_name", type(head).__name__)
-            raise ConfigError(f"{where}: {key}: strategy 'bald' needs {self._requirement()}; head {name!r} has neither")
+            raise ConfigError(f"{where}: {key}: strategy 'bald' needs {cls._requirement()}; head {name!r} has neither")
 
-    def _requirement(self) -> str:
+    @classmethod
+    def _requirement(cls) -> str:
         return "a head with mc_predict_proba() (e.g. mlp_torch) or a committee head"
 
     def _samples(self, context):

@@ -4,9 +4,10 @@ A component is a thin :class:`panel.viewable.Viewer` over one tab's
 :class:`~alabel.dashboard.state.SessionState`: it builds widgets, watches the
 state's params and calls the state's methods; it holds no labelling state of
 its own. Each declares its layout name once (``type_name``) and its layout
-options with their types (``option_types``), so ``layouts/*.yaml`` resolve
-through :func:`alabel.core.registry.resolve` and are validated before
-anything is built.
+options in ``params_spec`` (:mod:`alabel.core.params` declarations: type,
+default, bounds, doc), so ``layouts/*.yaml`` resolve through
+:func:`alabel.core.registry.resolve` and are validated before anything is
+built.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any, ClassVar
 
 import panel as pn
 
-from alabel.core.config_types import check_params
+from alabel.core.params import Param, validate
 
 
 class Component(pn.viewable.Viewer):
@@ -27,26 +28,29 @@ class Component(pn.viewable.Viewer):
     state : SessionState
         The tab's state.
     **options
-        Layout options declared in ``option_types`` (validated beforehand).
+        Layout options declared in ``params_spec``; missing ones take their default.
     """
 
     type_name: ClassVar[str]
     #: One-line description shown in layout errors and docs.
     title: ClassVar[str] = ""
-    #: Layout options: name → accepted type(s).
-    option_types: ClassVar[dict[str, type | tuple[type, ...]]] = {}
+    #: Layout options this component takes.
+    params_spec: ClassVar[dict[str, Param]] = {}
 
     def __init__(self, state, **options):
         super().__init__()
         self.state = state
-        self.layout_options = dict(options)
+        # The layout checked them at load (naming its file); this fills in the defaults.
+        self.layout_options = dict(validate(self.params_spec, options, where=type(self).__name__,
+                                             key="options", noun="option"))
         self._watchers: list = []
 
     # -- validation (before anything is built) -------------------------------------
     @classmethod
     def check_options(cls, options: Mapping[str, Any], *, where: str, key: str) -> None:
-        """Raise ConfigError naming ``where`` and ``key`` for an unknown or mistyped option."""
-        check_params(options, cls.option_types, where, key)
+        """Raise ConfigError naming ``where`` and ``key`` for an unknown, mistyped or out-of-range option."""
+        validate(cls.params_spec, options, where=where, key=key, owner=f" of component {cls.type_name!r}",
+                 noun="option", fill=False)
 
     @classmethod
     def check_data(cls, options: Mapping[str, Any], session, *, where: str, key: str) -> None:

@@ -6,6 +6,7 @@ import html
 import numpy as np
 import panel as pn
 
+from alabel.core.params import integer, listing, text
 from alabel.core.registry import resolve
 
 from .base import Component, check_columns
@@ -17,7 +18,11 @@ class DetailView(Component):
 
     type_name = "detail"
     title = "Object"
-    option_types = {"columns": list, "max_columns": int}
+    params_spec = {
+        "columns": listing(None, "columns shown, in this order (default: all but hidden ones)",
+                           item=text(None, "a column name")),
+        "max_columns": integer(40, "most columns shown", low=1, label="Columns shown at most"),
+    }
 
     def __init__(self, state, **options):
         super().__init__(state, **options)
@@ -33,10 +38,10 @@ class DetailView(Component):
         # columns that give the class away: showing them would turn labelling into copying
         # (name one in the layout's `columns:` to show it anyway).
         hidden = rendered | state.session.config.data.private_columns
-        wanted = options.get("columns")
+        wanted = self.layout_options["columns"]
         self.columns = [str(c) for c in wanted] if wanted else \
             [str(c) for c in pool.frame.columns if str(c) not in hidden]
-        self.columns = self.columns[: int(options.get("max_columns", 40))]
+        self.columns = self.columns[: self.layout_options["max_columns"]]
         self.header = pn.pane.HTML("", css_classes=["detail-header"], sizing_mode="stretch_width")
         self.table = pn.pane.HTML("", css_classes=["detail-table-columns"], sizing_mode="stretch_width",
                                   max_height=320, styles={"overflow-y": "auto"})

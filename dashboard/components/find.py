@@ -12,6 +12,7 @@ import numpy as np
 import panel as pn
 
 from alabel.core.errors import AlabelError
+from alabel.core.params import integer, listing, text
 
 from ..filters import OPERATORS, filterable_columns, parse_filter
 from .base import Component, check_columns
@@ -25,7 +26,11 @@ class FindPanel(Component):
 
     type_name = "find"
     title = "Find by hand"
-    option_types = {"columns": list, "neighbours": int}
+    params_spec = {
+        "columns": listing(None, "columns of the results table (default: the first eight)",
+                           item=text(None, "a column name")),
+        "neighbours": integer(20, "objects listed by \"more like this\"", low=1, label="Neighbours listed"),
+    }
 
     def __init__(self, state, **options):
         super().__init__(state, **options)
@@ -33,8 +38,8 @@ class FindPanel(Component):
         # The oracle and the columns that give the class away are never offered for hunting.
         private = state.session.config.data.private_columns
         columns = [c for c in filterable_columns(frame) if c not in private]
-        self.table_columns = [str(c) for c in (options.get("columns") or columns[:8])]
-        self.k = int(options.get("neighbours", 20))
+        self.table_columns = [str(c) for c in (self.layout_options["columns"] or columns[:8])]
+        self.k = self.layout_options["neighbours"]
         self.column = pn.widgets.Select(label="column", options=columns, width=170, css_classes=["find-column"])
         self.op = pn.widgets.Select(label="operator", options=list(OPERATORS), width=110, css_classes=["find-op"])
         self.value = pn.widgets.TextInput(label="value", width=140, css_classes=["find-value"])

@@ -5,6 +5,7 @@ import html
 import math
 
 import panel as pn
+from alabel.core.params import integer
 
 from ..keys import ACTIONS
 from .base import Component, held
@@ -22,11 +23,14 @@ class LabellingPanel(Component):
 
     type_name = "labelling"
     title = "Label"
-    option_types = {"max_buttons": int}
+    params_spec = {
+        "max_buttons": integer(MAX_BUTTONS, "class buttons shown at most (more classes: a picker)", low=1,
+                               label="Class buttons at most"),
+    }
 
     def __init__(self, state, **options):
         super().__init__(state, **options)
-        self.max_buttons = int(options.get("max_buttons", MAX_BUTTONS))
+        self.max_buttons = self.layout_options["max_buttons"]
         self.banner = pn.pane.HTML("", css_classes=["label-banner"], sizing_mode="stretch_width")
         self.buttons = pn.FlexBox(css_classes=["label-classes"], sizing_mode="stretch_width")
         self.picker = pn.widgets.AutocompleteInput(

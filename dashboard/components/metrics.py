@@ -13,6 +13,7 @@ import panel as pn
 from bokeh.models import ColumnDataSource, FactorRange, HoverTool, LinearColorMapper
 from bokeh.palettes import Blues256
 from bokeh.plotting import figure
+from alabel.core.params import integer
 
 from .base import Component
 
@@ -28,11 +29,11 @@ class MetricsPanel(Component):
 
     type_name = "metrics"
     title = "Metrics"
-    option_types = {"height": int}
+    params_spec = {"height": integer(260, "height of the plots in pixels", low=50, label="Height (px)")}
 
     def __init__(self, state, **options):
         super().__init__(state, **options)
-        height = int(options.get("height", 260))
+        height = self.layout_options["height"]
         self.curve_session = ColumnDataSource({"n": [], "acc": [], "version": []})
         self.curve_truth = ColumnDataSource({"n": [], "acc": []})
         self.curve_random = ColumnDataSource({"n": [], "acc": []})

@@ -13,7 +13,6 @@ class ModelPanel(Component):
 
     type_name = "model"
     title = "Model"
-    option_types = {}
 
     def __init__(self, state, **options):
         super().__init__(state, **options)

@@ -5,6 +5,7 @@ import html
 import math
 
 import panel as pn
+from alabel.core.params import integer
 
 from .base import Component, held
 
@@ -14,11 +15,11 @@ class QueryPanel(Component):
 
     type_name = "query"
     title = "Queries"
-    option_types = {"show": int}
+    params_spec = {"show": integer(10, "queued objects listed", low=1, label="Queue shown")}
 
     def __init__(self, state, **options):
         super().__init__(state, **options)
-        self.show = int(options.get("show", 10))
+        self.show = self.layout_options["show"]
         hub = state.hub
         self.head = pn.widgets.Select(label="Head", options=hub.head_types, value=state.head_type, width=170,
                                       css_classes=["query-head"])

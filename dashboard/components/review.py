@@ -22,13 +22,13 @@ import html
 import threading
 from functools import partial
 
-import numpy as np
 import pandas as pd
 import panel as pn
 
 from alabel.core.errors import AlabelError
 
 from alabel.core.loops import Loop
+from alabel.core.params import integer
 
 from .base import Component
 
@@ -47,13 +47,13 @@ class ReviewPanel(Component):
 
     type_name = "review"
     title = "Review"
-    option_types = {"page_size": int}
+    params_spec = {"page_size": integer(10, "rows per page of the tables", low=1, label="Rows per page")}
 
     def __init__(self, state, **options):
         super().__init__(state, **options)
         self.loop = state.session.loop
         self.pseudo_labelling = bool(getattr(self.loop, "pseudo_labelling", False))
-        page_size = int(options.get("page_size", 10))
+        page_size = self.layout_options["page_size"]
 
         # -- suspicious labels ------------------------------------------------------
         self.check_button = pn.widgets.Button(label="Check labels", css_classes=["review-check"], width=120)
@@ -110,9 +110,8 @@ class ReviewPanel(Component):
         # The loop's own settings (policy, τ, caps) first; the stopping and noise-check ones every loop shares last.
         shared = [n for n in Loop.params_spec if n in settings]
         declared = [n for n in self.loop.params_spec if n in settings and n not in shared]
-        extra = [n for n in settings if n not in declared and n not in shared]
         self.setting_widgets = {name: self._setting_widget(name, settings[name])
-                                for name in [*declared, *extra, *shared]}
+                                for name in [*declared, *shared]}
         self.apply_button = pn.widgets.Button(label="Apply", color="primary",
                                               css_classes=["review-apply"], width=90)
         self.apply_button.on_click(lambda _: self.apply_settings())
@@ -383,17 +382,18 @@ class ReviewPanel(Component):
 
     # ------------------------------------------------------------------ settings
     def _setting_widget(self, name: str, value):
-        spec = self.loop.params_spec.get(name)
-        doc = spec.doc if spec is not None else ""
-        kwargs = {"label": name, "description": doc, "css_classes": [f"review-setting-{name}"], "width": 170}
-        choices = _choices(name, spec)
-        if choices:
-            options = list(dict.fromkeys([*choices, value]))
+        """A widget for one loop setting, labelled and explained by its declaration (core/params.py)."""
+        param = self.loop.params_spec[name]
+        kwargs = {"label": param.label_for(name), "css_classes": [f"review-setting-{name}"], "width": 170,
+                  # The doc as help, and the config key for those who edit config.yaml.
+                  "description": f"{param.doc} (loop.params.{name})"}
+        if param.choices:
+            options = list(dict.fromkeys([*param.choices, value]))
             return pn.widgets.Select(value=value, options=options, **kwargs)
-        if isinstance(value, bool):
+        if param.kind == "boolean":
             kwargs.pop("description")
             return pn.widgets.Checkbox(value=value, **kwargs)
-        if _is_integer(value, spec):
+        if param.is_integer:
             return pn.widgets.IntInput(value=value, **kwargs)
         return pn.widgets.FloatInput(value=value, **kwargs)
 
@@ -441,31 +441,3 @@ def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
     """Probabilities to 3 decimals for the tables (the engine keeps full precision)."""
     columns = [c for c in ("confidence", "self_confidence", "suggested_confidence") if c in frame]
     return frame.astype({c: float for c in columns}).round({c: 3 for c in columns}) if columns else frame
-
-
-def _choices(name: str, spec) -> list | None:
-    """The allowed values of a setting with a closed set of choices (None otherwise)."""
-    if name == "policy":
-        from alabel.core.loops.thresholds import ThresholdPolicy
-        from alabel.core.registry import concrete_descendants
-
-        return list(concrete_descendants(ThresholdPolicy))
-    check = getattr(spec, "check", None)
-    code = getattr(check, "__code__", None)
-    if code is not None and "choices" in code.co_freevars and check.__closure__:  # strategies.base.one_of
-        choices = check.__closure__[code.co_freevars.index("choices")].cell_contents
-        if isinstance(choices, tuple) and all(isinstance(c, str) for c in choices):
-            return list(choices)
-    return None
-
-
-def _is_integer(value, spec) -> bool:
-    """Whether a numeric setting takes integers (its default, or its check refuses 0.5)."""
-    if value is not None:
-        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if spec is None:
-        return False
-    try:
-        return not spec.check(0.5) and bool(spec.check(2))
-    except Exception:
-        return False

@@ -31,6 +31,7 @@ from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
 from alabel.core.errors import ConfigError, did_you_mean
+from alabel.core.params import choice, integer, text, validate
 
 from ..features import EMBEDDING_AXES, plottable_columns
 from ..geometry import nearest_row, padded_bounds, rows_in_geometry
@@ -47,8 +48,14 @@ GREY = "#bdbdbd"
 EMPTY_LABELLED = {"x": [], "y": [], "color": [], "marker": [], "alpha": []}
 #: At most this many selected points are drawn (the selection itself may be larger).
 MAX_DRAWN_SELECTION = 20_000
-#: Keys ``ui.scatter`` may hold in config.yaml.
-UI_SCATTER_KEYS = ("x", "y", "datashade_above", "colour_by")
+#: What ``ui.scatter`` may hold in config.yaml (the axes are checked against the data too).
+UI_SCATTER_PARAMS = {
+    "x": text(None, "default x axis: a numeric column, feature or embedding", label="x axis"),
+    "y": text(None, "default y axis: a numeric column, feature or embedding", label="y axis"),
+    "datashade_above": integer(DATASHADE_ABOVE, "points above which the scatter is rasterised", low=0,
+                               label="Rasterise above (points)"),
+    "colour_by": choice("label", COLOUR_MODES, "what the points' colour shows at first", label="Colour by"),
+}
 
 
 def axis_names(session) -> list[str]:
@@ -60,22 +67,13 @@ def axis_names(session) -> list[str]:
 
 def check_ui_scatter(session, where: str) -> None:
     """Validate ``ui.scatter`` of config.yaml (keys, axes, threshold, colouring)."""
-    from alabel.core.config import check_keys
-
     spec = session.config.ui.scatter or {}
-    check_keys(spec, UI_SCATTER_KEYS, where, "ui.scatter")
+    validate(UI_SCATTER_PARAMS, spec, where=where, key="ui.scatter", noun="key", fill=False)
     names = axis_names(session)
     for key in ("x", "y"):
         if key in spec and str(spec[key]) not in names:
             raise ConfigError(f"{where}: ui.scatter.{key}: {spec[key]!r} is not a numeric column, feature "
                               f"or embedding{did_you_mean(str(spec[key]), names)}")
-    threshold = spec.get("datashade_above", DATASHADE_ABOVE)
-    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
-        raise ConfigError(f"{where}: ui.scatter.datashade_above: expected a non-negative integer, "
-                          f"got {threshold!r}")
-    if "colour_by" in spec and spec["colour_by"] not in COLOUR_MODES:
-        raise ConfigError(f"{where}: ui.scatter.colour_by: {spec['colour_by']!r} is not one of "
-                          f"{', '.join(COLOUR_MODES)}{did_you_mean(str(spec['colour_by']), COLOUR_MODES)}")
 
 
 class ScatterView(Component):
@@ -83,21 +81,32 @@ class ScatterView(Component):
 
     type_name = "scatter"
     title = "Objects"
-    option_types = {"x": str, "y": str, "width": int, "height": int, "datashade_above": int}
+    params_spec = {
+        "x": text(None, "column, feature or embedding on the x axis (default: the first plottable one)",
+                  label="x axis"),
+        "y": text(None, "column, feature or embedding on the y axis (default: the second plottable one)",
+                  label="y axis"),
+        "width": integer(640, "width in pixels", low=100, label="Width (px)"),
+        "height": integer(480, "height in pixels", low=100, label="Height (px)"),
+        "datashade_above": integer(None, "points above which the scatter is rasterised (default: "
+                                   "ui.scatter.datashade_above, else 50000)", low=0,
+                                   label="Rasterise above (points)"),
+    }
 
     def __init__(self, state, **options):
         super().__init__(state, **options)
         session = state.session
         self.session = session
         ui = session.config.ui.scatter or {}
-        self.threshold = int(options.get("datashade_above", ui.get("datashade_above", DATASHADE_ABOVE)))
+        threshold = self.layout_options["datashade_above"]
+        self.threshold = threshold if threshold is not None else ui.get("datashade_above", DATASHADE_ABOVE)
         self.raster = session.pool.n > self.threshold
-        self.width = int(options.get("width", 640))
-        self.height = int(options.get("height", 480))
-        if options.get("x"):
-            state.x_axis = options["x"]
-        if options.get("y"):
-            state.y_axis = options["y"]
+        self.width = self.layout_options["width"]
+        self.height = self.layout_options["height"]
+        if self.layout_options["x"]:
+            state.x_axis = self.layout_options["x"]
+        if self.layout_options["y"]:
+            state.y_axis = self.layout_options["y"]
         if ui.get("colour_by"):
             state.colour_by = ui["colour_by"]
         self._xs = self._ys = np.zeros(0, dtype=np.float32)

@@ -17,7 +17,6 @@ class SessionPanel(Component):
 
     type_name = "session"
     title = "Session"
-    option_types = {}
 
     def __init__(self, state, **options):
         super().__init__(state, **options)

@@ -13,7 +13,6 @@ class HeldOutPanel(Component):
 
     type_name = "testset"
     title = "Test set"
-    option_types = {}
 
     def __init__(self, state, **options):
         super().__init__(state, **options)

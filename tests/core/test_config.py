@@ -53,7 +53,7 @@ BAD_CONFIGS = [
     ("unknown ui key action", _with(["ui"], {"keys": {"skp": "x"}}), "ui.keys.skp", "skip"),
     ("unknown labels key", _with(["labels"], {"stor": "x.sqlite"}), "labels.stor", "store"),
     ("test fraction out of range", _with(["labels"], {"test_fraction": 2}), "labels.test_fraction",
-     "between"),
+     "must be a number in [0, 0.9], got 2"),
     ("committee strategy without a committee head", _with(["strategy"], {"type": "vote_entropy"}),
      "strategy", "committee"),
     ("numeric feature not a string", _with(["data", "features", "numeric"], ["x", 3]), "numeric", "3"),

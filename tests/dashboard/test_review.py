@@ -132,6 +132,24 @@ def test_bad_setting_changes_nothing_and_says_why(make_hub, make_state):
     panel.dispose()
 
 
+def test_settings_show_readable_labels_and_help_from_the_declarations(make_hub, make_state):
+    """Issue 13 finding 10: no raw parameter names (stop_set_size, noise_folds) as labels."""
+    hub, state, panel = _with_pseudo_labels(make_hub, make_state)
+    params = hub.session.loop.params_spec
+    for name, widget in panel.setting_widgets.items():
+        assert widget.label == params[name].label_for(name)
+        assert "_" not in widget.label, name
+        if hasattr(widget, "description") and widget.description is not None:
+            assert params[name].doc in widget.description and f"loop.params.{name}" in widget.description
+    assert panel.setting_widgets["stop_set_size"].label == "Stability sample (rows)"
+    assert panel.setting_widgets["noise_folds"].label == "Label-check folds"
+    assert "out-of-fold" in panel.setting_widgets["noise_folds"].description
+    # Choices come from the declarations (a closed choice, and the registered policies).
+    assert panel.setting_widgets["teacher"].options == ["human", "self"]
+    assert set(panel.setting_widgets["policy"].options) >= {"fixed", "flexmatch", "freematch", "entropy"}
+    panel.dispose()
+
+
 def test_check_labels_finds_a_planted_flip_and_resolves_it(make_hub, make_state):
     hub = make_hub(loop={"type": "active", "batch_size": 5, "params": {"noise_folds": 3}})
     state = make_state(hub, annotator="ana")

@@ -211,7 +211,7 @@ def test_repeated_types_get_distinct_names():
     ({"candidates": [{"type": "knn", "n_neighbours": 3}]}, "head.candidates[0].n_neighbours", "unknown key"),
     ({"folds": 1}, "head.folds", ">= 2"),
     ({"tolerance": "small"}, "head.tolerance", "number"),
-    ({"evidence": -1}, "head.evidence", "between 0 and 10"),
+    ({"evidence": -1}, "head.evidence", "must be a number in [0, 10], got -1"),
     ({"min_per_class": 1.5}, "head.min_per_class", "integer"),
     ({"criterion": "f1"}, "head.criterion", "log_loss"),
     ({"ensemble": "yes"}, "head.ensemble", "true or false"),

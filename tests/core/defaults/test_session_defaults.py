@@ -61,7 +61,7 @@ def test_named_strategies_keep_their_queries_unless_asked(tmp_path):
     assert explicit.to_dict()["labels"]["audit_fraction"] == 0.2
 
 
-@pytest.mark.parametrize("value, hint", [(0.8, "between"), ("tenth", "number")])
+@pytest.mark.parametrize("value, hint", [(0.8, r"in \[0, 0.5\] or null, got 0.8"), ("tenth", "number")])
 def test_bad_audit_fraction_names_the_key(tmp_path, value, hint):
     with pytest.raises(ConfigError, match=f"labels.audit_fraction.*{hint}"):
         _config(tmp_path, labels={"audit_fraction": value})

@@ -360,7 +360,7 @@ def test_load_reports_missing_state_file(digits, tmp_path):
     ({"type": "linear_probe", "device": "tpu"}, r"head\.device: 'tpu' is not a torch device"),
     ({"type": "linear_probe", "class_weight": "even"}, r"head\.class_weight: must be null, 'balanced'"),
     ({"type": "mlp_torch", "hiden": 64}, r"head\.hiden: unknown key .*did you mean 'hidden'"),
-    ({"type": "prototype", "temperature": -1}, r"head\.temperature: must be null \(learned\) or a number > 0"),
+    ({"type": "prototype", "temperature": -1}, r"head\.temperature: must be a number > 0 or null, got -1"),
     ({"type": "linear_prob"}, r"did you mean 'linear_probe'"),
 ])
 def test_spec_errors_name_the_key(spec, message):

@@ -9,7 +9,7 @@ from loop_fixtures import CLASSES, FITS, SCRIPT, confident, write_scripted
 
 from alabel.core.config import SessionConfig
 from alabel.core.errors import ConfigError, LabelStoreError
-from alabel.core.loops import ActiveSelfPacedLoop, SelfPacedLoop, SelfTrainingLoop, build_loop
+from alabel.core.loops import ActiveSelfPacedLoop, SelfPacedLoop, SelfTrainingLoop
 from waiting import wait_for
 
 from alabel.core.session import EvaluationSet, Session
@@ -68,7 +68,7 @@ def test_dash_and_underscore_spellings_build_the_same_loop():
 
     for name, cls in [("self-training", SelfTrainingLoop), ("self_paced", SelfPacedLoop),
                       ("self-paced", SelfPacedLoop), ("aspl", ActiveSelfPacedLoop)]:
-        assert type(build_loop(LoopSpec(type=name))) is cls
+        assert type(LoopSpec(type=name).build()) is cls
 
 
 def test_live_settings_are_validated_and_a_bad_change_changes_nothing(tmp_path):

@@ -284,7 +284,7 @@ def test_params_get_defaults_and_direct_construction_validates():
     assert strategy.params == {"base": "margin", "beta": 0.5, "metric": "cosine", "exact_max": 2000,
                                "sample_size": 500}
     assert repr(MarginStrategy()) == "MarginStrategy()"
-    with pytest.raises(ConfigError, match="BALDStrategy: params.n_samples: must be an integer >= 2"):
+    with pytest.raises(ConfigError, match="BALDStrategy: strategy.params.n_samples: must be an integer >= 2"):
         BALDStrategy(n_samples=0)
 
 
