@@ -116,10 +116,78 @@ def layout_path(name: str, config) -> tuple[Path, str]:
 
 def available_layouts(config) -> list[str]:
     """Names the UI's layout picker offers (shipped ones, and the config's own file)."""
-    names = sorted(builtin_layouts())
-    if config.ui.layout not in names:
-        names.append(config.ui.layout)
-    return names
+    return LayoutCatalog.for_config(config).names
+
+
+class LayoutCatalog:
+    """The layouts a page may show, by name only.
+
+    A page (its address, its layout picker, a message crafted on its
+    websocket) names a layout; only names listed here are read. They are the
+    shipped layouts and the ones the server was given: the config's
+    ``ui.layout`` and ``alabel serve --layout`` (a name, or a file named by
+    its stem). A path from a page is never opened, so an unknown name gets
+    the same answer whether or not such a file exists.
+
+    Parameters
+    ----------
+    files : dict
+        name → (file, name of the file in messages).
+    default : str
+        The name a page shows unless it asks for another.
+    """
+
+    def __init__(self, files: dict[str, tuple[Path, str]], default: str):
+        self.files = dict(files)
+        self.default = default
+
+    @classmethod
+    def shipped(cls) -> LayoutCatalog:
+        """The shipped layouts only."""
+        return cls({name: (path, f"layouts/{name}.yaml") for name, path in builtin_layouts().items()}, "default")
+
+    @classmethod
+    def for_config(cls, config, server_layout: str | None = None, *, confine: bool = False) -> LayoutCatalog:
+        """Shipped layouts plus the config's ``ui.layout`` and the server's ``--layout``.
+
+        ``confine``: a layout file must lie inside the config's folder (a
+        config that came in an uploaded bundle); one outside is left out.
+        """
+        files = cls.shipped().files
+        default = "default"
+        for chosen in (config.ui.layout, server_layout):
+            if not chosen:
+                continue
+            if chosen in files:
+                default = chosen
+                continue
+            if confine and not config.resolve(chosen).resolve().is_relative_to(Path(config.base_dir).resolve()):
+                continue
+            path, where = layout_path(chosen, config)
+            name = Path(chosen).stem
+            files[name] = (path, where)
+            default = name
+        return cls(files, default if default in files else "default")
+
+    @property
+    def names(self) -> list[str]:
+        """The names a page may ask for, sorted."""
+        return sorted(self.files)
+
+    def check_name(self, name: str) -> str:
+        """``name`` if listed; else ConfigError that says nothing about files (the same for every name)."""
+        if name in self.files:
+            return name
+        shown = str(name)[:40] + ("…" if len(str(name)) > 40 else "")
+        raise ConfigError(f"unknown layout {shown!r}{did_you_mean(str(name), self.files)}; "
+                          f"available: {', '.join(self.names)}")
+
+    def resolve(self, name: str, session) -> LayoutSpec:
+        """Load and fully validate the listed layout ``name`` for ``session``."""
+        path, where = self.files[self.check_name(name)]
+        spec = load_layout(path, where)
+        check_layout_data(spec, session)
+        return spec
 
 
 # ---------------------------------------------------------------------------
