@@ -8,7 +8,8 @@ Three rules, each a small function tested without a server:
   ``evil.example`` that resolves to 127.0.0.1 could drive a loopback server.
   :func:`install_host_guard` answers 403 to every request (page, static file,
   websocket handshake, login) whose ``Host`` header is not in the allow-list
-  before any handler runs; a rebinding page cannot forge ``Host``.
+  before any handler runs (and to a websocket handshake whose ``Origin`` is
+  not); a rebinding page cannot forge ``Host``.
 * **Loopback or authentication.** :func:`is_loopback` decides whether a bound
   address is reachable from other machines; ``serve`` refuses those without
   authentication.
@@ -25,7 +26,7 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 #: The cookie in which a browser remembers its annotator name (servers without authentication).
 ANNOTATOR_COOKIE = "alabel_annotator"
@@ -99,6 +100,19 @@ def host_allowed(host: str | None, allowlist: list[str]) -> bool:
     return False
 
 
+def request_allowed(headers, allowlist: list[str]) -> bool:
+    """Whether a request's ``Host`` is allowed and, for a websocket handshake, its ``Origin`` too.
+
+    Tornado skips the Origin check when the browser says ``Sec-Fetch-Site:
+    same-origin``; checking it here as well does not depend on that.
+    """
+    if not host_allowed(headers.get("Host"), allowlist):
+        return False
+    if headers.get("Upgrade", "").lower() != "websocket" or "Origin" not in headers:
+        return True  # non-browser websocket clients send no Origin; Host still had to match
+    return host_allowed(urlsplit(headers.get("Origin", "")).netloc, allowlist)
+
+
 def _machine_names() -> list[str]:
     names = {socket.gethostname(), socket.getfqdn()}
     addresses = set()
@@ -129,7 +143,7 @@ def install_host_guard(application, allowlist: list[str]) -> None:
 
     class RefusedHost(Matcher):
         def match(self, request):
-            return None if host_allowed(request.headers.get("Host"), hosts) else {}
+            return None if request_allowed(request.headers, hosts) else {}
 
     class RefusedHostHandler(tornado.web.RequestHandler):
         def prepare(self):

@@ -150,7 +150,28 @@ def create_page(hub: SessionHub, layout: str | None = None,
     doc = pn.state.curdoc
     args = pn.state.session_args if doc is not None else {}
     cookies = dict(pn.state.cookies or {}) if doc is not None else {}
-    access = access or _script_access()
+    schedule = _document_scheduler(doc) if doc is not None else None
+    page = build_page(hub, args=args, cookies=cookies, layout=layout, access=access or _script_access(),
+                      schedule=schedule)
+
+    def destroyed(_context):
+        page.dispose()
+        page.state.close()
+    if doc is not None:
+        pn.state.on_session_destroyed(destroyed)
+    return page
+
+
+def build_page(hub: SessionHub, *, args: dict, cookies: dict, layout: str | None = None,
+               access: ServerAccess | None = None, schedule=None) -> DashboardPage:
+    """The page for a request's address arguments (``?layout=``, ``?annotator=``, ``?session=``) and cookies.
+
+    What the address asks for is only a choice among what the server offers:
+    a layout by name from the catalog, an uploaded session by its token, an
+    annotator name only where :func:`~alabel.dashboard.access.page_identity`
+    allows it. Anything else is ignored, and the page says so.
+    """
+    access = access or ServerAccess()
     notes = []
     uploaded = resolve_alias(_arg(args, "session") or "")
     if uploaded is not None:  # a bundle opened from the page: its layout files stay inside it
@@ -174,17 +195,10 @@ def create_page(hub: SessionHub, layout: str | None = None,
     params = {"layout_name": layout_name, "annotator_locked": identity.locked}
     if identity.name:
         params["annotator"] = identity.name
-    schedule = _document_scheduler(doc) if doc is not None else None
     state = SessionState(hub, schedule=schedule, **params)
     page = DashboardPage(state, catalog)
     if any(notes):
         state._say("; ".join(n for n in notes if n), "warning")
-
-    def destroyed(_context):
-        page.dispose()
-        state.close()
-    if doc is not None:
-        pn.state.on_session_destroyed(destroyed)
     return page
 
 
@@ -269,4 +283,4 @@ if __name__.startswith("bokeh_app"):
     create_page(open_hub(_config)).servable(title="alabel")
 
 
-__all__ = ["DashboardPage", "create_page", "serve"]
+__all__ = ["DashboardPage", "build_page", "create_page", "serve"]
