@@ -125,26 +125,27 @@ class LayoutCatalog:
     A page (its address, its layout picker, a message crafted on its
     websocket) names a layout; only names listed here are read. They are the
     shipped layouts and the ones the server was given: the config's
-    ``ui.layout`` and ``alabel serve --layout`` (a name, or a file named by
-    its stem). A path from a page is never opened, so an unknown name gets
-    the same answer whether or not such a file exists.
+    ``ui.layout`` and ``alabel serve --layout`` (a name, or a file listed
+    under its stem). A path from a page is never opened, so an unknown name
+    gets the same answer whether or not such a file exists.
 
     Parameters
     ----------
-    files : dict
-        name → (file, name of the file in messages).
+    choices : dict
+        name → what the server named it by (a shipped name, or the file as
+        the config or ``--layout`` wrote it), as :func:`resolve_layout` takes it.
     default : str
         The name a page shows unless it asks for another.
     """
 
-    def __init__(self, files: dict[str, tuple[Path, str]], default: str):
-        self.files = dict(files)
+    def __init__(self, choices: dict[str, str], default: str):
+        self.choices = dict(choices)
         self.default = default
 
     @classmethod
     def shipped(cls) -> LayoutCatalog:
         """The shipped layouts only."""
-        return cls({name: (path, f"layouts/{name}.yaml") for name, path in builtin_layouts().items()}, "default")
+        return cls({name: name for name in builtin_layouts()}, "default")
 
     @classmethod
     def for_config(cls, config, server_layout: str | None = None, *, confine: bool = False) -> LayoutCatalog:
@@ -153,41 +154,35 @@ class LayoutCatalog:
         ``confine``: a layout file must lie inside the config's folder (a
         config that came in an uploaded bundle); one outside is left out.
         """
-        files = cls.shipped().files
+        choices = cls.shipped().choices
         default = "default"
         for chosen in (config.ui.layout, server_layout):
             if not chosen:
                 continue
-            if chosen in files:
-                default = chosen
-                continue
-            if confine and not config.resolve(chosen).resolve().is_relative_to(Path(config.base_dir).resolve()):
-                continue
-            path, where = layout_path(chosen, config)
-            name = Path(chosen).stem
-            files[name] = (path, where)
-            default = name
-        return cls(files, default if default in files else "default")
+            if chosen not in choices:
+                if confine and not config.resolve(chosen).resolve().is_relative_to(Path(config.base_dir).resolve()):
+                    continue
+                layout_path(chosen, config)  # an unknown name or a missing file: one line, now
+                choices[Path(chosen).stem] = chosen
+            default = Path(chosen).stem
+        return cls(choices, default if default in choices else "default")
 
     @property
     def names(self) -> list[str]:
         """The names a page may ask for, sorted."""
-        return sorted(self.files)
+        return sorted(self.choices)
 
     def check_name(self, name: str) -> str:
         """``name`` if listed; else ConfigError that says nothing about files (the same for every name)."""
-        if name in self.files:
+        if name in self.choices:
             return name
         shown = str(name)[:40] + ("…" if len(str(name)) > 40 else "")
-        raise ConfigError(f"unknown layout {shown!r}{did_you_mean(str(name), self.files)}; "
+        raise ConfigError(f"unknown layout {shown!r}{did_you_mean(str(name), self.choices)}; "
                           f"available: {', '.join(self.names)}")
 
     def resolve(self, name: str, session) -> LayoutSpec:
         """Load and fully validate the listed layout ``name`` for ``session``."""
-        path, where = self.files[self.check_name(name)]
-        spec = load_layout(path, where)
-        check_layout_data(spec, session)
-        return spec
+        return resolve_layout(self.choices[self.check_name(name)], session)
 
 
 # ---------------------------------------------------------------------------
