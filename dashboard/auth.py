@@ -102,7 +102,9 @@ def cookie_secret(path: Path) -> str:
 
 def password_provider(password_file: Path):
     """A Panel auth provider: Panel's login pages, checked against ``password_file``'s hashes."""
-    from panel.auth import BasicAuthProvider, BasicLoginHandler
+    import tornado.escape
+    from panel.auth import BasicAuthProvider, BasicLoginHandler, _validate_next_url
+    from panel.io.state import state
     from tornado.ioloop import IOLoop
 
     password_file = Path(password_file)
@@ -116,15 +118,10 @@ def password_provider(password_file: Path):
             password = self.get_argument("password", "")
             # scrypt takes ~50 ms and 16 MiB by design: off the event loop that serves every page.
             ok = await IOLoop.current().run_in_executor(None, self._validate, username, password)
-            if ok:
+            if ok:  # as Panel's BasicLoginHandler.post does
                 self.set_current_user(username)
-                from panel.auth import _validate_next_url
-                from panel.io.state import state
-
                 self.redirect(_validate_next_url(self.get_cookie("next_url", state.base_url)))
             else:
-                import tornado.escape
-
                 self.redirect(self.request.path + "?error=" + tornado.escape.url_escape(
                     "Invalid username or password!"))
 

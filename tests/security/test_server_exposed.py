@@ -64,7 +64,7 @@ def handshake(port: int, token: str, *, host: str, origin: str, cookie: str = ""
                "Sec-WebSocket-Protocol": f"bokeh, {token}", "Origin": origin, "Sec-Fetch-Site": fetch_site}
     if cookie:
         headers["Cookie"] = cookie
-    lines = [f"GET /ws HTTP/1.1", f"Host: {host}"] + [f"{k}: {v}" for k, v in headers.items()]
+    lines = ["GET /ws HTTP/1.1", f"Host: {host}"] + [f"{k}: {v}" for k, v in headers.items()]
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         data = b""
