@@ -16,6 +16,7 @@ when set, else one generated once and kept in a file only its owner can read
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import stat
@@ -25,6 +26,10 @@ from pathlib import Path
 from alabel.core.errors import ConfigError, did_you_mean
 
 from .passwords import check_login, read_password_file
+
+
+#: A wrong user name or password is answered after this long.
+FAILED_LOGIN_DELAY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,7 @@ def password_provider(password_file: Path):
                 self.set_current_user(username)
                 self.redirect(_validate_next_url(self.get_cookie("next_url", state.base_url)))
             else:
+                await asyncio.sleep(FAILED_LOGIN_DELAY_S)  # slows guessing without blocking other pages
                 self.redirect(self.request.path + "?error=" + tornado.escape.url_escape(
                     "Invalid username or password!"))
 

@@ -54,8 +54,10 @@ def document_text(page) -> str:
     from bokeh.document import Document
 
     doc = Document()
-    page.__panel__().get_root(doc)
-    return serialize_json(doc.to_json())
+    doc.add_root(page.__panel__().get_root(doc))
+    text = serialize_json(doc.to_json())
+    assert "alabel-page" in text and "layout-select" in text  # the whole page, not an empty document
+    return text
 
 
 # ---------------------------------------------------------------------------
@@ -118,7 +120,9 @@ def test_the_page_shows_no_absolute_server_path(hub, pages):
     assert "<code>config.yaml</code>" in panel.where.object and "<code>labels.sqlite</code>" in panel.where.object
     page.state._say(f"{hub.session.config.source}: data.sources[0]: cannot read {folder}/blobs.parquet "
                     "(or /etc/elsewhere/x.csv)", "error")
+    page.state.param.update(trainer_state="failed", trainer_error=f"cannot write {folder}/models/model-v00001.skops")
     text = document_text(page)
+    assert "cannot write models/model-v00001.skops" in text
     assert folder not in text and str(Path(folder).parent) not in text and "/etc/elsewhere" not in text
     assert "config.yaml: data.sources[0]: cannot read blobs.parquet (or …/x.csv)" in page.message.object
 
