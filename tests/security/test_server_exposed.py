@@ -159,8 +159,12 @@ def test_network_server_with_password_sign_in(tmp_path):
         cookie = "; ".join(c.split(";")[0] for c in headers["set-cookie"])
         status, _, page = http(port, headers={"Cookie": cookie})
         assert status == 200
-        assert handshake(port, session_token(page), host=f"127.0.0.1:{port}", origin=f"http://127.0.0.1:{port}",
+        token = session_token(page)
+        assert handshake(port, token, host=f"127.0.0.1:{port}", origin=f"http://127.0.0.1:{port}") != 101
+        assert handshake(port, token, host=f"127.0.0.1:{port}", origin=f"http://127.0.0.1:{port}",
                          cookie=cookie) == 101
+        forged = re.sub(r"user=[^;]*", 'user="2|1:0|10:1700000000|4:user|8:Ym9i|' + "0" * 64 + '"', cookie)
+        assert http(port, headers={"Cookie": forged})[0] == 302
         assert http(port, host=f"rebind.attacker.example:{port}", headers={"Cookie": cookie})[0] == 403
     finally:
         server.stop()
