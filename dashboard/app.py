@@ -23,13 +23,18 @@ from pathlib import Path
 
 import panel as pn
 
-from alabel.core.errors import AlabelError
+from alabel.core.errors import AlabelError, ConfigError
 
 # Absolute imports: ``panel serve dashboard/app.py`` runs this file as a script, not as a module.
+from alabel.dashboard.access import (ANNOTATOR_COOKIE, ServerAccess, allowed_hosts, install_host_guard, is_loopback,
+                                    page_identity)
+from alabel.dashboard.auth import AuthOptions, check_auth_options, cookie_secret, password_provider, signed_in_user
 from alabel.dashboard.components import KeyCapture
 from alabel.dashboard.components.base import held
+from alabel.dashboard.components.identity import AnnotatorMemory, annotator_field
 from alabel.dashboard.hub import SessionHub, close_all, open_hub, resolve_alias
-from alabel.dashboard.layout import available_layouts, build_layout, resolve_layout
+from alabel.dashboard.layout import LayoutCatalog, build_layout, resolve_layout
+from alabel.dashboard.redact import redact_paths
 from alabel.dashboard.state import SessionState
 
 log = logging.getLogger(__name__)
@@ -64,19 +69,24 @@ def _document_scheduler(doc) -> Callable[[Callable[[], None]], None]:
 
 
 class DashboardPage(pn.viewable.Viewer):
-    """Header (session, annotator, layout picker, status line) over the chosen layout."""
+    """Header (session, annotator, layout picker, status line) over the chosen layout.
 
-    def __init__(self, state: SessionState, **params):
+    ``catalog`` lists the layouts this page may show (by name only).
+    """
+
+    def __init__(self, state: SessionState, catalog: LayoutCatalog | None = None, **params):
         super().__init__(**params)
         self.state = state
         session = state.session
-        layouts = available_layouts(session.config)
-        if state.layout_name not in layouts:
-            layouts.append(state.layout_name)
-        self.layout_select = pn.widgets.Select.from_param(state.param.layout_name, label="", options=layouts,
-                                                          width=130, css_classes=["layout-select"])
-        self.annotator = pn.widgets.TextInput.from_param(state.param.annotator, label="", width=150,
-                                                         css_classes=["header-annotator"])
+        self.catalog = catalog or LayoutCatalog.for_config(session.config)
+        self.layout_select = pn.widgets.Select.from_param(state.param.layout_name, label="",
+                                                          options=self.catalog.names, width=130,
+                                                          css_classes=["layout-select"])
+        self.annotator = annotator_field(state)
+        self.memory = None
+        if not state.annotator_locked:  # the browser keeps the name for the next page load
+            self.memory = AnnotatorMemory(annotator=state.annotator, height=0, width=0, margin=0)
+            state.param.watch(lambda event: setattr(self.memory, "annotator", event.new), "annotator")
         self.message = pn.pane.HTML("", css_classes=["alabel-message"], sizing_mode="stretch_width")
         title = html.escape(session.config.name)
         self.title = pn.pane.HTML(f"<h2 class='alabel-heading' style='margin:4px 0'>alabel · {title} "
@@ -95,14 +105,14 @@ class DashboardPage(pn.viewable.Viewer):
     def __panel__(self):
         header = pn.Row(self.title, pn.layout.HSpacer(), pn.pane.HTML("annotator"), self.annotator,
                         pn.pane.HTML("layout"), self.layout_select, sizing_mode="stretch_width")
+        hidden = [self.keys, self.layout_marker] + ([self.memory] if self.memory is not None else [])
         return pn.Column(header, self.message, pn.Row(self.sidebar, self.main, sizing_mode="stretch_width"),
-                         self.keys, self.layout_marker, sizing_mode="stretch_width", stylesheets=[_CSS],
-                         css_classes=["alabel-page"])
+                         *hidden, sizing_mode="stretch_width", stylesheets=[_CSS], css_classes=["alabel-page"])
 
     def _on_layout(self, *_) -> None:
         state = self.state
         try:
-            spec = resolve_layout(state.layout_name, state.session)
+            spec = self.catalog.resolve(state.layout_name, state.session)
         except AlabelError as exc:
             state._say(str(exc), "error")
             return
@@ -116,8 +126,10 @@ class DashboardPage(pn.viewable.Viewer):
 
     def _on_message(self, *_) -> None:
         colour = {"info": "#1b5e20", "warning": "#8a6d00", "error": "#b00020"}[self.state.message_level]
+        # Messages name the file at fault, often by its absolute path: the page shows it relative.
+        text = redact_paths(self.state.message, self.state.hub.config_path.parent)
         self.message.object = (f"<div class='status-line' data-level='{self.state.message_level}' "
-                               f"style='color:{colour};min-height:1.3em'>{html.escape(self.state.message)}</div>")
+                               f"style='color:{colour};min-height:1.3em'>{html.escape(text)}</div>")
 
     def _on_classes(self, *_) -> None:
         self.keys.keys = self.state.keymap.keys
@@ -128,28 +140,72 @@ class DashboardPage(pn.viewable.Viewer):
         self.components = []
 
 
-def create_page(hub: SessionHub, layout: str | None = None) -> pn.viewable.Viewable:
-    """The page of one browser tab (Panel calls this once per session)."""
+def create_page(hub: SessionHub, layout: str | None = None,
+                access: ServerAccess | None = None) -> pn.viewable.Viewable:
+    """The page of one browser tab (Panel calls this once per session).
+
+    ``layout`` is the server's ``--layout``; ``access`` says how the server
+    lets people in (who the page labels as depends on it).
+    """
     doc = pn.state.curdoc
     args = pn.state.session_args if doc is not None else {}
-    token = _arg(args, "session")
-    if token:
-        hub = resolve_alias(token) or hub
-    params = {}
-    annotator = _arg(args, "annotator")
-    if annotator:
-        params["annotator"] = annotator
-    params["layout_name"] = _arg(args, "layout") or layout or hub.session.config.ui.layout
+    cookies = dict(pn.state.cookies or {}) if doc is not None else {}
     schedule = _document_scheduler(doc) if doc is not None else None
-    state = SessionState(hub, schedule=schedule, **params)
-    page = DashboardPage(state)
+    page = build_page(hub, args=args, cookies=cookies, layout=layout, access=access or _script_access(),
+                      schedule=schedule)
 
     def destroyed(_context):
         page.dispose()
-        state.close()
+        page.state.close()
     if doc is not None:
         pn.state.on_session_destroyed(destroyed)
     return page
+
+
+def build_page(hub: SessionHub, *, args: dict, cookies: dict, layout: str | None = None,
+               access: ServerAccess | None = None, schedule=None) -> DashboardPage:
+    """The page for a request's address arguments (``?layout=``, ``?annotator=``, ``?session=``) and cookies.
+
+    What the address asks for is only a choice among what the server offers:
+    a layout by name from the catalog, an uploaded session by its token, an
+    annotator name only where :func:`~alabel.dashboard.access.page_identity`
+    allows it. Anything else is ignored, and the page says so.
+    """
+    access = access or ServerAccess()
+    notes = []
+    uploaded = resolve_alias(_arg(args, "session") or "")
+    if uploaded is not None:  # a bundle opened from the page: its layout files stay inside it
+        hub = uploaded
+    try:
+        catalog = LayoutCatalog.for_config(hub.session.config, None if uploaded else layout,
+                                           confine=uploaded is not None)
+    except AlabelError as exc:
+        catalog = LayoutCatalog.shipped()
+        notes.append(str(exc))
+    layout_name = catalog.default
+    requested = _arg(args, "layout")
+    if requested:
+        try:
+            layout_name = catalog.check_name(requested)
+        except AlabelError as exc:  # the same words for a name, a missing path or a real file
+            notes.append(f"?layout= ignored: {exc}")
+    identity = page_identity(access, user=signed_in_user(cookies, access.cookie_secret),
+                             url_name=_arg(args, "annotator"), remembered=cookies.get(ANNOTATOR_COOKIE))
+    notes.append(identity.note)
+    params = {"layout_name": layout_name, "annotator_locked": identity.locked}
+    if identity.name:
+        params["annotator"] = identity.name
+    state = SessionState(hub, schedule=schedule, **params)
+    page = DashboardPage(state, catalog)
+    if any(notes):
+        state._say("; ".join(n for n in notes if n), "warning")
+    return page
+
+
+def _script_access() -> ServerAccess:
+    """``panel serve dashboard/app.py``: Panel's own auth if configured; the address is unknown here."""
+    auth = "oauth" if pn.config.oauth_provider else "password" if getattr(pn.config, "basic_auth", None) else None
+    return ServerAccess(auth=auth, loopback=False, cookie_secret=pn.config.cookie_secret)
 
 
 def _arg(args: dict, name: str) -> str | None:
@@ -161,33 +217,59 @@ def _arg(args: dict, name: str) -> str | None:
 
 
 def serve(config_path: str | Path, *, address: str = "127.0.0.1", port: int = 5006, show: bool = False,
-          num_threads: int = 0, layout: str | None = None) -> None:
+          num_threads: int = 0, layout: str | None = None, auth: AuthOptions | None = None,
+          allow_hosts: tuple[str, ...] = ()) -> None:
     """Open the session of ``config_path`` and serve the dashboard until interrupted.
 
-    Everything a user can get wrong (config, data, layout) is checked before
-    the server starts, so it fails with a one-line error instead of a page
-    that never loads.
+    Everything a user can get wrong (config, data, layout, authentication)
+    is checked before the server starts, so it fails with a one-line error
+    instead of a page that never loads. A server reachable from the network
+    needs authentication (``auth``); every request must name an allowed host.
     """
+    auth = auth or AuthOptions()
+    loopback = is_loopback(address)
+    if not loopback and not auth.kind:
+        raise ConfigError(f"--address {address}: reachable from the network, so it needs authentication: "
+                          "--password-file FILE (make one with: alabel passwd FILE USER) or --oauth-provider NAME")
+    check_auth_options(auth)
+    hosts = allowed_hosts(address, port, allow_hosts)
     # Worker threads (queries, label re-reads, the trainer's bookkeeping) share the GIL with
     # the event loop; a shorter switch interval gives a click back the interpreter sooner.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     hub = open_hub(config_path)
     try:
         resolve_layout(layout or hub.session.config.ui.layout, hub.session)
+        secret = None
+        if auth.kind:
+            secret = cookie_secret(auth.cookie_secret_file or hub.config_path.parent / ".alabel" / "cookie-secret")
+        access = ServerAccess(auth=auth.kind, loopback=loopback, cookie_secret=secret)
         if num_threads:
             pn.config.nthreads = int(num_threads)
-        origins = sorted({f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"})
+
         def page():  # a plain function: Panel calls functions once per browser session
-            return create_page(hub, layout)
-        server = pn.serve({"/": page}, address=address, port=port, show=show,
-                          start=False, title=f"alabel · {hub.session.config.name}", websocket_origin=origins,
-                          verbose=False)
+            return create_page(hub, layout, access)
+        options = {}
+        if auth.password_file:
+            options["auth_provider"] = password_provider(auth.password_file)
+        elif auth.oauth_provider:
+            options.update(oauth_provider=auth.oauth_provider, oauth_key=auth.oauth_key,
+                           oauth_redirect_uri=auth.oauth_redirect_uri)
+        server = pn.serve({"/": page}, address=address, port=port, show=show, start=False,
+                          title=f"alabel · {hub.session.config.name}",
+                          # Bokeh's Origin list cannot spell IPv6 ([::1]); same-origin pages there pass Tornado's check
+                          websocket_origin=[h for h in hosts if "[" not in h],
+                          cookie_secret=secret, verbose=False, **options)
+        install_host_guard(server._tornado, hosts)
 
         def stop(*_):
             server.io_loop.add_callback_from_signal(server.io_loop.stop)
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         server.start()
+        if not loopback:
+            print(f"alabel: warning: listening on {address}:{server.port}, reachable from the network "
+                  f"({auth.kind} sign-in; answers to {', '.join(hosts)}; use TLS through a reverse proxy)",
+                  file=sys.stderr, flush=True)
         print(f"alabel: serving {hub.session.config.name} ({hub.session.pool.n:,} objects) at "
               f"http://{address}:{server.port}/  (Ctrl-C stops)", file=sys.stderr, flush=True)
         server.io_loop.start()
@@ -201,4 +283,4 @@ if __name__.startswith("bokeh_app"):
     create_page(open_hub(_config)).servable(title="alabel")
 
 
-__all__ = ["DashboardPage", "create_page", "serve"]
+__all__ = ["DashboardPage", "build_page", "create_page", "serve"]

@@ -26,6 +26,7 @@ examples:
   alabel score config.yaml --out predictions.parquet
   alabel export config.yaml --out bundle/           # hand the session to a colleague
   alabel serve config.yaml                          # the browser dashboard
+  alabel passwd users.txt ana                       # a sign-in for: alabel serve --password-file users.txt
 
 exit codes: 0 ok, 2 usage/config error, 3 data error, 4 label-store error,
             5 not ready (no model yet), 6 nothing left to query, 1 other errors
@@ -116,6 +117,31 @@ def build_parser() -> argparse.ArgumentParser:
                         "as every slow task already runs in worker threads)")
     p.add_argument("--layout", default=None,
                    help="dashboard layout: a name from layouts/ or a .yaml file (default: the config's ui.layout)")
+    auth = p.add_argument_group("who may connect (README: Safety)")
+    auth.add_argument("--password-file", type=Path, default=None,
+                      help="sign-in with the users of this file (hashed; make it with: alabel passwd FILE USER)")
+    auth.add_argument("--oauth-provider", default=None,
+                      help="sign-in through Panel's OAuth provider of this name (github, google, azure, generic...); "
+                           "client secret in PANEL_OAUTH_SECRET")
+    auth.add_argument("--oauth-key", default=None, help="OAuth client id (default: PANEL_OAUTH_KEY)")
+    auth.add_argument("--oauth-redirect-uri", default=None, help="OAuth redirect URI (default: Panel's)")
+    auth.add_argument("--cookie-secret-file", type=Path, default=None,
+                      help="file keeping the secret that signs sign-in cookies, made 0600 on first use "
+                           "(default: .alabel/cookie-secret beside the config; PANEL_COOKIE_SECRET overrides)")
+    auth.add_argument("--allow-host", action="append", default=[], metavar="HOST[:PORT]",
+                      help="also answer requests for this host name (repeatable), e.g. the name a reverse "
+                           "proxy forwards; by default only the bound address and this machine's loopback names")
+
+    p = sub.add_parser("passwd", help="Add a user to a password file for alabel serve --password-file, or change "
+                                      "their password (stored as a salted scrypt hash).",
+                       description="Add a user to a password file for alabel serve --password-file, or change "
+                                   "their password. The password is read from the terminal (twice), or as one "
+                                   "line from standard input when it is not a terminal. The file keeps salted "
+                                   "scrypt hashes, mode 0600.")
+    p.add_argument("file", type=Path, help="password file (created if missing)")
+    p.add_argument("user", help="user name (letters, digits, ._@+-)")
+    p.add_argument("--delete", action="store_true", help="remove the user instead")
+    p.set_defaults(func=cmd_passwd)
     return parser
 
 
@@ -381,14 +407,47 @@ def cmd_export(args) -> int:
 
 def cmd_serve(args) -> int:
     from alabel.dashboard.app import serve
+    from alabel.dashboard.auth import AuthOptions
 
     config = Path(args.config)
     if args.config == DEFAULT_CONFIG and not config.exists():
         shipped = Path(__file__).resolve().parents[1] / DEFAULT_CONFIG  # the repository's example session
         config = shipped if shipped.exists() else config
     serve(config, address=args.address, port=args.port, show=args.show, num_threads=args.num_threads,
-          layout=args.layout)
+          layout=args.layout, allow_hosts=tuple(args.allow_host),
+          auth=AuthOptions(password_file=args.password_file, oauth_provider=args.oauth_provider,
+                           oauth_key=args.oauth_key, oauth_redirect_uri=args.oauth_redirect_uri,
+                           cookie_secret_file=args.cookie_secret_file))
     return 0
+
+
+def cmd_passwd(args) -> int:
+    from alabel.dashboard.passwords import check_user_name, set_password
+
+    check_user_name(args.user)
+    if args.delete:
+        existed = set_password(args.file, args.user, None)
+        print(f"{args.file}: {'removed' if existed else 'no'} user {args.user}")
+        return 0
+    password = _read_new_password()
+    existed = set_password(args.file, args.user, password)
+    print(f"{args.file}: {'changed the password of' if existed else 'added'} user {args.user}")
+    return 0
+
+
+def _read_new_password() -> str:
+    """The new password: typed twice on a terminal, else the first line of standard input."""
+    import getpass
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("new password: ")
+        if getpass.getpass("again: ") != password:
+            raise _config_error("passwd: the two passwords differ; nothing written")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        raise _config_error("passwd: the password is too short (at least 8 characters); nothing written")
+    return password
 
 
 # ---------------------------------------------------------------------------

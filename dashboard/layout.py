@@ -116,10 +116,73 @@ def layout_path(name: str, config) -> tuple[Path, str]:
 
 def available_layouts(config) -> list[str]:
     """Names the UI's layout picker offers (shipped ones, and the config's own file)."""
-    names = sorted(builtin_layouts())
-    if config.ui.layout not in names:
-        names.append(config.ui.layout)
-    return names
+    return LayoutCatalog.for_config(config).names
+
+
+class LayoutCatalog:
+    """The layouts a page may show, by name only.
+
+    A page (its address, its layout picker, a message crafted on its
+    websocket) names a layout; only names listed here are read. They are the
+    shipped layouts and the ones the server was given: the config's
+    ``ui.layout`` and ``alabel serve --layout`` (a name, or a file listed
+    under its stem). A path from a page is never opened, so an unknown name
+    gets the same answer whether or not such a file exists.
+
+    Parameters
+    ----------
+    choices : dict
+        name → what the server named it by (a shipped name, or the file as
+        the config or ``--layout`` wrote it), as :func:`resolve_layout` takes it.
+    default : str
+        The name a page shows unless it asks for another.
+    """
+
+    def __init__(self, choices: dict[str, str], default: str):
+        self.choices = dict(choices)
+        self.default = default
+
+    @classmethod
+    def shipped(cls) -> LayoutCatalog:
+        """The shipped layouts only."""
+        return cls({name: name for name in builtin_layouts()}, "default")
+
+    @classmethod
+    def for_config(cls, config, server_layout: str | None = None, *, confine: bool = False) -> LayoutCatalog:
+        """Shipped layouts plus the config's ``ui.layout`` and the server's ``--layout``.
+
+        ``confine``: a layout file must lie inside the config's folder (a
+        config that came in an uploaded bundle); one outside is left out.
+        """
+        choices = cls.shipped().choices
+        default = "default"
+        for chosen in (config.ui.layout, server_layout):
+            if not chosen:
+                continue
+            if chosen not in choices:
+                if confine and not config.resolve(chosen).resolve().is_relative_to(Path(config.base_dir).resolve()):
+                    continue
+                layout_path(chosen, config)  # an unknown name or a missing file: one line, now
+                choices[Path(chosen).stem] = chosen
+            default = Path(chosen).stem
+        return cls(choices, default if default in choices else "default")
+
+    @property
+    def names(self) -> list[str]:
+        """The names a page may ask for, sorted."""
+        return sorted(self.choices)
+
+    def check_name(self, name: str) -> str:
+        """``name`` if listed; else ConfigError that says nothing about files (the same for every name)."""
+        if name in self.choices:
+            return name
+        shown = str(name)[:40] + ("…" if len(str(name)) > 40 else "")
+        raise ConfigError(f"unknown layout {shown!r}{did_you_mean(str(name), self.choices)}; "
+                          f"available: {', '.join(self.names)}")
+
+    def resolve(self, name: str, session) -> LayoutSpec:
+        """Load and fully validate the listed layout ``name`` for ``session``."""
+        return resolve_layout(self.choices[self.check_name(name)], session)
 
 
 # ---------------------------------------------------------------------------

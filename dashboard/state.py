@@ -82,6 +82,8 @@ class SessionState(param.Parameterized):
     """
 
     annotator = param.String(default="", doc="Name recorded with every label from this tab.")
+    annotator_locked = param.Boolean(default=False, constant=True,
+                                     doc="The annotator is the signed-in user: nothing in the page changes it.")
 
     # -- what is shown -------------------------------------------------------------------
     current = param.Parameter(default=None, doc="The queried object in front of the annotator (Shown).")
@@ -629,7 +631,7 @@ class SessionState(param.Parameterized):
     def _annotator_changed(self) -> None:
         with self._lock:
             old = self._leased_as
-            if not self.annotator.strip():
+            if self.annotator_locked or not self.annotator.strip():
                 self.annotator = old
                 return
             released = self.queue.reset()

@@ -5,6 +5,7 @@ import html
 
 import panel as pn
 
+from ..redact import redact_paths
 from .base import Component
 
 
@@ -58,10 +59,12 @@ class ModelPanel(Component):
         self.progress.value = int(round(state.progress * 100)) if busy else (100 if state.model_version else 0)
         self.progress.active = busy and state.progress <= 0
         self.progress.bar_color = "danger" if state.trainer_state == "failed" else "info"
-        error = f"<br><span style='color:#b00020'>{html.escape(state.trainer_error)}</span>" \
+        folder = state.hub.config_path.parent  # a failed save quotes the models folder's absolute path
+        error = f"<br><span style='color:#b00020'>{html.escape(redact_paths(state.trainer_error, folder))}</span>" \
             if state.trainer_error and state.trainer_state == "failed" else ""
+        message = redact_paths(state.trainer_message, folder)
         self.status.object = (f"<div class='trainer' data-state='{state.trainer_state}'>trainer: "
-                              f"<b>{html.escape(state.trainer_state)}</b> {html.escape(state.trainer_message)}"
+                              f"<b>{html.escape(state.trainer_state)}</b> {html.escape(message)}"
                               f"{error}</div>")
 
 

@@ -22,6 +22,8 @@ from bokeh.plotting import figure
 
 from alabel.core.errors import AlabelError
 
+from ..redact import redact_paths
+
 _IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
                 ".webp": "image/webp", ".svg": "image/svg+xml"}
 _ARRAY_SUFFIXES = (".npy", ".csv", ".txt", ".dat")
@@ -53,7 +55,8 @@ class DetailRenderer:
         raise NotImplementedError
 
     def _error(self, text: str) -> str:
-        return f"<div class='detail-error' style='color:#b00020'>{html.escape(text)}</div>"
+        # An OSError quotes the absolute path of the file: the page shows its name only.
+        return f"<div class='detail-error' style='color:#b00020'>{html.escape(redact_paths(text))}</div>"
 
 
 class ImageRenderer(DetailRenderer):

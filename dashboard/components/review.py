@@ -30,6 +30,7 @@ from alabel.core.errors import AlabelError
 from alabel.core.loops import Loop
 from alabel.core.params import integer
 
+from ..redact import redact_paths
 from .base import Component
 
 #: Columns of the suspicious-labels table.
@@ -253,11 +254,12 @@ class ReviewPanel(Component):
         try:
             future.result()
         except AlabelError as exc:
-            self.check_status.object = f"<span class='review-error'>{html.escape(str(exc))}</span>"
+            self.check_status.object = f"<span class='review-error'>{html.escape(redact_paths(str(exc)))}</span>"
             self.state._say(str(exc), "error")
             return
         except Exception as exc:  # report, keep the tab alive
-            self.check_status.object = f"<span class='review-error'>check failed: {html.escape(str(exc))}</span>"
+            self.check_status.object = (f"<span class='review-error'>check failed: "
+                                        f"{html.escape(redact_paths(str(exc)))}</span>")
             self.state._say(f"label check failed: {type(exc).__name__}: {exc}", "error")
             return
         self.refresh()

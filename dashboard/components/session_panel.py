@@ -8,8 +8,10 @@ import panel as pn
 
 from alabel.core.errors import AlabelError
 
+from ..redact import redact_paths, shown_path
 from ..sharing import bundle_zip, labels_file, unpack_bundle
 from .base import Component
+from .identity import annotator_field
 
 
 class SessionPanel(Component):
@@ -22,8 +24,7 @@ class SessionPanel(Component):
         super().__init__(state, **options)
         session = state.session
         stem = _slug(session.config.name)
-        self.annotator = pn.widgets.TextInput.from_param(state.param.annotator, label="Annotator", width=200,
-                                                         css_classes=["session-annotator"])
+        self.annotator = annotator_field(state, label="Annotator", width=200, css_class="session-annotator")
         self.data_mode = pn.widgets.RadioButtonGroup(options=["copy", "link"], value="copy",
                                                      css_classes=["session-data-mode"])
         self.bundle = pn.widgets.FileDownload(callback=self._bundle, filename=f"{stem}-bundle.zip",
@@ -38,10 +39,12 @@ class SessionPanel(Component):
         self.upload = pn.widgets.FileInput(accept=".zip", css_classes=["session-upload"])
         self.upload.param.watch(self._uploaded, "value")
         self.upload_result = pn.pane.HTML("", css_classes=["session-upload-result"])
+        # Names relative to the session's folder: where the server keeps its files is not the page's business.
+        folder = state.hub.config_path.parent
         self.where = pn.pane.HTML(
-            f"<small>config <code>{html.escape(str(state.hub.config_path))}</code><br>labels "
-            f"<code>{html.escape(str(session.config.store_path))}</code></small>",
-            sizing_mode="stretch_width")
+            f"<small>config <code>{html.escape(shown_path(state.hub.config_path, folder))}</code><br>labels "
+            f"<code>{html.escape(shown_path(session.config.store_path, folder))}</code></small>",
+            sizing_mode="stretch_width", css_classes=["session-where"])
 
     def __panel__(self):
         return self.card(self.annotator, self.where, pn.Row(pn.pane.HTML("data:"), self.data_mode), self.bundle,
@@ -66,7 +69,8 @@ class SessionPanel(Component):
             config_path = unpack_bundle(event.new, uploads, name=name)
             hub = open_hub(config_path)
         except AlabelError as exc:
-            self.upload_result.object = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"
+            message = redact_paths(str(exc), uploads)
+            self.upload_result.object = f"<span style='color:#b00020'>{html.escape(message)}</span>"
             return
         token = register_alias(hub_key(config_path))
         self.upload_result.object = (
