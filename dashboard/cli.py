@@ -129,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     except AlabelError as exc:
         print(f"alabel: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # disk full, read-only folder...: one line, never a traceback
+        from alabel.core.files import storage_error
+
+        where = exc.filename or "alabel"
+        print(f"alabel: error: {storage_error(where, exc, 'input/output error')}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("alabel: interrupted", file=sys.stderr)
         return 130
@@ -161,6 +167,7 @@ def _current_model(session, quiet: bool):
 
 
 def cmd_train(args) -> int:
+    from alabel.core import files
     from alabel.core.errors import NotReadyError
     from alabel.core.learning_curve import replay_learning_curve
     from alabel.core.simulate import plot_curve
@@ -173,10 +180,10 @@ def cmd_train(args) -> int:
             raise NotReadyError(f"{session.config.source}: no model: the store holds no train labels of "
                                 "two classes yet")
         out = args.out or session.config.models_dir
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.json").write_text(json.dumps(model.summary(), indent=2))
+        files.write_text(out / "metrics.json", json.dumps(model.summary(), indent=2))
         curve = replay_learning_curve(session, progress=not args.quiet)
-        curve.to_csv(out / "curve.csv", index=False)
+        with files.atomic_path(out / "curve.csv") as tmp:
+            curve.to_csv(tmp, index=False)
         if len(curve):
             plot_curve(curve, out / "curve.png", title=f"{session.config.name}: learning curve")
         metrics = model.metrics
@@ -237,7 +244,10 @@ def cmd_query(args) -> int:
         } for i in items])
         del model
         if args.out:
-            table.to_csv(args.out, index=False)
+            from alabel.core.files import atomic_path
+
+            with atomic_path(args.out) as tmp:
+                table.to_csv(tmp, index=False)
             print(f"wrote {len(table)} queries to {args.out}")
         else:
             table.to_csv(sys.stdout, index=False)
@@ -334,7 +344,13 @@ def cmd_simulate(args) -> int:
 
     curve = run_simulation(config, plan, out_dir=args.out / "stores", on_round=on_round)
     progress.close()
-    curve.to_csv(args.out / "curve.csv", index=False)
+    from alabel.core.files import atomic_path
+
+    with atomic_path(args.out / "curve.csv") as tmp:
+        curve.to_csv(tmp, index=False)
+    if len(curve) and curve["labels"].max() < args.budget:
+        _info(f"note: the pool ran out at {int(curve['labels'].max())} labels, before --budget "
+              f"{args.budget}: the curve stops there", args.quiet)
     plot_curve(curve, args.out / "curve.png", title=f"{config.name}: simulate")
     budgets = sorted({b for b in (20, 50, 100, 200, 500, 1000, 2000) if b <= args.budget} | {args.budget})
     table = summarise(curve, budgets)

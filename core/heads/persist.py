@@ -6,7 +6,8 @@ A saved head is a directory::
     head.skops     payload of scikit-learn heads (skops format)
 
 ``save_head`` asks the head to write its payload (``head._save(dir)``) and
-then writes the manifest, last, so a directory with a manifest is complete.
+the manifest into a staging folder, then renames it into place: a model
+folder is complete or absent.
 ``load_head`` reads the manifest, finds the head class among the *registered*
 heads (never importing a module named by the file) and calls its
 ``_load(dir)``. Torch heads override ``_save``/``_load`` with their own safe
@@ -24,12 +25,14 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from .. import files
 from ..errors import DataError
 from ..registry import concrete_descendants
 from .base import Head
@@ -49,31 +52,46 @@ PLAIN_DATA_LOADERS = ("JsonNode", "NdArrayNode", "TupleNode", "ListNode", "DType
 def save_head(head: Head, path: str | Path) -> Path:
     """Write a fitted head into the directory ``path`` (created if needed).
 
+    The head is written into a staging folder beside ``path`` and moved into
+    place only when complete, so a crash or a full disk never leaves a
+    half-written model under ``path``.
+
     Parameters
     ----------
     head : Head
         A fitted head.
     path : str or Path
-        Target directory; existing head files in it are replaced.
+        Target directory; an existing head in it is replaced.
 
     Returns
     -------
     Path
         The directory.
+
+    Raises
+    ------
+    StorageError
+        When the files cannot be written (one line naming the folder).
     """
     check_is_fitted(head, "classes_")
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    manifest_path = path / MANIFEST
-    manifest_path.unlink(missing_ok=True)  # the manifest marks a complete save
-    head._save(path)
+    staged = files.staging_dir(path)
     manifest = {
         "format": FORMAT,
         "version": VERSION,
         "type": type(head).type_name,
         "classes": [str(c) for c in head.classes_.tolist()],
     }
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    try:
+        head._save(staged)
+        (staged / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise files.storage_error(path, exc) from None
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    files.replace_dir(staged, path)
     return path
 
 
