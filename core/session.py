@@ -651,7 +651,12 @@ class Session:
     def _save_version(self, model: ModelVersion) -> None:
         from .heads.persist import save_head
 
-        save_head(model.head, self.model_path(model.version))
+        path = self.model_path(model.version)
+        try:
+            save_head(model.head, path)
+        except BaseException:
+            _remove_if_empty(path)  # the version's claim: no empty model folder left behind
+            raise
         files.append_line(self.config.models_dir / HISTORY_FILE, json.dumps(model.summary()))
 
     def close(self) -> None:
@@ -665,6 +670,13 @@ class Session:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # not empty (an older complete save) or already gone
 
 
 def model_folder_name(version) -> str:

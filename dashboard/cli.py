@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "as every slow task already runs in worker threads)")
     p.add_argument("--layout", default=None,
                    help="dashboard layout: a name from layouts/ or a .yaml file (default: the config's ui.layout)")
+    p.add_argument("--allow-plugins", action="store_true",
+                   help="let uploaded or opened bundles name plugin classes by dotted import path "
+                        "(runs their code: only for bundles from people you trust)")
     return parser
 
 
@@ -403,8 +406,10 @@ def cmd_export(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    from alabel.core.registry import allow_bundle_plugins
     from alabel.dashboard.app import serve
 
+    allow_bundle_plugins(args.allow_plugins)
     config = Path(args.config)
     if args.config == DEFAULT_CONFIG and not config.exists():
         shipped = Path(__file__).resolve().parents[1] / DEFAULT_CONFIG  # the repository's example session

@@ -62,6 +62,7 @@ class SessionHub:
         self._head_specs = {self.session.config.head["type"]: dict(self.session.config.head)}
         self._strategy_specs = {self.session.config.strategy["type"]: dict(self.session.config.strategy)}
         self._unsubscribe = self.session.subscribe(self._emit)
+        self._on_close: list[Callable[[], None]] = []
         self.closed = False
         if self.session.trainer is not None and self.session.labels("train")["label"].nunique() >= 2:
             self.session.trainer.request()  # labels from an earlier run: a model at once
@@ -174,6 +175,12 @@ class SessionHub:
         self._unsubscribe()
         self.session.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        for callback in self._on_close:
+            callback()
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` once the hub has closed (e.g. delete an uploaded bundle)."""
+        self._on_close.append(callback)
 
 
 def _warm_up_datashader() -> None:
