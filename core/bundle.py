@@ -6,6 +6,11 @@ and splits comes along), ``labels.csv`` for people, and either a copy of the
 data files (``data="copy"``) or relative pointers to them (``data="link"``).
 Files referenced from data columns (images, spectra) are copied with the data
 when they lie under the data root.
+
+A copied bundle also holds ``alabel-bundle.json``: a config beside it is
+loaded confined (:meth:`SessionConfig.load`), so a bundle someone else edited
+cannot read or write outside its folder nor import a module. Everything is
+written into a fresh folder that is removed again if the export fails.
 """
 from __future__ import annotations
 
@@ -71,7 +76,11 @@ def _write_bundle(config: SessionConfig, out: Path, *, data: str, with_model: bo
     if with_model:
         _copy_models(config.models_dir, out / "models")
     exported.save(out / "config.yaml")
-    write_text(out / BUNDLE_MARKER, json.dumps({"format": "alabel-bundle", "version": 1}) + "\n")
+    if data == "copy":
+        # A self-contained bundle: whoever opens it gets a confined session (paths inside the
+        # folder, registered types only). A linked one points at data outside by design and
+        # is opened as a plain config (an upload of it is still confined, and refused).
+        write_text(out / BUNDLE_MARKER, json.dumps({"format": "alabel-bundle", "version": 1}) + "\n")
     return out / "config.yaml"
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -132,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     except AlabelError as exc:
         print(f"alabel: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except sqlite3.Error as exc:  # the label store's disk is full or read-only
+        print(f"alabel: error: label store: {exc}", file=sys.stderr)
+        return 4
     except OSError as exc:  # disk full, read-only folder...: one line, never a traceback
         from alabel.core.files import storage_error
 
