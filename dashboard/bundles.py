@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import atexit
 import io
+import os
+import socket
 import shutil
 import threading
 import stat
@@ -24,6 +26,8 @@ from pathlib import Path, PurePosixPath
 
 from alabel.core.errors import ConfigError
 
+#: Written into each upload folder: ``PID HOST`` of the server that owns it.
+OWNER_FILE = ".alabel-upload-owner"
 #: Refuse uploads that would extract to more than this many bytes.
 MAX_UNPACKED_BYTES = 4 * 1024**3
 #: Refuse uploads with more members than this.
@@ -79,8 +83,10 @@ def unpack_bundle(data: bytes, uploads_dir: Path, *, name: str = "bundle.zip") -
         if not configs:
             raise ConfigError(f"{name}: no config.yaml in the bundle")
         top = min(configs, key=lambda f: len(PurePosixPath(f).parts))
+        remove_orphaned_uploads(uploads_dir)
         target = Path(uploads_dir) / f"{Path(name).stem}-{uuid.uuid4().hex[:8]}"
         target.mkdir(parents=True)
+        (target / OWNER_FILE).write_text(f"{os.getpid()} {socket.gethostname()}\n")
         try:
             for member in members:
                 destination = target.joinpath(*PurePosixPath(member.filename).parts)
@@ -129,6 +135,27 @@ def remove_uploads() -> None:
         _UPLOADS.clear()
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_orphaned_uploads(uploads_dir: str | Path) -> None:
+    """Delete uploads left by a server of this host that is no longer running (killed, crashed)."""
+    folder = Path(uploads_dir)
+    if not folder.is_dir():
+        return
+    for upload in folder.iterdir():
+        try:
+            pid, host = (upload / OWNER_FILE).read_text().split()
+            pid = int(pid)
+        except (OSError, ValueError):
+            continue  # not one of ours, or being written right now
+        if host != socket.gethostname() or pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(upload, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, someone else's
 
 
 def _upload_folder(config_path: Path) -> Path | None:

@@ -188,6 +188,8 @@ def check_payload(file: Path, *, extra: set[tuple[str, str]] = frozenset()) -> N
     for node, in_reduce in _nodes(schema):
         name = f"{node.get('__module__')}.{node.get('__class__')}"
         loader = node.get("__loader__")
+        if not isinstance(loader, str):
+            raise DataError(f"{file}: refusing to load {name!r}: its loader is not a name ({loader!r})")
         if in_reduce and loader not in PLAIN_DATA_LOADERS:
             raise DataError(f"{file}: refusing to load {name!r} ({loader}) as an argument of a reduce "
                             "(only plain data may be)")

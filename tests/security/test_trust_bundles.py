@@ -148,3 +148,33 @@ def test_upload_is_deleted_when_its_session_closes(bundle, tmp_path):
     finally:
         hub_module.close_all()
     assert not any(uploads.iterdir())
+
+
+def test_bundle_layout_names_only_registered_components(bundle, evil_module):
+    from types import SimpleNamespace
+
+    from alabel.dashboard.layout import resolve_layout
+
+    (bundle / "mine.yaml").write_text("main:\n  - {type: evil_head_mod.Head}\n")
+    _edit(bundle / "config.yaml", lambda raw: raw.setdefault("ui", {}).__setitem__("layout", "mine.yaml"))
+    config = SessionConfig.load(bundle / "config.yaml")
+    assert config.confined
+    with pytest.raises(ConfigError, match=r"mine\.yaml: main\[0\]\.type: 'evil_head_mod\.Head' is a dotted import"):
+        resolve_layout("mine.yaml", SimpleNamespace(config=config))
+    assert not evil_module.exists()
+
+
+def test_uploads_of_a_dead_server_are_removed_at_the_next_upload(bundle, tmp_path):
+    import socket
+    import subprocess
+
+    uploads = tmp_path / "uploads"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = uploads / "old-bundle-1234abcd"
+    orphan.mkdir(parents=True)
+    (orphan / ".alabel-upload-owner").write_text(f"{dead.pid} {socket.gethostname()}\n")
+    foreign = uploads / "not-ours"
+    foreign.mkdir()
+    config_path = unpack_bundle(_zip_folder(bundle), uploads, name="up.zip")
+    assert not orphan.exists() and foreign.exists() and config_path.is_file()

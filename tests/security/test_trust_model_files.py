@@ -120,3 +120,47 @@ def test_cli_refuses_a_crafted_model_with_one_line(command, tmp_path, capsys):
     assert code == 3, err
     assert err.count("\n") == 1 and "refusing to load untrusted type" in err
     assert not marker.exists() and not (tmp_path / "scores.csv").exists()
+
+
+LOADERS = ["ObjectNode", "ConstructorFromReduceNode", "ReduceNode", "TreeNode", "FunctionNode", "TypeNode",
+           "MethodNode", "PartialNode", "NdArrayNode", "JsonNode", "DictNode", "ListNode", "TupleNode", 7, None]
+TYPES = [("builtins", "eval"), ("os", "system"), ("numpy", "memmap"), ("numpy", "ndarray"),
+         ("numpy.testing._private.utils", "runstring"), ("sklearn.pipeline", "Pipeline"), ("builtins", "dict"),
+         ("sklearn.linear_model._logistic", "LogisticRegression"), ("builtins", "str"), ("", "")]
+
+
+def _payload_node(draw_from):
+    import json as _json
+
+    from hypothesis import strategies as st
+
+    junk = st.recursive(st.none() | st.integers() | st.text(max_size=5),
+                        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                  max_size=3), max_leaves=6)
+    node = st.builds(lambda t, loader, content: {"__module__": t[0], "__class__": t[1], "__loader__": loader,
+                                                 "content": content},
+                     st.sampled_from(TYPES), st.sampled_from(LOADERS),
+                     junk | st.just(tuple_node(json_node("x"))) | st.just(_json.dumps([1, 2])))
+    return draw_from(node)
+
+
+def test_any_mutated_payload_loads_or_is_refused_in_one_line(fitted, tmp_path):
+    """Random nodes planted in a real head: load_head returns a head or raises one DataError line."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    base = save_head(fitted, tmp_path / "base")
+    original = (base / SKOPS_FILE).read_bytes()
+
+    @settings(max_examples=60, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(data=st.data())
+    def check(data):
+        (base / SKOPS_FILE).write_bytes(original)
+        rewrite_schema(base / SKOPS_FILE, add_attribute(_payload_node(data.draw)))
+        try:
+            load_head(base)
+        except DataError as exc:
+            assert "\n" not in str(exc)
+
+    check()
