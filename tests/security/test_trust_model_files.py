@@ -152,7 +152,7 @@ def test_any_mutated_payload_loads_or_is_refused_in_one_line(fitted, tmp_path):
     base = save_head(fitted, tmp_path / "base")
     original = (base / SKOPS_FILE).read_bytes()
 
-    @settings(max_examples=60, deadline=None, derandomize=True,
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow])
     @given(data=st.data())
     def check(data):

@@ -25,7 +25,7 @@ from alabel.core.labels import LabelStore
 from alabel.dashboard.layout import parse_layout
 from alabel.core.yaml_limits import load_yaml
 
-BOUNDED = settings(max_examples=80, deadline=None, derandomize=True,
+BOUNDED = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),

@@ -39,6 +39,7 @@ def test_torn_history_line_is_skipped_with_a_warning(tmp_path, capsys, caplog):
     assert json.loads(lines[-1])["version"] == 2
 
 
+@pytest.mark.slow
 def test_two_concurrent_trains_never_share_a_version(tmp_path):
     config = write_session(tmp_path / "s")
     label_all(config)
