@@ -121,3 +121,34 @@ def test_simulate_budget_beyond_the_pool_keeps_the_curve(tmp_path, capsys):
     curve = pd.read_csv(out / "curve.csv")
     assert len(curve) and curve["labels"].max() == 21  # 70 % of 30 rows: the whole pool
     assert (out / "curve.png").is_file()
+
+
+def test_disk_full_while_scoring_leaves_no_partial_output(tmp_path, capsys, monkeypatch):
+    config = write_session(tmp_path / "s")
+    label_all(config)
+    assert main(["-q", "train", str(config)]) == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    capsys.readouterr()
+    _fail_on(monkeypatch, "fsync", errno.ENOSPC, out)
+    code = main(["-q", "score", str(config), "--out", str(out / "scores.parquet")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "scores.parquet: cannot write (No space left on device)" in err
+    assert list(out.iterdir()) == []
+
+
+def test_disk_full_during_export_removes_the_half_bundle(tmp_path, capsys, monkeypatch):
+    import shutil
+
+    config = write_session(tmp_path / "s")
+    label_all(config)
+
+    def full(src, dst, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+
+    monkeypatch.setattr(shutil, "copy2", full)
+    capsys.readouterr()
+    code = main(["-q", "export", str(config), "--out", str(tmp_path / "bundle")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "No space left on device" in err
+    assert not (tmp_path / "bundle").exists()
