@@ -42,6 +42,8 @@ SKOPS_FILE = "head.skops"
 FORMAT = "alabel-head"
 VERSION = 1
 
+#: Largest ``schema.json`` read from a skops file (a forest of 1,000 trees needs a few MB).
+MAX_SCHEMA_BYTES = 64 * 1024**2
 #: Loaders that call the named type with arguments from the file (a pickle-style reduce):
 #: their arguments may only be plain data (numbers, strings, arrays, tuples/lists of them).
 REDUCE_LOADERS = ("TreeNode", "LossNode", "ReduceNode", "ConstructorFromReduceNode")
@@ -181,6 +183,10 @@ def check_payload(file: Path, *, extra: set[tuple[str, str]] = frozenset()) -> N
     """
     try:
         with zipfile.ZipFile(file) as archive:
+            size = archive.getinfo("schema.json").file_size
+            if size > MAX_SCHEMA_BYTES:  # a zip bomb would exhaust memory before any check
+                raise DataError(f"{file}: schema.json unpacks to {size} bytes (more than {MAX_SCHEMA_BYTES}); "
+                                "not a head alabel saved")
             schema = json.loads(archive.read("schema.json"))
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise DataError(f"{file}: unreadable skops file ({type(exc).__name__}: {exc})") from None

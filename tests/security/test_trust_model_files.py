@@ -164,3 +164,12 @@ def test_any_mutated_payload_loads_or_is_refused_in_one_line(fitted, tmp_path):
             assert "\n" not in str(exc)
 
     check()
+
+
+def test_an_oversized_schema_is_refused_before_it_is_read(fitted, tmp_path, monkeypatch):
+    from alabel.core.heads import persist
+
+    model = save_head(fitted, tmp_path / "model")
+    monkeypatch.setattr(persist, "MAX_SCHEMA_BYTES", 100)
+    with pytest.raises(DataError, match=r"schema\.json unpacks to \d+ bytes \(more than 100\)"):
+        load_head(model)
