@@ -6,16 +6,23 @@ and splits comes along), ``labels.csv`` for people, and either a copy of the
 data files (``data="copy"``) or relative pointers to them (``data="link"``).
 Files referenced from data columns (images, spectra) are copied with the data
 when they lie under the data root.
+
+A copied bundle also holds ``alabel-bundle.json``: a config beside it is
+loaded confined (:meth:`SessionConfig.load`), so a bundle someone else edited
+cannot read or write outside its folder nor import a module. Everything is
+written into a fresh folder that is removed again if the export fails.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 
-from .config import SessionConfig
-from .errors import ConfigError
+from .config import BUNDLE_MARKER, SessionConfig
+from .errors import ConfigError, NotReadyError
+from .files import read_jsonl, storage_error, write_text
 
 
 def export_bundle(config: SessionConfig, out_dir: str | Path, *, data: str = "copy",
@@ -43,7 +50,19 @@ def export_bundle(config: SessionConfig, out_dir: str | Path, *, data: str = "co
         raise ConfigError(f"{out}: bundle folder is not empty; choose a new folder")
     if data not in ("copy", "link"):
         raise ConfigError(f"--data: {data!r} is not one of copy, link")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return _write_bundle(config, out, data=data, with_model=with_model, store=store, classes=classes)
+    except BaseException as exc:
+        # Nothing half-written: the folder was empty (or absent) before, so it all goes.
+        shutil.rmtree(out, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise storage_error(getattr(exc, "filename", None) or out, exc) from None
+        raise
+
+
+def _write_bundle(config: SessionConfig, out: Path, *, data: str, with_model: bool, store,
+                  classes: list[str] | None) -> Path:
     exported = copy.deepcopy(config)
     if classes:
         exported = exported.with_classes(classes)
@@ -57,6 +76,11 @@ def export_bundle(config: SessionConfig, out_dir: str | Path, *, data: str = "co
     if with_model:
         _copy_models(config.models_dir, out / "models")
     exported.save(out / "config.yaml")
+    if data == "copy":
+        # A self-contained bundle: whoever opens it gets a confined session (paths inside the
+        # folder, registered types only). A linked one points at data outside by design and
+        # is opened as a plain config (an upload of it is still confined, and refused).
+        write_text(out / BUNDLE_MARKER, json.dumps({"format": "alabel-bundle", "version": 1}) + "\n")
     return out / "config.yaml"
 
 
@@ -100,14 +124,20 @@ def _copy_referenced_files(config: SessionConfig, root: Path, data_dir: Path) ->
 
 
 def _copy_models(models_dir: Path, dest: Path) -> None:
-    history = models_dir / "history.jsonl"
-    if not history.exists():
-        raise ConfigError(f"{models_dir}: no saved model to include (run alabel train first)")
+    """Copy the newest complete saved model (a folder) and the history up to it."""
+    from .heads.persist import MANIFEST
+    from .session import HISTORY_FILE, model_folder_name
+
+    records = read_jsonl(models_dir / HISTORY_FILE)
+    complete = [i for i, r in enumerate(records) if isinstance(r.get("version"), int)
+                and (models_dir / model_folder_name(r.get("version")) / MANIFEST).is_file()]
+    if not complete:
+        raise NotReadyError(f"{models_dir}: no saved model to include (run alabel train first)")
+    last = complete[-1]
+    name = model_folder_name(records[last]["version"])
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(history, dest / "history.jsonl")
-    models = sorted(models_dir.glob("model-v*"))
-    if models:
-        shutil.copy2(models[-1], dest / models[-1].name)
+    shutil.copytree(models_dir / name, dest / name)
+    write_text(dest / HISTORY_FILE, "".join(json.dumps(r) + "\n" for r in records[:last + 1]))
 
 
 __all__ = ["export_bundle"]

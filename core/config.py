@@ -13,6 +13,7 @@ reloads to the same session somewhere else.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ from .loops import Loop
 from .params import Spec, check_names, choice, custom, integer, mapping, number, text, validate
 from .registry import resolve
 from .strategies import parse_strategy
+from .yaml_limits import load_yaml
 
 #: Keys a labeller presses for actions other than choosing a class.
 DEFAULT_ACTION_KEYS = {
@@ -47,6 +49,9 @@ _PALETTE = [
     "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000",
     "#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
 ]
+
+#: A file ``alabel export`` writes into every bundle: its config is confined to the folder.
+BUNDLE_MARKER = "alabel-bundle.json"
 
 TOP_LEVEL_KEYS = (
     "name", "seed", "data", "classes", "head", "strategy", "loop", "training", "labels", "ui",
@@ -366,11 +371,24 @@ class SessionConfig:
     ui: UISpec = field(default_factory=UISpec)
     base_dir: Path = field(default_factory=Path.cwd)
     source: str = "config.yaml"
+    #: A bundle: every path stays inside ``base_dir`` and only registered types load.
+    confined: bool = False
 
     # -- loading -------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | os.PathLike) -> SessionConfig:
-        """Read and validate a config file."""
+    def load(cls, path: str | os.PathLike, *, confine: bool | None = None) -> SessionConfig:
+        """Read and validate a config file.
+
+        Parameters
+        ----------
+        path
+            The config file.
+        confine
+            Treat it as a bundle someone else wrote: every path must stay in
+            its folder and only registered types load (no dotted import paths,
+            unless the operator allows plugins). Default: when the folder holds
+            the :data:`BUNDLE_MARKER` that ``alabel export`` and uploads write.
+        """
         path = Path(path)
         where = str(path)
         if not path.exists():
@@ -378,15 +396,24 @@ class SessionConfig:
         if path.is_dir():
             raise ConfigError(f"{where}: is a folder, expected a config .yaml file")
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or "invalid YAML"
-            raise ConfigError(f"{where}: YAML syntax error{at}: {problem}") from None
+            text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             raise ConfigError(f"{where}: not a UTF-8 text file") from None
-        return cls.from_dict(raw, base_dir=path.resolve().parent, where=where)
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read ({exc.strerror or exc})") from None
+        raw = load_yaml(text, where)
+        base_dir = path.resolve().parent
+        if confine is None:
+            confine = (base_dir / BUNDLE_MARKER).is_file()
+        if not confine:
+            return cls.from_dict(raw, base_dir=base_dir, where=where)
+        from .registry import bundle_plugins_allowed, registered_types_only
+
+        check_confined(raw, base_dir, where)
+        with contextlib.nullcontext() if bundle_plugins_allowed() else registered_types_only():
+            config = cls.from_dict(raw, base_dir=base_dir, where=where)
+        config.confined = True
+        return config
 
     @classmethod
     def from_dict(cls, raw: Any, *, base_dir: Path, where: str = "config.yaml") -> SessionConfig:
@@ -489,15 +516,56 @@ class SessionConfig:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the config to ``path`` with paths relative to its folder."""
+        from .files import storage_error, write_text
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise storage_error(path, exc) from None
         text = yaml.safe_dump(self.to_dict(relative_to=path.resolve().parent), sort_keys=False,
                               allow_unicode=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text("# alabel session config (see README: config reference)\n" + text,
-                       encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        return write_text(path, "# alabel session config (see README: config reference)\n" + text)
+
+
+def check_confined(raw: Any, base_dir: Path, where: str) -> None:
+    """Raise ConfigError on the first path of a bundle config that leaves its folder.
+
+    Checked on the raw mapping, before anything is built or opened: data
+    sources, ``data.root`` (which fences the file columns), ``labels.store``,
+    ``labels.models`` and a ``ui.layout`` file. Absolute paths, ``~``, URLs,
+    ``..`` escapes and links pointing out are all refused.
+    """
+    if not isinstance(raw, Mapping):
+        return  # from_dict names the problem
+    for key, value in _path_values(raw):
+        text = str(value)
+        if os.path.isabs(text) or text.startswith("~") or "://" in text:
+            raise ConfigError(f"{where}: {key}: {text!r} is an absolute path; a bundle may only use "
+                              "files inside its own folder (write it relative to the config)")
+        real_base = Path(os.path.realpath(base_dir))
+        if not Path(os.path.realpath(real_base / text)).is_relative_to(real_base):
+            raise ConfigError(f"{where}: {key}: {text!r} points outside the bundle folder; a bundle "
+                              "may only use files inside its own folder")
+
+
+def _path_values(raw: Mapping):
+    """``(dotted key, path)`` for every path-valued key of a raw config mapping."""
+    data, labels, ui = (raw.get(k) if isinstance(raw.get(k), Mapping) else {} for k in ("data", "labels", "ui"))
+    sources = data.get("sources") if isinstance(data.get("sources"), list) else []
+    for i, source in enumerate(sources):
+        if isinstance(source, str):
+            yield f"data.sources[{i}]", source
+        elif isinstance(source, Mapping) and isinstance(source.get("path"), str):
+            yield f"data.sources[{i}].path", source["path"]
+    if isinstance(data.get("root"), str):
+        yield "data.root", data["root"]
+    for key in ("store", "models"):
+        if isinstance(labels.get(key), str):
+            yield f"labels.{key}", labels[key]
+    layout = ui.get("layout")
+    if isinstance(layout, str) and (layout.endswith((".yaml", ".yml")) or "/" in layout or os.sep in layout):
+        yield "ui.layout", layout
 
 
 def _as_written(spec) -> dict:

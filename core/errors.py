@@ -55,3 +55,9 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""``."""
     close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class StorageError(AlabelError):
+    """A file could not be written or read back (disk full, read-only folder, torn file)."""
+
+    exit_code = 1

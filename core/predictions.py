@@ -41,12 +41,14 @@ def check_output_path(path: str | Path) -> str:
 
 
 def write_table(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write CSV or Parquet by the file's extension."""
+    """Write CSV or Parquet by the file's extension (atomically: never a half-written file)."""
+    from .files import atomic_path
+
     path = Path(path)
     suffix = check_output_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        table.to_csv(path, index=False)
-    else:
-        table.to_parquet(path, index=False)
+    with atomic_path(path) as tmp:
+        if suffix == ".csv":
+            table.to_csv(tmp, index=False)
+        else:
+            table.to_parquet(tmp, index=False)
     return path

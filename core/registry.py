@@ -8,12 +8,46 @@ own classes without touching alabel.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib
+import os
+from collections.abc import Iterator
 from typing import TypeVar
 
 from .errors import ConfigError, did_you_mean
 
 T = TypeVar("T", bound=type)
+
+
+#: False while validating something untrusted (an uploaded or opened bundle): dotted paths refused.
+_DOTTED_PATHS = contextvars.ContextVar("alabel_dotted_paths", default=True)
+#: The operator's choice (``alabel serve --allow-plugins``, ``ALABEL_ALLOW_PLUGINS=1``).
+_BUNDLE_PLUGINS = False
+
+
+def allow_bundle_plugins(allowed: bool) -> None:
+    """Let bundles name plugin classes by dotted path (the operator trusts every bundle's code)."""
+    global _BUNDLE_PLUGINS
+    _BUNDLE_PLUGINS = bool(allowed)
+
+
+def bundle_plugins_allowed() -> bool:
+    return _BUNDLE_PLUGINS or os.environ.get("ALABEL_ALLOW_PLUGINS", "") == "1"
+
+
+@contextlib.contextmanager
+def registered_types_only() -> Iterator[None]:
+    """Within this block :func:`resolve` imports nothing: only registered ``type_name`` s resolve.
+
+    A dotted path in a bundle someone else wrote would import (and run) any
+    installed module while the bundle is merely validated.
+    """
+    token = _DOTTED_PATHS.set(False)
+    try:
+        yield
+    finally:
+        _DOTTED_PATHS.reset(token)
 
 
 def concrete_descendants(base: type) -> dict[str, type]:
@@ -46,6 +80,10 @@ def resolve(base: T, name: str, *, key: str = "type", where: str = "config") -> 
     registry = concrete_descendants(base)
     if name in registry:
         return registry[name]
+    if "." in name and not _DOTTED_PATHS.get():
+        raise ConfigError(f"{where}: {key}: {name!r} is a dotted import path; a bundle may only use "
+                          f"registered types{did_you_mean(name, registry)} (the operator allows plugins "
+                          "with alabel serve --allow-plugins or ALABEL_ALLOW_PLUGINS=1)")
     if "." in name:
         module_name, _, attr = name.rpartition(".")
         try:

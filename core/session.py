@@ -27,10 +27,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import files
 from .bundle import export_bundle
 from .config import SessionConfig, assign_class_defaults
 from .data import load_pool
-from .errors import ConfigError, LabelStoreError, NotReadyError
+from .errors import ConfigError, DataError, EmptyPoolError, LabelStoreError, NotReadyError
 from .evaluation import estimates
 from .heads import parse_head
 from .heads.persist import load_head, save_head
@@ -43,6 +44,8 @@ from .training.trainer import BackgroundTrainer, TrainerStatus
 
 log = logging.getLogger(__name__)
 
+#: The journal of saved model versions, one JSON record a line, in ``labels.models``.
+HISTORY_FILE = "history.jsonl"
 #: Sources whose labels train the model by default (pseudo-labels join through loops).
 TRAINING_SOURCES = ("human", "catalogue", "import")
 
@@ -103,7 +106,7 @@ class Session:
         self._model_published = threading.Condition()
         self._listeners: list[Callable[[str, object], None]] = []
         self.history: list[dict] = self._load_history()
-        self._next_version = (self.history[-1]["version"] + 1) if self.history else 1
+        self._next_version = max((r["version"] for r in self.history), default=0) + 1
         self.model: ModelVersion | None = None
         self._loop_info: dict[int, dict] = {}  # version -> TrainingSet.info of a job in flight
         self._retrain_pending = False  # a retrain asked for while no background trainer runs
@@ -274,8 +277,7 @@ class Session:
                 self.add_class(str(name))
             classes = list(self.classes)
             X_eval, y_eval, evaluation = self._evaluation_data()
-            version = self._next_version
-            self._next_version += 1
+            version = self._allocate_version()
             self._loop_info[version] = training.info
             X_train = self.pool.X[rows]
             self._keep_audit_rows(version, rows, X_train, y, weights, training.n_human)
@@ -638,7 +640,7 @@ class Session:
 
     # -- persistence ------------------------------------------------------------------
     def model_path(self, version: int) -> Path:
-        return self.config.models_dir / f"model-v{version:05d}.skops"
+        return self.config.models_dir / model_folder_name(version)
 
     def restore_latest_model(self) -> ModelVersion | None:
         """Load the newest saved model (``persist_models``) and score the pool with it."""
@@ -649,28 +651,59 @@ class Session:
         if not path.exists():
             return None
         head = load_head(path)
-        model = ModelVersion(
-            version=record["version"], head=head, classes=[str(c) for c in head.classes_],
-            n_labels=record["n_labels"], label_revision=record["label_revision"],
-            metrics=record["metrics"], train_seconds=record["train_seconds"],
-            finished_at=record["finished_at"], proba=predict_proba_chunked(head, self.pool.X),
-            n_pseudo_labels=record.get("n_pseudo_labels", 0))
+        proba = predict_proba_chunked(head, self.pool.X)
+        try:
+            model = ModelVersion(
+                version=record["version"], head=head, classes=[str(c) for c in head.classes_],
+                n_labels=int(record["n_labels"]), label_revision=int(record["label_revision"]),
+                metrics=dict(record["metrics"]), train_seconds=float(record["train_seconds"]),
+                finished_at=float(record["finished_at"]), proba=proba,
+                n_pseudo_labels=int(record.get("n_pseudo_labels", 0)))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"{self.config.models_dir / HISTORY_FILE}: record of version {record['version']} "
+                            f"is damaged ({type(exc).__name__}: {exc}); retrain with alabel train") from None
         with self._lock:
             self.model = model
         return model
 
     def _load_history(self) -> list[dict]:
-        path = self.config.models_dir / "history.jsonl"
-        if not self.persist_models or not path.exists():
+        if not self.persist_models:
             return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        # A record torn by a crash is skipped with a warning (core/files.py), not fatal.
+        return [r for r in files.read_jsonl(self.config.models_dir / HISTORY_FILE)
+                if isinstance(r.get("version"), int)]
+
+    def _allocate_version(self) -> int:
+        """The next model version; with saved models, claimed across processes.
+
+        Two ``alabel train`` runs on one models folder would otherwise both
+        take ``last + 1``: the claim is the model folder itself, created with
+        ``mkdir`` (atomic, fails if it exists), so each version has one owner.
+        """
+        version = self._next_version
+        if self.persist_models:
+            folder = self.config.models_dir
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                while True:
+                    try:
+                        self.model_path(version).mkdir()
+                        break
+                    except FileExistsError:
+                        version += 1
+            except OSError as exc:
+                raise files.storage_error(self.model_path(version), exc) from None
+        self._next_version = version + 1
+        return version
 
     def _save_version(self, model: ModelVersion) -> None:
-        folder = self.config.models_dir
-        folder.mkdir(parents=True, exist_ok=True)
-        save_head(model.head, self.model_path(model.version))
-        with open(folder / "history.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(model.summary()) + "\n")
+        path = self.model_path(model.version)
+        try:
+            save_head(model.head, path)
+        except BaseException:
+            _remove_if_empty(path)  # the version's claim: no empty model folder left behind
+            raise
+        files.append_line(self.config.models_dir / HISTORY_FILE, json.dumps(model.summary()))
 
     def close(self) -> None:
         """Stop the trainer; the store stays consistent (every label is already committed)."""
@@ -683,3 +716,15 @@ class Session:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # not empty (an older complete save) or already gone
+
+
+def model_folder_name(version) -> str:
+    """The folder a saved model version lives in, inside ``labels.models``."""
+    return f"model-v{int(version):05d}.skops"

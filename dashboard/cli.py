@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -117,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "as every slow task already runs in worker threads)")
     p.add_argument("--layout", default=None,
                    help="dashboard layout: a name from layouts/ or a .yaml file (default: the config's ui.layout)")
+    p.add_argument("--allow-plugins", action="store_true",
+                   help="let uploaded or opened bundles name plugin classes by dotted import path "
+                        "(runs their code: only for bundles from people you trust)")
     auth = p.add_argument_group("who may connect (README: Safety)")
     auth.add_argument("--password-file", type=Path, default=None,
                       help="sign-in with the users of this file (hashed; make it with: alabel passwd FILE USER)")
@@ -155,6 +159,15 @@ def main(argv: list[str] | None = None) -> int:
     except AlabelError as exc:
         print(f"alabel: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except sqlite3.Error as exc:  # the label store's disk is full or read-only
+        print(f"alabel: error: label store: {exc}", file=sys.stderr)
+        return 4
+    except OSError as exc:  # disk full, read-only folder...: one line, never a traceback
+        from alabel.core.files import storage_error
+
+        where = exc.filename or "alabel"
+        print(f"alabel: error: {storage_error(where, exc, 'input/output error')}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("alabel: interrupted", file=sys.stderr)
         return 130
@@ -187,6 +200,7 @@ def _current_model(session, quiet: bool):
 
 
 def cmd_train(args) -> int:
+    from alabel.core import files
     from alabel.core.errors import NotReadyError
     from alabel.core.evaluation.learning_curve import replay_learning_curve
     from alabel.core.evaluation.simulate import plot_curve
@@ -199,10 +213,10 @@ def cmd_train(args) -> int:
             raise NotReadyError(f"{session.config.source}: no model: the store holds no train labels of "
                                 "two classes yet")
         out = args.out or session.config.models_dir
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.json").write_text(json.dumps(model.summary(), indent=2))
+        files.write_text(out / "metrics.json", json.dumps(model.summary(), indent=2))
         curve = replay_learning_curve(session, progress=not args.quiet)
-        curve.to_csv(out / "curve.csv", index=False)
+        with files.atomic_path(out / "curve.csv") as tmp:
+            curve.to_csv(tmp, index=False)
         if len(curve):
             plot_curve(curve, out / "curve.png", title=f"{session.config.name}: learning curve")
         metrics = model.metrics
@@ -263,7 +277,10 @@ def cmd_query(args) -> int:
         } for i in items])
         del model
         if args.out:
-            table.to_csv(args.out, index=False)
+            from alabel.core.files import atomic_path
+
+            with atomic_path(args.out) as tmp:
+                table.to_csv(tmp, index=False)
             print(f"wrote {len(table)} queries to {args.out}")
         else:
             table.to_csv(sys.stdout, index=False)
@@ -354,7 +371,13 @@ def cmd_simulate(args) -> int:
 
     curve = run_simulation(config, plan, out_dir=args.out / "stores", on_round=on_round)
     progress.close()
-    curve.to_csv(args.out / "curve.csv", index=False)
+    from alabel.core.files import atomic_path
+
+    with atomic_path(args.out / "curve.csv") as tmp:
+        curve.to_csv(tmp, index=False)
+    if len(curve) and curve["labels"].max() < args.budget:
+        _info(f"note: the pool ran out at {int(curve['labels'].max())} labels, before --budget "
+              f"{args.budget}: the curve stops there", args.quiet)
     plot_curve(curve, args.out / "curve.png", title=f"{config.name}: simulate")
     budgets = sorted({b for b in (20, 50, 100, 200, 500, 1000, 2000) if b <= args.budget} | {args.budget})
     table = summarise(curve, budgets)
@@ -406,9 +429,11 @@ def cmd_export(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    from alabel.core.registry import allow_bundle_plugins
     from alabel.dashboard.app import serve
     from alabel.dashboard.auth import AuthOptions
 
+    allow_bundle_plugins(args.allow_plugins)
     config = Path(args.config)
     if args.config == DEFAULT_CONFIG and not config.exists():
         shipped = Path(__file__).resolve().parents[1] / DEFAULT_CONFIG  # the repository's example session

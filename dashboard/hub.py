@@ -61,6 +61,7 @@ class SessionHub:
         self._head_specs = {self.session.config.head["type"]: self.session.config.head}
         self._strategy_specs = {self.session.config.strategy["type"]: self.session.config.strategy}
         self._unsubscribe = self.session.subscribe(self._emit)
+        self._on_close: list[Callable[[], None]] = []
         self.closed = False
         self.session.resume()  # labels from an earlier run: a model at once
         threshold = (self.session.config.ui.scatter or {}).get("datashade_above", 50_000)
@@ -142,6 +143,12 @@ class SessionHub:
         self._unsubscribe()
         self.session.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        for callback in self._on_close:
+            callback()
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` once the hub has closed (e.g. delete an uploaded bundle)."""
+        self._on_close.append(callback)
 
 
 def _warm_up_datashader() -> None:

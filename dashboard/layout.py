@@ -28,6 +28,7 @@ naming the file and the dotted key.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from importlib import resources
@@ -35,10 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import panel as pn
-import yaml
 
 from alabel.core.errors import ConfigError, did_you_mean
-from alabel.core.registry import concrete_descendants, resolve
+from alabel.core.registry import bundle_plugins_allowed, concrete_descendants, registered_types_only, resolve
+from alabel.core.yaml_limits import load_yaml
 
 from .components import Component
 from .components.renderers import DetailRenderer
@@ -193,15 +194,12 @@ def load_layout(path: str | Path, where: str | None = None) -> LayoutSpec:
     path = Path(path)
     where = where or str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{where}: YAML syntax error{at}: {getattr(exc, 'problem', None) or 'invalid YAML'}") \
-            from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: not a UTF-8 text file") from None
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read layout ({exc.strerror})") from None
-    return parse_layout(raw, where=where, default_name=path.stem)
+    return parse_layout(load_yaml(text, where), where=where, default_name=path.stem)
 
 
 def parse_layout(raw: Any, *, where: str, default_name: str = "layout") -> LayoutSpec:
@@ -280,8 +278,11 @@ def check_layout_data(spec: LayoutSpec, session) -> None:
 def resolve_layout(name: str, session) -> LayoutSpec:
     """Find, load and fully validate the layout ``name`` for ``session``."""
     path, where = layout_path(name, session.config)
-    spec = load_layout(path, where)
-    check_layout_data(spec, session)
+    # A bundle's layout may name only registered components (no dotted imports).
+    trusted = not getattr(session.config, "confined", False) or bundle_plugins_allowed()
+    with contextlib.nullcontext() if trusted else registered_types_only():
+        spec = load_layout(path, where)
+        check_layout_data(spec, session)
     return spec
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import SessionConfig
+from ..files import atomic_path, write_text
 from ..strategies import parse_strategy
 from .simulate import SimulationPlan, run_simulation
 
@@ -330,7 +331,8 @@ def plot_envelope(curve: pd.DataFrame, path: Path, *, title: str = "", metric: s
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
     plt.close(fig)
     return path
 
@@ -386,14 +388,16 @@ def write_report(curve: pd.DataFrame, out_dir: Path, *, title: str = "",
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"curve": out_dir / "curve.csv", "table": out_dir / "baselines.md",
              "plot": out_dir / "baselines.png"}
-    curve.to_csv(paths["curve"], index=False)
-    paths["table"].write_text(report_text(curve, budgets, title=title), encoding="utf-8")
+    with atomic_path(paths["curve"]) as tmp:
+        curve.to_csv(tmp, index=False)
+    write_text(paths["table"], report_text(curve, budgets, title=title))
     fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.2), dpi=110)
     for ax, metric in zip(axes, ("accuracy", "balanced_accuracy")):
         plot_envelope(curve, None, title=f"{title}: {metric.replace('_', ' ')}".lstrip(": "),
                       metric=metric, ax=ax)
     fig.tight_layout()
-    fig.savefig(paths["plot"])
+    with atomic_path(paths["plot"]) as tmp:
+        fig.savefig(tmp, format="png")
     plt.close(fig)
     return paths
 

@@ -21,7 +21,8 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from ..config import LoopSpec, SessionConfig
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, EmptyPoolError
+from ..files import atomic_path
 from ..heads import parse_head
 from ..strategies import parse_strategy
 
@@ -175,7 +176,12 @@ def _simulate_one(config, pool, truth, strategy: dict, seed: int, pool_rows, tes
                     on_round(row)
             if n_labels >= plan.budget:
                 break
-            items = session.query(min(batch, plan.budget - n_labels), lease=False)
+            try:
+                items = session.query(min(batch, plan.budget - n_labels), lease=False)
+            except EmptyPoolError:
+                break  # the pool ran out before the budget: keep the curve measured so far
+            if not items:
+                break
             for split in ("train", "test"):  # random test picks (labels.test_fraction) stay held out
                 rows = np.array([item.row for item in items if item.split == split], dtype=np.int64)
                 if len(rows):
@@ -242,7 +248,9 @@ def plot_curve(curve: pd.DataFrame, path: Path, *, title: str = "alabel simulate
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=path.suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
     return path

@@ -9,7 +9,7 @@ import panel as pn
 from alabel.core.errors import AlabelError
 
 from ..redact import redact_paths, shown_path
-from ..sharing import bundle_zip, labels_file, unpack_bundle
+from ..sharing import bundle_zip, labels_file, open_upload
 from .base import Component
 from .identity import annotator_field
 
@@ -61,13 +61,12 @@ class SessionPanel(Component):
     def _uploaded(self, event) -> None:
         if not event.new:
             return
-        from ..hub import hub_key, open_hub, register_alias
+        from ..hub import hub_key, register_alias
 
         name = self.upload.filename or "bundle.zip"
         uploads = self.state.hub.config_path.parent / ".alabel" / "uploads"
         try:
-            config_path = unpack_bundle(event.new, uploads, name=name)
-            hub = open_hub(config_path)
+            config_path, hub = open_upload(event.new, uploads, name=name)
         except AlabelError as exc:
             message = redact_paths(str(exc), uploads)
             self.upload_result.object = f"<span style='color:#b00020'>{html.escape(message)}</span>"
