@@ -22,7 +22,8 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError, did_you_mean
+from .errors import ConfigError, LabelStoreError, did_you_mean
+from .labels import FOREIGN_STORE_POLICIES, LabelStore
 
 #: Keys a labeller presses for actions other than choosing a class.
 DEFAULT_ACTION_KEYS = {
@@ -245,8 +246,9 @@ class LabelsSpec:
     lease_s: float = 120.0
     test_fraction: float = 0.0
     audit_fraction: float | None = None  # None: 0.1 with strategy auto, else 0 (core/estimates.py)
+    foreign_store: str = "refuse"  # a store of another session: refuse, allow or adopt (core/labels/identity.py)
 
-    KEYS = ("store", "models", "annotator", "lease_s", "test_fraction", "audit_fraction")
+    KEYS = ("store", "models", "annotator", "lease_s", "test_fraction", "audit_fraction", "foreign_store")
 
     @classmethod
     def from_dict(cls, d: Mapping, where: str) -> LabelsSpec:
@@ -260,6 +262,8 @@ class LabelsSpec:
                                      minimum=0.0, maximum=0.9),
             audit_fraction=None if d.get("audit_fraction") is None else read_float(
                 d["audit_fraction"], where, "labels.audit_fraction", minimum=0.0, maximum=0.5),
+            foreign_store=read_str(d.get("foreign_store", "refuse"), where, "labels.foreign_store",
+                                   choices=FOREIGN_STORE_POLICIES),
         )
 
     def to_dict(self) -> dict:
@@ -269,6 +273,8 @@ class LabelsSpec:
             out["annotator"] = self.annotator
         if self.audit_fraction is not None:
             out["audit_fraction"] = self.audit_fraction
+        if self.foreign_store != "refuse":
+            out["foreign_store"] = self.foreign_store
         return out
 
 
@@ -399,13 +405,28 @@ class SessionConfig:
     def store_path(self) -> Path:
         return self.resolve(self.labels.store)
 
-    def open_store(self):
-        """Open (creating it and its folder if needed) the session's label store."""
-        from .labels import LabelStore
+    def open_store(self, *, create: bool = False, process_leases: bool = False):
+        """Open the session's label store.
 
+        Parameters
+        ----------
+        create
+            Create the store (and its folder) when missing. Only commands that
+            label do; for the others a missing store is a typo in ``labels.store``.
+        process_leases
+            Leases end with this process (a server; see :mod:`core.labels.leases`).
+        """
+        path = self.store_path
+        if not create and not path.exists():
+            siblings = [p.name for p in path.parent.glob("*") if p.suffix in (".sqlite", ".db", ".sqlite3")] \
+                if path.parent.is_dir() else []
+            raise LabelStoreError(
+                f"{self.source}: labels.store: no label store at {path}{did_you_mean(path.name, siblings)}; "
+                "check the path, or create the store: alabel label, alabel serve or alabel query --new-store"
+            )
         # The store's folder is alabel's own working folder (e.g. .alabel/): make it.
-        self.store_path.parent.mkdir(parents=True, exist_ok=True)
-        return LabelStore.open(self.store_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return LabelStore.open(path, create=create, process_leases=process_leases)
 
     @property
     def models_dir(self) -> Path:

@@ -127,11 +127,17 @@ class Session:
         Start a background trainer (False: call :meth:`retrain` yourself).
     persist_models
         Save each model version and its metrics under ``config.models_dir``.
+    create_store
+        Create the label store when it does not exist (commands that only read
+        labels pass False, so a typo in ``labels.store`` is an error).
+    process_leases
+        The leases of the store the session opens end with this process (a
+        server: a restart after a crash frees them at once).
     """
 
     def __init__(self, config: SessionConfig, *, pool=None, store=None, annotator: str | None = None,
                  evaluation_set: EvaluationSet | None = None, background: bool = True,
-                 persist_models: bool = False):
+                 persist_models: bool = False, create_store: bool = True, process_leases: bool = False):
         from .data import load_pool
         from .loops import build_loop
         from .strategies import build_strategy
@@ -141,7 +147,15 @@ class Session:
         if not config.classes:
             config = config.with_classes(self._classes_from_ground_truth())
             self.config = config
-        self.store = store if store is not None else config.open_store()
+        self.store = store if store is not None else config.open_store(create=create_store,
+                                                                          process_leases=process_leases)
+        # The store must be this session's (core/labels/identity.py); it gives back classes
+        # added while labelling.
+        classes = self.store.claim(id_column=config.data.id_column, ids=self.pool.ids,
+                                   classes=config.class_names, foreign=config.labels.foreign_store,
+                                   where=config.source)
+        if classes != config.class_names:
+            config = self.config = config.with_classes(classes)
         self.annotator = annotator or config.labels.annotator or "anonymous"
         self.evaluation_set = evaluation_set
         self.strategy = build_strategy(config.strategy, where=config.source)
@@ -282,6 +296,7 @@ class Session:
             self.config.classes = assign_class_defaults(entries, self.config.source,
                                                         set(self.config.ui.keys.values()))
         self.store_classes()
+        self.store.note_added_class(name)
         self._emit("classes", list(self.classes))
 
     def _labels_changed(self) -> None:

@@ -106,7 +106,8 @@ class IdentityMixin:
             added = list(stored.added) if stored else []
             if stored is not None and foreign == "refuse":
                 self._check_same_session(stored, mine, where)
-            missing = [c for c in labelled if c not in classes and c not in added]
+            # No classes listed (any label accepted): nothing to compare.
+            missing = [c for c in labelled if c not in classes and c not in added] if classes else []
             if missing and foreign == "refuse":
                 shown = ", ".join(missing[:10]) + (", ..." if len(missing) > 10 else "")
                 raise LabelStoreError(
@@ -117,8 +118,8 @@ class IdentityMixin:
                 )
             if foreign == "adopt":
                 added += [c for c in missing if c not in added]
-            final = classes + [c for c in added + missing if c not in classes]
-            final = list(dict.fromkeys(final))
+            final = list(dict.fromkeys(classes + [c for c in added + missing if c not in classes])) \
+                if classes else []
             if foreign != "allow":
                 journal.set_metadata(StoreIdentity(
                     id_column=mine.id_column, fingerprint=mine.fingerprint, n_ids=mine.n_ids,
