@@ -191,6 +191,10 @@ class SQLiteBackend(Backend):
                     ) from exc
             except sqlite3.DatabaseError as exc:
                 # Corrupt file, not a database, ...: always name the file.
+                if "malformed" in str(exc):
+                    raise LabelStoreError(
+                        f"{self.path}: damaged label store ({exc}); restore it from a backup"
+                    ) from exc
                 raise LabelStoreError(f"{self.path}: {exc}") from exc
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
