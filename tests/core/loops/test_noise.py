@@ -115,3 +115,21 @@ def test_confirming_an_unlabelled_object_is_an_error(tmp_path):
     session.store.retract(session.labels().set_index("object_id").loc["s0", "event_id"], annotator="x")
     with pytest.raises(LabelStoreError, match="no human label"):
         session.loop.confirm_label(session, "s0")
+
+
+def test_a_kept_label_stays_confirmed_after_a_restart(tmp_path):
+    """Confirmations are store events: a new session (a restarted server) still honours them."""
+    session = _session(tmp_path)
+    session.loop.check_labels(session)
+    queue = session.loop.suspicious_labels(session)
+    kept = queue["object_id"].iloc[0]
+    event = session.loop.confirm_label(session, kept, annotator="alice")
+    assert event.kind == "confirm" and event.annotator == "alice"
+    session.close()
+    session.store.close()
+
+    again = Session(SessionConfig.load(tmp_path / "config.yaml"), background=False)
+    assert again.loop.confirmed_labels(again) == {kept: queue["event_id"].iloc[0]}
+    again.loop.check_labels(again)
+    left = set(again.loop.suspicious_labels(again)["object_id"])
+    assert kept not in left and left, "the other flips are still flagged"
