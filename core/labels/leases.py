@@ -26,15 +26,20 @@ from .events import object_ids as _ids
 __all__ = ["LeaseMixin", "anonymous_annotator", "owner_alive", "this_process"]
 
 
-def _start_time(pid: int) -> str:
-    """The process's start time in clock ticks since boot ('' where /proc does not tell)."""
+def _stat(pid: int) -> list[str]:
+    """Fields 3 onwards of /proc/PID/stat (empty where /proc does not tell)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
             stat = fh.read()
     except OSError:
-        return ""
-    # Field 22; the command name (field 2) may hold spaces and parentheses.
-    fields = stat.rpartition(")")[2].split()
+        return []
+    # The command name (field 2) may hold spaces and parentheses.
+    return stat.rpartition(")")[2].split()
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot ('' where /proc does not tell)."""
+    fields = _stat(pid)
     return fields[19] if len(fields) > 19 else ""
 
 
@@ -59,8 +64,11 @@ def owner_alive(host: str | None, pid: int | None, start: str | None) -> bool:
         return False
     except PermissionError:
         pass  # it exists, under another user
+    fields = _stat(int(pid))
+    if fields and fields[0] in ("Z", "X"):
+        return False  # killed, not yet reaped by its parent
     # A pid reused by a newer process is not the owner.
-    return not start or _start_time(int(pid)) in ("", start)
+    return not start or not fields or len(fields) <= 19 or fields[19] == start
 
 
 def anonymous_annotator() -> str:

@@ -73,6 +73,9 @@ def _labelled_session(folder: Path, **kwargs) -> Path:
 
 def test_a_store_of_another_session_is_refused_with_the_override_named(tmp_path, capsys):
     mine = _labelled_session(tmp_path / "mine", ids=[f"m{i}" for i in range(40)])
+    with LabelStore.open(mine.parent / "labels.sqlite") as store:
+        identity = store.identity()
+    assert (identity.id_column, identity.n_ids, identity.classes) == ("obj", 40, ("a", "b"))
     # Another session (other data, same id column and classes) pointed at mine's store.
     theirs = _write_session(tmp_path / "theirs", ids=list(range(40)), store=str(mine.parent / "labels.sqlite"))
     with pytest.raises(LabelStoreError) as excinfo:

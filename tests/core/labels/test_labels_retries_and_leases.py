@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -65,6 +66,14 @@ def test_a_retry_that_changes_what_the_event_says_is_refused(tmp_path, change, f
 # ------------------------------------------------------------------ leases of a dead process
 
 
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()[0] == "Z"
+    except OSError:
+        return False
+
+
 HOLDER = """
     import sys, time
     from alabel.core.labels import LabelStore
@@ -84,8 +93,13 @@ def test_leases_of_a_killed_server_are_free_at_once(tmp_path):
             assert store.leased_by_others("bob") == {"o1", "o2", "o3"}
             assert store.lease(["o1", "o4"], "bob") == ["o4"], "a live server's leases hold"
             os.kill(server.pid, signal.SIGKILL)
-            server.wait(30)
+            deadline = time.monotonic() + 30
+            while os.path.exists(f"/proc/{server.pid}") and not _zombie(server.pid):
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            # Killed but not yet reaped by its parent (a zombie) is gone too.
             assert store.leased_by_others("bob") == set()
+            server.wait(30)
             assert store.lease(["o1", "o2", "o3"], "bob") == ["o1", "o2", "o3"]
             assert store.leased_by_others("alice") == {"o1", "o2", "o3", "o4"}
     finally:
