@@ -29,7 +29,7 @@ from pathlib import Path  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
-from alabel.core.baselines import (  # noqa: E402
+from alabel.core.evaluation.baselines import (  # noqa: E402
     BUDGETS,
     baseline_methods,
     default_method,

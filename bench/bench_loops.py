@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from alabel.core.config import SessionConfig  # noqa: E402
-from alabel.core.simulate import SimulationPlan, run_simulation  # noqa: E402
+from alabel.core.evaluation.simulate import SimulationPlan, run_simulation  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"

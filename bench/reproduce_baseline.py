@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from alabel.core.config import SessionConfig
-from alabel.core.simulate import SimulationPlan, run_simulation
+from alabel.core.evaluation.simulate import SimulationPlan, run_simulation
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"

@@ -245,7 +245,7 @@ class LabelsSpec:
     annotator: str = ""
     lease_s: float = 120.0
     test_fraction: float = 0.0
-    audit_fraction: float | None = None  # None: 0.1 with strategy auto, else 0 (core/estimates.py)
+    audit_fraction: float | None = None  # None: 0.1 with strategy auto, else 0 (core/evaluation/estimates.py)
     foreign_store: str = "refuse"  # a store of another session: refuse, allow or adopt (core/labels/identity.py)
 
     KEYS = ("store", "models", "annotator", "lease_s", "test_fraction", "audit_fraction", "foreign_store")

@@ -21,90 +21,41 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import estimates
-from .config import SessionConfig
-from .errors import EmptyPoolError, LabelStoreError, NotReadyError
-from .trainer import BackgroundTrainer, TrainerStatus
-from .training import TrainingJob, TrainingResult, fit_and_evaluate
+from .bundle import export_bundle
+from .config import SessionConfig, assign_class_defaults
+from .data import load_pool
+from .errors import ConfigError, LabelStoreError, NotReadyError
+from .evaluation import estimates
+from .heads import build_head
+from .heads.persist import load_head, save_head
+from .loops import LoopContext, build_loop
+from .records import EvaluationSet, ModelVersion, Prediction, QueryItem
+from .strategies import build_strategy
+from .strategies.planner import QueryPlanner
+from .training.retrain import TrainingJob, TrainingResult, fit_and_evaluate, predict_proba_chunked
+from .training.trainer import BackgroundTrainer, TrainerStatus
 
 log = logging.getLogger(__name__)
 
 #: Sources whose labels train the model by default (pseudo-labels join through loops).
 TRAINING_SOURCES = ("human", "catalogue", "import")
 
-
-@dataclass
-class ModelVersion:
-    """A finished model: the head, its evaluation and its view of the pool."""
-
-    version: int
-    head: object
-    classes: list[str]
-    n_labels: int  # human (human/catalogue/import) labels only: the learning curves' x axis
-    label_revision: int
-    metrics: dict
-    train_seconds: float
-    finished_at: float
-    proba: np.ndarray | None = None  # (N, C) float32 over the whole pool
-    n_pseudo_labels: int = 0  # pseudo-labels it was also trained on (loops that write them)
-    loop_info: dict = field(default_factory=dict)  # the loop's bookkeeping (TrainingSet.info)
-
-    @property
-    def prediction(self) -> np.ndarray | None:
-        if self.proba is None:
-            return None
-        return np.asarray(self.classes, dtype=object)[self.proba.argmax(axis=1)]
-
-    def predict_row(self, row: int) -> str | None:
-        """The predicted class of one pool row (cheap: no pass over the pool)."""
-        if self.proba is None:
-            return None
-        return str(self.classes[int(self.proba[row].argmax())])
-
-    @property
-    def uncertainty(self) -> np.ndarray | None:
-        """Least-confidence uncertainty (1 - max probability) of every pool row."""
-        return None if self.proba is None else 1.0 - self.proba.max(axis=1)
-
-    def summary(self) -> dict:
-        """JSON-ready record of this version (used by history files and the UI)."""
-        return {"version": self.version, "n_labels": self.n_labels,
-                "n_pseudo_labels": self.n_pseudo_labels, "label_revision": self.label_revision, "train_seconds": round(self.train_seconds, 4),
-                "finished_at": self.finished_at, "metrics": self.metrics}
+__all__ = ["EvaluationSet", "LabelSnapshot", "ModelVersion", "Prediction", "QueryItem", "Session"]
 
 
 @dataclass(frozen=True)
-class QueryItem:
-    """One object the strategy wants labelled, and why."""
+class LabelSnapshot:
+    """Every current label (with its pool row) and the per-class counts, read at one store revision."""
 
-    object_id: str
-    row: int
-    score: float
-    strategy: str
-    reason: str
-    model_version: int | None
-    prediction: str | None = None
-    split: str = "train"  # "test": a random pick held out to measure accuracy (labels.test_fraction)
-
-
-@dataclass
-class EvaluationSet:
-    """Rows with known labels that are never queried nor trained on (simulate's oracle split)."""
-
-    rows: np.ndarray
-    labels: np.ndarray
-    name: str = "oracle"
-
-
-@dataclass
-class _Listeners:
-    items: list = field(default_factory=list)
+    revision: int
+    labels: pd.DataFrame
+    counts: pd.DataFrame
 
 
 class Session:
@@ -138,10 +89,6 @@ class Session:
     def __init__(self, config: SessionConfig, *, pool=None, store=None, annotator: str | None = None,
                  evaluation_set: EvaluationSet | None = None, background: bool = True,
                  persist_models: bool = False, create_store: bool = True, process_leases: bool = False):
-        from .data import load_pool
-        from .loops import build_loop
-        from .strategies import build_strategy
-
         self.config = config
         self.pool = pool if pool is not None else load_pool(config.data, cache_dir=config.cache_dir)
         if not config.classes:
@@ -161,11 +108,10 @@ class Session:
         self.strategy = build_strategy(config.strategy, where=config.source)
         self.loop = build_loop(config.loop, where=config.source)
         self.persist_models = persist_models
-        self._rng = np.random.default_rng(config.seed)
         self._row_index = pd.Index(self.pool.ids)
-        self._excluded = np.zeros(self.pool.n, dtype=bool)
+        excluded = np.zeros(self.pool.n, dtype=bool)
         if evaluation_set is not None:
-            self._excluded[evaluation_set.rows] = True
+            excluded[evaluation_set.rows] = True
         self._lock = threading.RLock()
         self._model_published = threading.Condition()
         self._listeners: list[Callable[[str, object], None]] = []
@@ -176,11 +122,21 @@ class Session:
         self._retrain_pending = False  # a retrain asked for while no background trainer runs
         self._loop_ticket: int | None = None  # trainer ticket of the newest retrain the loop asked for
         self._pool_file: str | None = None
-        # Random picks that measure accuracy without the strategy's bias (core/estimates.py).
-        self._audit_fraction = estimates.audit_fraction_for(config)
-        self._in_audit = estimates.audit_mask(self.pool.ids, self._audit_fraction)
+        # Random picks that measure accuracy without the strategy's bias (core/evaluation/estimates.py).
+        self.planner = QueryPlanner(
+            self.pool, self.store, excluded=excluded, audit_fraction=estimates.audit_fraction_for(config),
+            test_fraction=config.labels.test_fraction, lease_s=config.labels.lease_s, seed=config.seed,
+            where=config.source)
         self._audit_jobs: dict[int, tuple] = {}  # version -> (X, y, weights, audit flags) in flight
         self.store_classes()
+        self.loop_context = LoopContext(
+            pool=self.pool, seed=config.seed, where=config.source, annotator=self.annotator,
+            labels=self.labels, labelled_rows=self.labelled_rows, teach=self.teach, teach_many=self.teach_many,
+            write_pseudo=self.store.replace_pseudo, record_events=self.store.record_many,
+            events=self.store.events, confirm=self.store.confirm, confirmed=self.store.confirmed,
+            request_retrain=self.request_retrain,
+            _classes=lambda: self.classes, _head_spec=lambda: self.config.head,
+            _held_out_rows=lambda: self.evaluation_set.rows if self.evaluation_set is not None else None)
         self.trainer: BackgroundTrainer | None = None
         if background:
             self.trainer = BackgroundTrainer(self._make_job, self._publish, self._publish_metrics,
@@ -241,13 +197,18 @@ class Session:
 
     # -- labels ----------------------------------------------------------------------
     def teach(self, object_id, label: str, *, annotator: str | None = None, split: str = "train",
-              source: str = "human", event_id: str | None = None):
-        """Record a label (committed before this returns) and schedule a retrain."""
+              source: str = "human", event_id: str | None = None, model_version: int | None = None):
+        """Record a label (committed before this returns) and schedule a retrain.
+
+        ``model_version``: the model whose prediction the person saw and accepted (default: the
+        newest model), recorded with the label.
+        """
         object_id = str(object_id)
         self._check_object(object_id)
+        if model_version is None and self.model is not None:
+            model_version = self.model.version
         event = self.store.record(object_id, str(label), annotator=annotator or self.annotator,
-                                  source=source, split=split,
-                                  model_version=self.model.version if self.model else None,
+                                  source=source, split=split, model_version=model_version,
                                   event_id=event_id or str(uuid.uuid4()))
         self._labels_changed()
         return event
@@ -290,8 +251,6 @@ class Session:
         if name in self.classes:
             raise LabelStoreError(f"{self.config.source}: classes: {name!r} already exists")
         entries = [(c.name, c.color, c.key) for c in self.config.classes] + [(name, color, key)]
-        from .config import assign_class_defaults
-
         with self._lock:
             self.config.classes = assign_class_defaults(entries, self.config.source,
                                                         set(self.config.ui.keys.values()))
@@ -321,7 +280,7 @@ class Session:
     def _make_job(self) -> TrainingJob | None:
         with self._lock:
             revision = self.store.revision
-            training = self.loop.prepare_training(self)
+            training = self.loop.prepare_training(self.loop_context)
             rows, y, weights = training.as_tuple()
             if len(y) < self.config.training.min_labels or len(set(y)) < 2:
                 return None
@@ -380,7 +339,7 @@ class Session:
         for stale in [v for v in self._audit_jobs if v < version - 8]:  # failed or superseded jobs
             del self._audit_jobs[stale]
         human = np.arange(len(rows)) < n_human
-        flags = self._in_audit[np.asarray(rows, dtype=np.int64)] & human
+        flags = self.planner.in_audit[np.asarray(rows, dtype=np.int64)] & human
         if flags.any():
             self._audit_jobs[version] = (X_train[:n_human], np.asarray(y)[:n_human],
                                          None if weights is None else np.asarray(weights)[:n_human],
@@ -403,7 +362,7 @@ class Session:
         )
         if model.proba is not None:
             # Rank the pool now, in the trainer's thread, with a generator of its own
-            # (numpy generators are not thread-safe; the query thread owns self._rng).
+            # (numpy generators are not thread-safe; the planner keeps its own for queries).
             self.strategy.warm(model.proba, np.random.default_rng([self.config.seed, model.version]))
         with self._lock:
             model.loop_info = self._loop_info.pop(result.version, {})
@@ -412,14 +371,14 @@ class Session:
             # Versions can finish out of order only across processes; never go backwards.
             if self.model is not None and model.version < self.model.version:
                 return
-            model.metrics.update(self.loop.model_metrics(self, model))  # e.g. stopping guidance
+            model.metrics.update(self.loop.model_metrics(self.loop_context, model))  # e.g. stopping guidance
             if hasattr(model.head, "choice_summary"):  # the auto head: what it chose and why
                 model.metrics["head_choice"] = model.head.choice_summary()
             self.model = model
         with self._model_published:
             self._model_published.notify_all()
         try:
-            self.loop.after_model(self, model)
+            self.loop.after_model(self.loop_context, model)
         finally:
             self._emit("model", model)
 
@@ -511,95 +470,194 @@ class Session:
             return self.model
 
     # -- queries -----------------------------------------------------------------------
-    def labelled_rows(self, sources: Iterable[str] = TRAINING_SOURCES) -> np.ndarray:
-        """Pool rows labelled by people (either split), from one indexed store query, in pool order.
+    def prediction(self, row: int) -> Prediction | None:
+        """The newest model's class for pool row ``row`` (None before the first model)."""
+        model = self.model
+        if model is None or model.proba is None:
+            return None
+        p = model.proba[int(row)]
+        best = int(np.argmax(p))
+        return Prediction(str(model.classes[best]), float(p[best]), model.version)
 
-        Sorted because the store answers with a set, whose order follows Python's
-        per-process string hashing: strategies that cluster the labelled rows with
-        the candidates (k-means initialisation depends on row order) would otherwise
-        pick differently in two runs with the same seed.
-        """
-        rows = self._row_index.get_indexer(list(self.store.labelled_ids(sources)))
-        return np.sort(rows[rows >= 0])
+    def labelled_rows(self, sources: Iterable[str] = TRAINING_SOURCES) -> np.ndarray:
+        """Pool rows labelled by people (either split), from one indexed store query, in pool order."""
+        return self.planner.labelled_rows(sources)
 
     def candidate_mask(self, annotator: str | None = None, *,
                        labelled_rows: np.ndarray | None = None) -> np.ndarray:
-        """Rows that may be queried: not labelled by people, not held out, not leased or skipped.
+        """Rows that may be queried: not labelled by people, not held out, not leased or skipped."""
+        return self.planner.candidate_mask(annotator or self.annotator, labelled_rows=labelled_rows)
 
-        Pseudo-labelled rows stay candidates: a person's label overrides a pseudo-label.
-        ``labelled_rows`` (from :meth:`labelled_rows`) lets a caller use one snapshot
-        of the store for the mask and for what it does next.
-        """
-        annotator = annotator or self.annotator
-        mask = ~self._excluded.copy()
-        mask[self.labelled_rows() if labelled_rows is None else labelled_rows] = False
-        blocked = set(self.store.leased_by_others(annotator)) | set(self.store.skipped(annotator))
-        if blocked:
-            rows = self._row_index.get_indexer(list(blocked))
-            mask[rows[rows >= 0]] = False
-        return mask
-
-    def query(self, n: int | None = None, *, annotator: str | None = None,
-              lease: bool = True) -> list[QueryItem]:
+    def query(self, n: int | None = None, *, split: str = "train", annotator: str | None = None,
+              lease: bool = True, within: np.ndarray | None = None, within_label: str = "") -> list[QueryItem]:
         """The next ``n`` objects to label, from the newest finished model.
 
-        A share of them may be uniformly random picks (``labels.test_fraction``:
-        for the test split, ``split="test"``; ``labels.audit_fraction``: audit
-        labels that also train): their labels measure accuracy without the
-        strategy's bias (see :mod:`core.estimates`).
+        ``split="train"``: the strategy's picks; a share of them may be
+        uniformly random picks (``labels.test_fraction``: for the test split,
+        ``split="test"``; ``labels.audit_fraction``: audit labels that also
+        train) whose labels measure accuracy without the strategy's bias (see
+        :mod:`core.evaluation.estimates`). ``split="test"``: random objects for
+        the held-out test split, within the boolean row mask ``within`` when
+        given (``within_label`` says how it was chosen, for the reason shown).
+        Served objects are leased to ``annotator`` unless ``lease=False``.
         """
-        from .strategies import PoolContext
+        return self.planner.plan(n or self.config.loop.batch_size, annotator=annotator or self.annotator,
+                                 strategy=self.strategy, model=self.model, split=split, within=within,
+                                 within_label=within_label, lease=lease)
 
-        annotator = annotator or self.annotator
-        n = n or self.config.loop.batch_size
+    def release(self, object_ids: Iterable, annotator: str | None = None) -> None:
+        """Give back objects served to ``annotator`` that it will not label."""
+        self.planner.release(object_ids, annotator or self.annotator)
+
+    def prediction(self, row: int) -> Prediction | None:
+        """The newest model's class for pool row ``row`` (None before the first model)."""
         model = self.model
-        # One snapshot of the labelled rows: a label committed by another tab between two
-        # reads would otherwise be both a candidate and labelled.
-        labelled_rows = self.labelled_rows()
-        candidates = np.flatnonzero(self.candidate_mask(annotator, labelled_rows=labelled_rows))
-        if len(candidates) == 0:
-            raise EmptyPoolError(f"{self.config.source}: every object is labelled, held out or leased")
-        picks = estimates.plan_random_picks(
-            candidates, self._in_audit, min(n, len(candidates)), n_labelled=len(labelled_rows),
-            n_audit_labelled=int(self._in_audit[labelled_rows].sum()),
-            n_test_labelled=len(self.labels("test")) if self.config.labels.test_fraction else 0,
-            audit_fraction=self._audit_fraction, test_fraction=self.config.labels.test_fraction,
-            rng=self._rng, audit_start=self.strategy.audit_start())
-        # (row, score, strategy, reason, split), best first; random picks go last.
-        offers = []
-        if picks.n_strategy:
-            context = PoolContext(X=self.pool.X, candidates=picks.candidates, labelled=labelled_rows,
-                                  model=model.head if model else None,
-                                  proba=model.proba if model else None, rng=self._rng)
-            # Ask for a few more than needed: another annotator may lease some first.
-            wanted = picks.n_strategy + 8 if lease else picks.n_strategy
-            selection = self.strategy.select(context, min(len(picks.candidates), wanted))
-            offers += [(row, score, selection.strategy,
-                        selection.reason if rank == 0 else f"rank {rank + 1} by {selection.strategy}", "train")
-                       for rank, (row, score) in enumerate(zip(selection.indices, selection.scores))]
-        offers += [(row, 0.0, "audit", "random audit pick: its label also measures accuracy without the "
-                    "strategy's bias", "train") for row in picks.audit]
-        offers += [(row, 0.0, "test", "random pick for the test split (never trained on)", "test")
-                   for row in picks.test]
-        ids = [str(self.pool.ids[offer[0]]) for offer in offers]
-        granted = set(self.store.lease(ids, annotator, ttl_s=self.config.labels.lease_s)) if lease \
-            else set(ids)
-        quota = {"train": picks.n_strategy, "audit": len(picks.audit), "test": len(picks.test)}
-        items = []
-        for (row, score, strategy, reason, split), object_id in zip(offers, ids):
-            kind = strategy if strategy in estimates.RANDOM_PICK_STRATEGIES else "train"
-            if object_id not in granted or quota[kind] == 0:
-                continue
-            quota[kind] -= 1
-            items.append(QueryItem(
-                object_id=object_id, row=int(row), score=float(score), strategy=strategy, reason=reason,
-                model_version=model.version if model else None,
-                prediction=model.predict_row(int(row)) if model is not None else None, split=split,
-            ))
-        surplus = [o for o in ids if o in granted and o not in {i.object_id for i in items}]
-        if lease and surplus:
-            self.store.release(surplus, annotator)
-        return items
+        if model is None or model.proba is None:
+            return None
+        p = model.proba[int(row)]
+        best = int(np.argmax(p))
+        return Prediction(str(model.classes[best]), float(p[best]), model.version)
+
+    # -- what a UI reads and changes ---------------------------------------------------------
+    @property
+    def labels_revision(self) -> int:
+        """The label store's revision (grows with every recorded event)."""
+        return self.store.revision
+
+    def n_labels(self, split: str | None = "train") -> int:
+        """How many objects carry a current label (``split=None``: both splits)."""
+        return self.store.n_labels(split=split)
+
+    def label_snapshot(self) -> LabelSnapshot:
+        """Every current label and the counts per class and split, for views of the labelling."""
+        revision = self.store.revision
+        return LabelSnapshot(revision=int(revision), labels=self.labels(split=None, sources=None),
+                             counts=self.store.counts())
+
+    def export_labels(self, path) -> Path:
+        """Write the current labels to ``path`` (CSV or Parquet by suffix); returns the path written."""
+        return self.store.export(path)
+
+    def export_bundle(self, folder, *, data: str = "copy") -> None:
+        """Write config, labels and (``data="copy"``) the data to ``folder`` for a colleague."""
+        export_bundle(self.config, folder, data=data, store=self.store, classes=list(self.classes))
+
+    def set_head(self, spec: dict) -> dict:
+        """Train with another head from now on (every user of the session); returns the spec in force.
+
+        Raises ConfigError, changing nothing, when the head cannot be built or
+        cannot serve the strategy in force.
+        """
+        head = build_head(spec, classes=self.classes, random_state=self.config.seed, where="dashboard",
+                          key="head")
+        with self._lock:
+            required = getattr(self.strategy, "requires", None)
+            if required and not hasattr(head, required):
+                raise ConfigError(f"dashboard: head.type: {spec['type']!r} cannot serve strategy "
+                                  f"{self.config.strategy['type']!r} (it needs {required}); "
+                                  "switch the strategy first")
+            self.config.head = dict(spec)
+        self._emit("config", {"head": dict(spec)})
+        self.retrain_in_background()
+        return dict(spec)
+
+    def set_strategy(self, spec: dict) -> dict:
+        """Choose the next queries with another strategy; returns the spec in force.
+
+        Raises ConfigError, changing nothing, when the strategy cannot be built
+        or needs what the head in force lacks.
+        """
+        strategy = build_strategy(spec, where="dashboard")
+        with self._lock:
+            required = getattr(strategy, "requires", None)
+            if required:
+                head = build_head(self.config.head, classes=self.classes, random_state=self.config.seed,
+                                  where="dashboard")
+                if not hasattr(head, required):
+                    raise ConfigError(f"dashboard: strategy.type: {spec['type']!r} needs a head with "
+                                      f"{required} (e.g. committee); the head is "
+                                      f"{self.config.head['type']!r}")
+            model = self.model
+            if model is not None and model.proba is not None:  # rank the pool once for this model
+                strategy.warm(model.proba, np.random.default_rng([self.config.seed, model.version]))
+            self.strategy = strategy
+            self.config.strategy = dict(spec)
+        self._emit("config", {"strategy": dict(spec)})
+        return dict(spec)
+
+    def retrain_in_background(self) -> None:
+        """Ask the background trainer for a retrain (no-op without one: see :meth:`retrain`)."""
+        if self.trainer is not None:
+            self.trainer.request()
+
+    def resume(self) -> None:
+        """Train at once on labels from an earlier run (a UI opening on an existing store)."""
+        if self.trainer is not None and self.labels("train")["label"].nunique() >= 2:
+            self.trainer.request()
+
+    def cancel_training(self) -> bool:
+        """Cancel the retrain in progress; False when none was running (nothing to cancel)."""
+        if self.trainer is None or self.status.state not in ("waiting", "training", "evaluating"):
+            return False
+        self.trainer.cancel()
+        return True
+
+    # -- review: what people decide about the loop's labels ---------------------------------
+    def check_labels(self):
+        """Run the label-noise check now (fits the head on folds: call it off a UI's event loop)."""
+        return self.loop.check_labels(self.loop_context)
+
+    def suspicious_labels(self) -> pd.DataFrame:
+        """Labels the newest noise check flagged that nobody has re-checked yet."""
+        return self.loop.suspicious_labels(self.loop_context)
+
+    def confirm_label(self, object_id, label: str | None = None, *, annotator: str | None = None):
+        """Resolve a suspicious label: keep it (``label=None``) or correct it to ``label``."""
+        return self.loop.confirm_label(self.loop_context, object_id, label=label, annotator=annotator or self.annotator)
+
+    def pseudo_labels(self, *, latest_only: bool = False) -> pd.DataFrame:
+        """Pseudo-labels in force (``latest_only``: those of the newest round)."""
+        return self._pseudo_loop().pseudo_labels(self.loop_context, latest_only=latest_only)
+
+    def accept_pseudo(self, object_ids=None, *, annotator: str | None = None):
+        """Make pseudo-labels human labels (all in force when ``object_ids`` is None)."""
+        return self._pseudo_loop().accept(self.loop_context, object_ids, annotator=annotator or self.annotator)
+
+    def reject_pseudo(self, object_ids, *, annotator: str | None = None) -> int:
+        """Retract pseudo-labels; the loop never pseudo-labels those objects again."""
+        return self._pseudo_loop().reject(self.loop_context, object_ids, annotator=annotator or self.annotator)
+
+    def certification_batch(self) -> pd.DataFrame:
+        """The next batch of pseudo-labels for a person to re-certify (self-paced loops)."""
+        return self._certifying_loop().certification_batch(self.loop_context)
+
+    def certify(self, object_ids, *, reject=(), annotator: str | None = None) -> dict:
+        """Accept a certification batch except ``reject``, which is rejected."""
+        return self._certifying_loop().certify(self.loop_context, object_ids, reject=reject,
+                                               annotator=annotator or self.annotator)
+
+    def update_loop_settings(self, **changes) -> dict:
+        """Change the loop's settings live (validated like the config); returns those in force.
+
+        Pseudo-labelling loops retrain at once with them; the others apply them
+        from the next model.
+        """
+        settings = self.loop.update_settings(**changes)
+        if self.loop.pseudo_labelling:
+            self.request_retrain()
+        return settings
+
+    def _pseudo_loop(self):
+        if not self.loop.pseudo_labelling:
+            raise ConfigError(f"{self.config.source}: loop.type: {self.loop.type_name!r} writes no "
+                              "pseudo-labels (choose self_training, self_paced or aspl)")
+        return self.loop
+
+    def _certifying_loop(self):
+        if not hasattr(self.loop, "certify"):
+            raise ConfigError(f"{self.config.source}: loop.type: {self.loop.type_name!r} has no "
+                              "re-certification batches (choose aspl)")
+        return self.loop
 
     # -- persistence ------------------------------------------------------------------
     def model_path(self, version: int) -> Path:
@@ -607,9 +665,6 @@ class Session:
 
     def restore_latest_model(self) -> ModelVersion | None:
         """Load the newest saved model (``persist_models``) and score the pool with it."""
-        from .heads.persist import load_head
-        from .training import predict_proba_chunked
-
         if not self.history:
             return None
         record = self.history[-1]
@@ -634,8 +689,6 @@ class Session:
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
     def _save_version(self, model: ModelVersion) -> None:
-        from .heads.persist import save_head
-
         folder = self.config.models_dir
         folder.mkdir(parents=True, exist_ok=True)
         save_head(model.head, self.model_path(model.version))
@@ -653,13 +706,3 @@ class Session:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.01) -> bool:
-    """Poll ``predicate`` until true or ``timeout`` (tests and the CLI)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()

@@ -153,7 +153,7 @@ def _current_model(session, quiet: bool):
     from alabel.core.errors import NotReadyError
 
     model = session.restore_latest_model()
-    if model is not None and model.label_revision == session.store.revision:
+    if model is not None and model.label_revision == session.labels_revision:
         _info(f"using model version {model.version} ({model.n_labels} labels)", quiet)
         return model
     _info("labels changed since the last saved model: retraining" if model is not None
@@ -167,8 +167,8 @@ def _current_model(session, quiet: bool):
 
 def cmd_train(args) -> int:
     from alabel.core.errors import NotReadyError
-    from alabel.core.learning_curve import replay_learning_curve
-    from alabel.core.simulate import plot_curve
+    from alabel.core.evaluation.learning_curve import replay_learning_curve
+    from alabel.core.evaluation.simulate import plot_curve
 
     with _open_session(args) as session:
         _info(f"training {session.config.head.get('type')} on the labels in {session.config.store_path}",
@@ -197,7 +197,7 @@ def cmd_train(args) -> int:
 
 def model_explanation(metrics: dict) -> list[str]:
     """Lines saying which head the auto head chose (and why) and the accuracy to trust."""
-    from alabel.core import estimates
+    from alabel.core.evaluation import estimates
 
     lines = []
     choice = metrics.get("head_choice")
@@ -211,7 +211,7 @@ def model_explanation(metrics: dict) -> list[str]:
 
 
 def cmd_score(args) -> int:
-    from alabel.core.scoring import check_output_path, score_table, write_table
+    from alabel.core.predictions import check_output_path, score_table, write_table
 
     check_output_path(args.out)  # fail before any work
     with _open_session(args) as session:
@@ -279,7 +279,7 @@ def cmd_label(args) -> int:
 
 def cmd_simulate(args) -> int:
     from alabel.core.config import SessionConfig
-    from alabel.core.simulate import SimulationPlan, plot_curve, run_simulation, summarise
+    from alabel.core.evaluation.simulate import SimulationPlan, plot_curve, run_simulation, summarise
 
     _at_least(args.budget, 1, "--budget")
     _at_least(args.seeds, 1, "--seeds")
@@ -289,8 +289,8 @@ def cmd_simulate(args) -> int:
         raise _config_error(f"--test-size: must be between 0 and 1, got {args.test_size}")
     config = SessionConfig.load(args.config)
     seeds = list(range(args.seeds)) if args.seeds else (args.seed or [config.seed])
-    if args.baselines:  # the config's session beside the baseline grid (core/baselines.py)
-        from alabel.core.baselines import simulate_with_baselines
+    if args.baselines:  # the config's session beside the baseline grid (core/evaluation/baselines.py)
+        from alabel.core.evaluation.baselines import simulate_with_baselines
 
         for option in ("strategy", "head", "loop", "loop_param"):
             if getattr(args, option):
@@ -360,7 +360,7 @@ def _loop_specs(config, names, params) -> list[dict] | None:
 
     from alabel.core.config import LoopSpec
     from alabel.core.loops import validate_loop
-    from alabel.core.simulate import loop_spec
+    from alabel.core.evaluation.simulate import loop_spec
 
     parsed = {}
     for item in params or []:

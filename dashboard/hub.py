@@ -25,11 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from alabel.core.errors import ConfigError
+from alabel.core.evaluation.reference import TruthTracker
 from alabel.core.session import Session
 
 from .features import FeatureSpace
-from .reference import TruthTracker
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +64,7 @@ class SessionHub:
         self._strategy_specs = {self.session.config.strategy["type"]: dict(self.session.config.strategy)}
         self._unsubscribe = self.session.subscribe(self._emit)
         self.closed = False
-        if self.session.trainer is not None and self.session.labels("train")["label"].nunique() >= 2:
-            self.session.trainer.request()  # labels from an earlier run: a model at once
+        self.session.resume()  # labels from an earlier run: a model at once
         threshold = (self.session.config.ui.scatter or {}).get("datashade_above", 50_000)
         if isinstance(threshold, int) and self.session.pool.n > threshold:
             self.executor.submit(_warm_up_datashader)  # only pools big enough to be rasterised
@@ -127,44 +125,14 @@ class SessionHub:
         ConfigError
             When the head cannot be built (unknown type) or does not suit the strategy.
         """
-        from alabel.core.heads import build_head
-
-        session = self.session
-        spec = dict(self._head_specs.get(head_type, {"type": head_type}))
-        head = build_head(spec, classes=session.classes, random_state=session.config.seed,
-                          where="dashboard", key="head")
-        required = getattr(session.strategy, "requires", None)
-        if required and not hasattr(head, required):
-            raise ConfigError(f"dashboard: head.type: {head_type!r} cannot serve strategy "
-                              f"{session.config.strategy['type']!r} (it needs {required}); "
-                              "switch the strategy first")
+        spec = self.session.set_head(dict(self._head_specs.get(head_type, {"type": head_type})))
         self._head_specs[head_type] = spec
-        session.config.head = spec
-        if session.trainer is not None:
-            session.trainer.request()
-        self._emit("config", {"head": spec})
         return spec
 
     def set_strategy(self, strategy_type: str) -> dict:
         """Choose the next queries with another strategy (every tab); returns the spec in force."""
-        from alabel.core.heads import build_head
-        from alabel.core.strategies import build_strategy
-
-        session = self.session
-        spec = dict(self._strategy_specs.get(strategy_type, {"type": strategy_type}))
-        strategy = build_strategy(spec, where="dashboard")
-        required = getattr(strategy, "requires", None)
-        if required:
-            head = build_head(session.config.head, classes=session.classes,
-                              random_state=session.config.seed, where="dashboard")
-            if not hasattr(head, required):
-                raise ConfigError(f"dashboard: strategy.type: {strategy_type!r} needs a head with "
-                                  f"{required} (e.g. committee); the head is "
-                                  f"{session.config.head['type']!r}")
+        spec = self.session.set_strategy(dict(self._strategy_specs.get(strategy_type, {"type": strategy_type})))
         self._strategy_specs[strategy_type] = spec
-        session.strategy = strategy
-        session.config.strategy = spec
-        self._emit("config", {"strategy": spec})
         return spec
 
     # -- lifetime --------------------------------------------------------------------

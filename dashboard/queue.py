@@ -17,7 +17,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from alabel.core.estimates import RANDOM_PICK_STRATEGIES
+from alabel.core.evaluation.estimates import RANDOM_PICK_STRATEGIES
 
 #: How many objects the trail keeps behind the cursor.
 TRAIL_LENGTH = 500

@@ -14,8 +14,11 @@ Two rules keep a label click fast:
   is applied through ``schedule``, which the app points at the tab's Bokeh
   document (``doc.add_next_tick_callback``) so params change on the event loop.
 
-Components watch the params below; they never call the engine themselves
-except for read-only lookups.
+Components watch the params below and act through this class's methods;
+the few engine actions without a tab-level meaning (the review loop's
+decisions, exports) go through :class:`~alabel.core.session.Session`'s own
+methods. Nothing in the dashboard touches the label store or the trainer
+(``tests/test_architecture.py``).
 """
 from __future__ import annotations
 
@@ -53,6 +56,17 @@ def _immediately(fn: Callable[[], None]) -> None:
     fn()
 
 
+#: Key actions that record an event about the object in focus (checked against what the page showed).
+_RECORDING_ACTIONS = frozenset({"label", "accept", "skip", "unsure"})
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class SessionState(param.Parameterized):
     """One browser tab's view of a shared labelling session.
 
@@ -76,6 +90,8 @@ class SessionState(param.Parameterized):
     current_prediction = param.String(default="", doc="Newest model's class for the current object.")
     current_confidence = param.Number(default=None, allow_None=True,
                                       doc="Newest model's probability of that class.")
+    current_prediction_version = param.Integer(default=None, allow_None=True,
+                                               doc="The model version that made the shown prediction.")
     focus_row = param.Integer(default=None, allow_None=True, doc="Pool row shown in the detail view.")
     focus_source = param.Selector(default="query", objects=["query", "selection"],
                                   doc="Whether the detail shows the query or an object picked by hand.")
@@ -132,8 +148,6 @@ class SessionState(param.Parameterized):
         self._label_index: dict[int, dict] = {}
         self._closed = False
         self._leased_as = self.annotator
-        self._rng = np.random.default_rng(
-            [self.session.config.seed, int(uuid.uuid4().int % (2**32))])  # test draws differ per tab
         config = self.session.config
         scatter = config.ui.scatter or {}
         self.param.update(
@@ -220,13 +234,12 @@ class SessionState(param.Parameterized):
         while True:
             started = time.monotonic()
             try:
-                revision = self.session.store.revision
-                labelled = self.session.labels(split=None, sources=None)
-                counts = self.session.store.counts()
+                snapshot = self.session.label_snapshot()
             except Exception as exc:  # store closed at shutdown, or a transient error
                 log.debug("label refresh failed: %s", exc)
                 self._labels_refresh.done()
                 return
+            revision, labelled, counts = snapshot.revision, snapshot.labels, snapshot.counts
             frame = labelled[["object_id", "label", "split", "annotator", "source", "row"]].reset_index(drop=True)
             # Row -> label lookups happen on every click (the detail header): a dict, built here.
             index = {int(r): {"label": lab, "split": sp, "annotator": an, "source": so}
@@ -243,9 +256,11 @@ class SessionState(param.Parameterized):
 
     # ---------------------------------------------------------------- the queue
     def _fetch(self, n: int, test: bool, filters: tuple) -> list[QueryItem]:
-        if test:
-            return self._draw_test_batch(n, filters)
-        return self.session.query(n, annotator=self._leased_as, lease=True)
+        if not test:
+            return self.session.query(n, annotator=self._leased_as)
+        within = filter_mask(self.session.pool.frame, list(filters)) if filters else None
+        label = f"within {' and '.join(map(str, filters))}" if filters else ""
+        return self.session.query(n, split="test", annotator=self._leased_as, within=within, within_label=label)
 
     def _refill(self, replace: bool = False) -> None:
         """Fetch the next batch in the worker pool (unless one is on its way)."""
@@ -312,44 +327,54 @@ class SessionState(param.Parameterized):
         self._refill()
 
     def _show(self, shown: Shown | None) -> None:
-        prediction, confidence = self._predict(shown.row) if shown is not None else ("", None)
         self.param.update(
             current=shown, position=self.queue.position, queued=len(self.queue.ahead()),
-            current_prediction=prediction, current_confidence=confidence,
             focus_row=shown.row if shown is not None else None, focus_source="query",
+            **self._prediction_params(shown),
         )
 
-    def _predict(self, row: int) -> tuple[str, float | None]:
-        model = self.session.model
-        if model is None or model.proba is None:
-            return "", None
-        p = model.proba[int(row)]
-        best = int(np.argmax(p))
-        return str(model.classes[best]), float(p[best])
+    def _prediction_params(self, shown: Shown | None) -> dict:
+        prediction = self.session.prediction(shown.row) if shown is not None else None
+        if prediction is None:
+            return dict(current_prediction="", current_confidence=None, current_prediction_version=None)
+        return dict(current_prediction=prediction.label, current_confidence=prediction.confidence,
+                    current_prediction_version=prediction.model_version)
 
     def _update_prediction(self) -> None:
         if self.current is not None:
-            prediction, confidence = self._predict(self.current.row)
-            self.param.update(current_prediction=prediction, current_confidence=confidence)
+            self.param.update(**self._prediction_params(self.current))
 
     def _release(self, object_ids: list[str]) -> None:
-        if object_ids:
-            annotator = self._leased_as
-            self.hub.submit(self.session.store.release, object_ids, annotator)
+        # A query answer can land after the tab or the hub closed: their close already gave the
+        # leases back (or the server is going down), and the worker pool takes no new work.
+        if not object_ids or self._closed or self.hub.closed:
+            return
+        try:
+            self.hub.submit(self.session.release, object_ids, self._leased_as)
+        except RuntimeError:  # the pool shut down between the check and the submit
+            log.debug("hub closed: leases of %s not released by this tab", self._leased_as)
 
     # ---------------------------------------------------------------- labelling actions
-    def label(self, name: str) -> None:
+    def focus_object(self) -> str | None:
+        """The id of the object the labelling actions apply to (picked by hand, else the query)."""
+        if self.focus_source == "selection" and self.focus_row is not None:
+            return str(self.session.pool.ids[int(self.focus_row)])
+        return self.current.object_id if self.current is not None else None
+
+    def label(self, name: str, *, model_version: int | None = None) -> None:
         """Label the object in focus with class ``name`` and move on.
 
         The current query moves to the next one; an object picked by hand
         (relabel) is labelled and the focus returns to the query.
+        ``model_version``: the model whose prediction this accepts (see :meth:`accept`).
         """
         with self._lock:
             if name not in self.session.classes:
                 self._say(f"unknown class {name!r}", "error")
                 return
             if self.focus_source == "selection" and self.focus_row is not None:
-                self._label_row(self.focus_row, name, split="test" if self.test_mode else "train")
+                self._label_row(self.focus_row, name, split="test" if self.test_mode else "train",
+                                model_version=model_version)
                 self.focus_query()
                 return
             shown = self.current
@@ -357,7 +382,8 @@ class SessionState(param.Parameterized):
                 self._say("nothing to label: no query (waiting for the engine)", "warning")
                 return
             try:
-                self.session.teach(shown.object_id, name, annotator=self.annotator, split=shown.split)
+                self.session.teach(shown.object_id, name, annotator=self.annotator, split=shown.split,
+                                   model_version=model_version)
             except LabelStoreError as exc:
                 self._say(str(exc), "error")
                 return
@@ -365,19 +391,29 @@ class SessionState(param.Parameterized):
             self._advance()
             self._say(f"{shown.object_id} → {name}" + (" (test set)" if shown.split == "test" else ""))
 
-    def accept(self) -> None:
-        """Label the current object with the newest model's prediction."""
+    def accept(self, shown: dict | None = None) -> None:
+        """Label the object in focus with the prediction that is on screen.
+
+        Never a prediction the person did not see: the current query's shown
+        prediction (``current_prediction``, which a newer model replaces only
+        through a param update the page shows), or, for a key press, the one the
+        page showed when the key went down (``shown``: object, prediction,
+        version, read from the banner by the browser).
+        """
         with self._lock:
-            if self.focus_source == "selection" and self.focus_row is not None:
-                prediction, _ = self._predict(self.focus_row)
+            if shown is not None:
+                prediction = str(shown.get("prediction") or "")
+                version = _int_or_none(shown.get("version"))
+            elif self.focus_source == "selection" and self.focus_row is not None:
+                seen = self.session.prediction(self.focus_row)
+                prediction, version = (seen.label, seen.model_version) if seen else ("", None)
             else:
-                self._update_prediction()
-                prediction = self.current_prediction
+                prediction, version = self.current_prediction, self.current_prediction_version
             if not prediction:
                 self._say("no prediction yet: the first model trains once two classes are labelled",
                           "warning")
                 return
-            self.label(prediction)
+            self.label(prediction, model_version=version)
 
     def skip(self, unsure: bool = False) -> None:
         """Pass on the current object (``unsure`` records that it was hard) and move on."""
@@ -426,15 +462,29 @@ class SessionState(param.Parameterized):
                 return
             self._show(shown)
 
-    def press(self, key: str) -> bool:
-        """Run the action bound to ``key``; returns whether one was."""
+    def press(self, key: str, shown: dict | None = None) -> bool:
+        """Run the action bound to ``key``; returns whether one was.
+
+        ``shown``: what the page showed when the key went down (``object``,
+        ``prediction``, ``version``). A key that records something is refused
+        when its object is no longer the one in focus here: the screen was
+        behind the server, and the person has not seen the object the key
+        would label.
+        """
         action = self.keymap.resolve(key)
         if action is None:
             return False
+        if shown is not None and action.action in _RECORDING_ACTIONS:
+            with self._lock:
+                seen, focus = str(shown.get("object") or ""), self.focus_object()
+                if seen != (focus or ""):
+                    self._say(f"key {key!r} not applied: the page showed {seen or 'nothing'} but the object "
+                              f"in focus is now {focus or 'none'}; look and press again", "warning")
+                    return True
         if action.action == "label":
             self.label(action.label)
         elif action.action == "accept":
-            self.accept()
+            self.accept(shown)
         elif action.action in ("skip", "unsure"):
             self.skip(unsure=action.action == "unsure")
         elif action.action == "undo":
@@ -445,10 +495,11 @@ class SessionState(param.Parameterized):
             self.previous()
         return True
 
-    def _label_row(self, row: int, name: str, split: str = "train") -> None:
+    def _label_row(self, row: int, name: str, split: str = "train", model_version: int | None = None) -> None:
         object_id = str(self.session.pool.ids[int(row)])
         try:
-            self.session.teach(object_id, name, annotator=self.annotator, split=split)
+            self.session.teach(object_id, name, annotator=self.annotator, split=split,
+                               model_version=model_version)
         except LabelStoreError as exc:
             self._say(str(exc), "error")
             return
@@ -585,7 +636,7 @@ class SessionState(param.Parameterized):
             if self.current is not None and self.current.outcome is None:
                 released.append(self.current.object_id)
             if released:
-                self.hub.submit(self.session.store.release, released, old)
+                self.hub.submit(self.session.release, released, old)
             self._leased_as = self.annotator
             self.queue = QueryQueue(low_water=3)
             self._show(None)
@@ -609,27 +660,6 @@ class SessionState(param.Parameterized):
             return
         self._say(f"strategy {strategy_type}: the next batch comes from it")
 
-    # ---------------------------------------------------------------- test set
-    def _draw_test_batch(self, n: int, filters: tuple) -> list[QueryItem]:
-        """Random unlabelled objects (within ``filters``), leased: unbiased test labels."""
-        session = self.session
-        mask = session.candidate_mask(self._leased_as)
-        if filters:
-            mask &= filter_mask(session.pool.frame, list(filters))
-        rows = np.flatnonzero(mask)
-        if not len(rows):
-            where = " matching the filters" if filters else ""
-            raise EmptyPoolError(f"{session.config.source}: no unlabelled object{where} left for the test set")
-        rows = self._rng.choice(rows, size=min(len(rows), n), replace=False)
-        ids = [str(session.pool.ids[r]) for r in rows]
-        granted = set(session.store.lease(ids, self._leased_as, ttl_s=session.config.labels.lease_s))
-        model = session.model
-        reason = "random draw for the held-out test set" + (
-            f" within {' and '.join(map(str, filters))}" if filters else "")
-        return [QueryItem(object_id=o, row=int(r), score=0.0, strategy="test set", reason=reason,
-                          model_version=model.version if model else None, split="test")
-                for o, r in zip(ids, rows) if o in granted]
-
     # ---------------------------------------------------------------- helpers
     def lookup_label(self, row: int) -> dict | None:
         """The current label of a pool row (label, split, annotator, source), or None."""
@@ -647,7 +677,7 @@ class SessionState(param.Parameterized):
         leased = self.queue.outstanding_ids()
         if leased and not self.hub.closed:
             try:
-                self.session.store.release(leased, self._leased_as)
+                self.session.release(leased, self._leased_as)
             except AlabelError:
                 log.debug("could not release leases of %s", self._leased_as)
 

@@ -8,7 +8,7 @@ the background and scores millions of rows:
 
 * ``progress_callback(epoch, max_epochs, loss)`` after each epoch and a
   ``cancel_event`` checked before each one (raising
-  :class:`~alabel.core.training.TrainingCancelled`); both are settable
+  :class:`~alabel.core.training.retrain.TrainingCancelled`); both are settable
   attributes or ``fit`` keyword arguments;
 * **warm start**: with ``warm_start=True`` a refit (or a fresh head given the
   previous one through :meth:`TorchHead.warm_start_from`) continues from the

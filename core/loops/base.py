@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
@@ -24,9 +24,8 @@ from ..errors import ConfigError, LabelStoreError, did_you_mean
 from ..registry import resolve
 from ..strategies.base import Param, integer, unit_interval
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..config import LoopSpec
-    from ..session import ModelVersion, Session
+from ..records import ModelVersion
+from .context import LoopContext
 
 #: Label sources that count as given by people (the "human labels" of the learning curves).
 HUMAN_SOURCES = ("human", "catalogue", "import")
@@ -175,7 +174,7 @@ class Loop:
             return dict(self.params)
 
     # -- training set ---------------------------------------------------------------
-    def training_set(self, session: Session) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def training_set(self, context: LoopContext) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Pool rows, labels and sample weights the next retrain learns from.
 
         Called in the trainer's thread when a retrain is prepared. The active
@@ -183,21 +182,21 @@ class Loop:
         that add pseudo-labels (self-training, self-paced) override
         :meth:`prepare_training` and this returns its rows, labels and weights.
         """
-        train: pd.DataFrame = session.labels("train")
+        train: pd.DataFrame = context.labels("train")
         return train["row"].to_numpy(), train["label"].astype(str).to_numpy(), None
 
-    def prepare_training(self, session: Session) -> TrainingSet:
+    def prepare_training(self, context: LoopContext) -> TrainingSet:
         """The next retrain's :class:`TrainingSet` (the session calls this).
 
         The default wraps :meth:`training_set` and counts every row as a human
         label, so loops written against ``training_set`` alone keep working.
         """
-        rows, y, weights = self.training_set(session)
+        rows, y, weights = self.training_set(context)
         return TrainingSet(rows=np.asarray(rows), y=np.asarray(y), sample_weight=weights,
-                           info={"human_key": human_key(session)})
+                           info={"human_key": human_key(context)})
 
     # -- after each model ---------------------------------------------------------------
-    def model_metrics(self, session: Session, model: ModelVersion) -> dict:
+    def model_metrics(self, context: LoopContext, model: ModelVersion) -> dict:
         """Extra metrics of a new model version, merged into ``model.metrics`` before it is published.
 
         Adds ``stopping``: the fraction of pool predictions that changed since
@@ -207,7 +206,7 @@ class Loop:
         that alternate a teacher and a student compare teachers with teachers
         and students with students, not one with the other).
         """
-        from ..stopping import StabilisingPredictions
+        from ..evaluation.stopping import StabilisingPredictions
 
         if model.proba is None:
             return {}
@@ -216,8 +215,8 @@ class Loop:
         monitor = self._monitors.get(kind)
         if monitor is None or monitor.n_rows != len(model.proba):
             monitor = self._monitors[kind] = StabilisingPredictions.for_pool(
-                len(model.proba), size=params["stop_set_size"], seed=session.config.seed,
-                exclude=session.evaluation_set.rows if session.evaluation_set is not None else None)
+                len(model.proba), size=params["stop_set_size"], seed=context.seed,
+                exclude=context.held_out_rows)
         monitor.window = params["stop_window"]
         monitor.threshold = params["stop_kappa"]
         report = monitor.update(model.proba.argmax(axis=1), version=model.version, n_labels=model.n_labels)
@@ -229,7 +228,7 @@ class Loop:
         """The newest :class:`core.stopping.StoppingReport` (None before the first model)."""
         return self._last_stopping
 
-    def after_model(self, session: Session, model: ModelVersion) -> None:
+    def after_model(self, context: LoopContext, model: ModelVersion) -> None:
         """Called in the trainer's thread when a new model version is published.
 
         The base loop counts rounds of new human labels and runs the
@@ -242,7 +241,7 @@ class Loop:
             self._human_rounds += 1
         every = self.settings()["noise_check_every"]
         if new_round and every and self._human_rounds % every == 0:
-            self.check_labels(session)
+            self.check_labels(context)
 
     @property
     def human_rounds(self) -> int:
@@ -250,20 +249,20 @@ class Loop:
         return self._human_rounds
 
     # -- label-noise check (suspicious-labels queue) ----------------------------------
-    def check_labels(self, session: Session):
+    def check_labels(self, context: LoopContext):
         """Run the label-noise check now and refresh the suspicious-labels queue.
 
         Fits ``noise_folds`` copies of the head (out-of-fold probabilities),
         so run it off the UI's event loop. Returns the :class:`core.noise.NoiseCheck`.
         """
-        from ..noise import check_session_labels
+        from ..evaluation.noise import check_session_labels
 
         with self._noise_lock:
-            result = check_session_labels(session, folds=self.settings()["noise_folds"])
+            result = check_session_labels(context, folds=self.settings()["noise_folds"])
             self.noise_check = result
         return result
 
-    def suspicious_labels(self, session: Session) -> pd.DataFrame:
+    def suspicious_labels(self, context: LoopContext) -> pd.DataFrame:
         """The suspicious-labels queue: flagged labels still waiting to be re-checked.
 
         Columns: ``object_id``, ``row``, ``label`` (given), ``suggested``
@@ -273,19 +272,19 @@ class Loop:
         leaves the queue once someone re-labels the object (with the same or
         another class) or calls :meth:`confirm_label`.
         """
-        from ..noise import SUSPICIOUS_COLUMNS
+        from ..evaluation.noise import SUSPICIOUS_COLUMNS
 
         check = self.noise_check
         if check is None or check.suspicious.empty:
             return pd.DataFrame(columns=list(SUSPICIOUS_COLUMNS))
-        current = session.labels(split=None, sources=HUMAN_SOURCES).set_index("object_id")["event_id"]
+        current = context.labels(split=None, sources=HUMAN_SOURCES).set_index("object_id")["event_id"]
         flagged = check.suspicious
         still = flagged["object_id"].map(current).to_numpy() == flagged["event_id"].to_numpy()
-        confirmed = flagged["object_id"].map(self.confirmed_labels(session)).to_numpy() \
+        confirmed = flagged["object_id"].map(self.confirmed_labels(context)).to_numpy() \
             == flagged["event_id"].to_numpy()
         return flagged[still & ~confirmed].reset_index(drop=True)
 
-    def confirm_label(self, session: Session, object_id, label: str | None = None, *,
+    def confirm_label(self, context: LoopContext, object_id, label: str | None = None, *,
                       annotator: str | None = None):
         """Resolve one suspicious label: keep it (``label=None``) or correct it.
 
@@ -296,26 +295,26 @@ class Loop:
         """
         object_id = str(object_id)
         if label is not None:
-            return session.teach(object_id, label, annotator=annotator)
-        current = session.labels(split=None, sources=HUMAN_SOURCES)
+            return context.teach(object_id, label, annotator=annotator)
+        current = context.labels(split=None, sources=HUMAN_SOURCES)
         match = current[current["object_id"] == object_id]
         if match.empty:
             raise LabelStoreError(f"confirm_label: object {object_id!r} has no human label to confirm")
-        return session.store.confirm(str(match["event_id"].iloc[0]), annotator=annotator or session.annotator)
+        return context.confirm(str(match["event_id"].iloc[0]), annotator=annotator or context.annotator)
 
-    def confirmed_labels(self, session: Session) -> dict[str, str]:
+    def confirmed_labels(self, context: LoopContext) -> dict[str, str]:
         """Labels a person re-checked and kept (object id -> event id), read from the store."""
-        return session.store.confirmed()
+        return context.confirmed()
 
 
-def human_key(session: Session, labels: pd.DataFrame | None = None) -> int:
+def human_key(context: LoopContext, labels: pd.DataFrame | None = None) -> int:
     """A fingerprint of the human train labels (which objects, which classes).
 
     Equal keys mean the same human training labels; pseudo-label loops use it
     to tell a retrain on new human labels from one on new pseudo-labels.
     """
     if labels is None:
-        labels = session.labels("train")
+        labels = context.labels("train")
     if labels.empty:
         return 0
     hashed = pd.util.hash_pandas_object(labels[["object_id", "label"]].astype(str), index=False)
@@ -323,7 +322,14 @@ def human_key(session: Session, labels: pd.DataFrame | None = None) -> int:
     return hash((int(hashed.to_numpy().sum(dtype=np.uint64)), len(labels)))
 
 
-def validate_loop(spec: LoopSpec, where: str) -> type[Loop]:
+class LoopSection(Protocol):
+    """A validated ``loop:`` section (``core.config.LoopSpec``; loops do not import the config)."""
+
+    type: str
+    params: dict
+
+
+def validate_loop(spec: LoopSection, where: str) -> type[Loop]:
     """Resolve ``spec.type`` and check ``spec.params`` (raises ConfigError naming ``where``)."""
     name = spec.type
     if "." not in name:  # ``self-training`` and ``self_training`` name the same loop
@@ -333,6 +339,6 @@ def validate_loop(spec: LoopSpec, where: str) -> type[Loop]:
     return cls
 
 
-def build_loop(spec: LoopSpec, where: str = "config.yaml") -> Loop:
+def build_loop(spec: LoopSection, where: str = "config.yaml") -> Loop:
     """Build the loop of a validated ``loop:`` section."""
     return validate_loop(spec, where)(**spec.params)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -36,12 +36,12 @@ import pandas as pd
 from ..errors import ConfigError
 from ..strategies.base import Param, integer, number, one_of, unit_interval
 from .base import HUMAN_SOURCES, Loop, TrainingSet, human_key, optional
-from .review import (PSEUDO_ANNOTATOR, accept_pseudo, pseudo_by_class, pseudo_labels, reject_pseudo,
+from .decisions import (PSEUDO_ANNOTATOR, accept_pseudo, pseudo_by_class, pseudo_labels, reject_pseudo,
                      rejected_objects)
 from .thresholds import Acceptance, select_pseudo
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..session import ModelVersion, Session
+from ..records import ModelVersion
+from .context import LoopContext
 
 
 @dataclass
@@ -125,7 +125,7 @@ class PseudoLabelLoop(Loop):
     def update_settings(self, **changes) -> dict:
         """Change settings live; the next retrain re-judges the pool with them.
 
-        Call ``session.request_retrain()`` afterwards to apply them at once
+        Call ``context.request_retrain()`` afterwards to apply them at once
         (a teacher/student pair on the same human labels); otherwise they
         apply with the next human labels.
         """
@@ -147,11 +147,11 @@ class PseudoLabelLoop(Loop):
         raise NotImplementedError
 
     # -- training set -------------------------------------------------------------------
-    def prepare_training(self, session: Session) -> TrainingSet:
+    def prepare_training(self, context: LoopContext) -> TrainingSet:
         """Human train labels first, then the pseudo-labels in force (weighted by ``weight``)."""
-        human = session.labels("train")
-        pseudo = session.labels("train", sources=("pseudo",))
-        key = human_key(session, human)
+        human = context.labels("train")
+        pseudo = context.labels("train", sources=("pseudo",))
+        key = human_key(context, human)
         with self._cycle_lock:
             if self._pending is not None and self._pending[0] == key:
                 round_ = self._pending[1]
@@ -168,41 +168,41 @@ class PseudoLabelLoop(Loop):
         weight = float(self.settings()["weight"])
         sample_weight = None
         if weight != 1.0 and len(pseudo):
-            self._check_weights(session)
+            self._check_weights(context)
             sample_weight = np.concatenate([np.ones(len(human)), np.full(len(pseudo), weight)])
         info = {"human_key": key, "pseudo_round": round_,
                 "pseudo_rows": pseudo["row"].to_numpy().astype(np.int64),
                 "pseudo_labels": pseudo["label"].astype(str).to_numpy()}
         return TrainingSet(rows=rows, y=y, sample_weight=sample_weight, n_human=len(human), info=info)
 
-    def training_set(self, session: Session):
-        return self.prepare_training(session).as_tuple()
+    def training_set(self, context: LoopContext):
+        return self.prepare_training(context).as_tuple()
 
-    def _check_weights(self, session: Session) -> None:
+    def _check_weights(self, context: LoopContext) -> None:
         from ..heads import build_head
 
-        head = build_head(session.config.head, classes=list(session.classes), random_state=0,
-                          where=session.config.source)
+        head = build_head(context.head_spec, classes=list(context.classes), random_state=0,
+                          where=context.where)
         if not getattr(head, "supports_sample_weight", True):
-            raise ConfigError(f"{session.config.source}: loop.params.weight: head "
-                              f"{session.config.head.get('type')!r} cannot use sample weights; "
+            raise ConfigError(f"{context.where}: loop.params.weight: head "
+                              f"{context.head_spec.get('type')!r} cannot use sample weights; "
                               "set weight: 1.0")
 
     # -- after each model -----------------------------------------------------------------
-    def eligible_rows(self, session: Session) -> np.ndarray:
+    def eligible_rows(self, context: LoopContext) -> np.ndarray:
         """Rows that may be pseudo-labelled: no human label, not held out, not rejected."""
-        mask = np.ones(session.pool.n, dtype=bool)
-        if session.evaluation_set is not None:
-            mask[session.evaluation_set.rows] = False
-        mask[session.labelled_rows(HUMAN_SOURCES)] = False
-        rejected = rejected_objects(session.store)
+        mask = np.ones(context.pool.n, dtype=bool)
+        if context.held_out_rows is not None:
+            mask[context.held_out_rows] = False
+        mask[context.labelled_rows(HUMAN_SOURCES)] = False
+        rejected = rejected_objects(context.events())
         if rejected:
-            mask &= ~np.isin(np.asarray(session.pool.ids).astype(str), sorted(rejected))
+            mask &= ~np.isin(np.asarray(context.pool.ids).astype(str), sorted(rejected))
         return np.flatnonzero(mask)
 
-    def after_model(self, session: Session, model: ModelVersion) -> None:
+    def after_model(self, context: LoopContext, model: ModelVersion) -> None:
         """Re-evaluate the pseudo-labels with the new model; maybe ask for one more retrain."""
-        super().after_model(session, model)
+        super().after_model(context, model)
         if model.proba is None:
             return
         params = self.settings()
@@ -211,13 +211,13 @@ class PseudoLabelLoop(Loop):
         key = info.get("human_key")
         if pseudo_round >= params["rounds"] and params["teacher"] == "human":
             return  # the last student keeps the set its teacher wrote (the set it learnt from)
-        eligible = self.eligible_rows(session)
+        eligible = self.eligible_rows(context)
         proba = np.asarray(model.proba[eligible], dtype=np.float64)
         verdict = self.acceptance(proba, list(model.classes), params)
         predicted = proba.argmax(axis=1) if len(proba) else np.zeros(0, dtype=np.int64)
         class_index = {c: j for j, c in enumerate(model.classes)}
-        current = session.labels("train", sources=("pseudo",))
-        position = np.full(session.pool.n, -1, dtype=np.int64)
+        current = context.labels("train", sources=("pseudo",))
+        position = np.full(context.pool.n, -1, dtype=np.int64)
         position[eligible] = np.arange(len(eligible))
         prev_pos = position[current["row"].to_numpy()]
         prev_cls = current["label"].astype(str).map(class_index).to_numpy()
@@ -225,16 +225,16 @@ class PseudoLabelLoop(Loop):
         previous = dict(zip(prev_pos[known].tolist(), prev_cls[known].astype(np.int64).tolist()))
         chosen = select_pseudo(verdict.accepted, verdict.priority, predicted, previous,
                                max_per_round=params["max_per_round"],
-                               max_per_class=self._class_caps(session, list(model.classes), params))
-        gate = self._precision_gate(session, list(model.classes), proba[chosen].max(axis=1), params)
+                               max_per_class=self._class_caps(context, list(model.classes), params))
+        gate = self._precision_gate(context, list(model.classes), proba[chosen].max(axis=1), params)
         if gate is not None and not gate["open"]:
             chosen = chosen[:0]
         classes = np.asarray(model.classes, dtype=object)
-        ids = session.pool.ids[eligible[chosen]]
+        ids = context.pool.ids[eligible[chosen]]
         confidence = proba[chosen, predicted[chosen]] if len(chosen) else np.zeros(0)
         labels = {str(o): (str(classes[c]), float(min(max(p, 0.0), 1.0)))
                   for o, c, p in zip(ids, predicted[chosen], confidence)}
-        update = session.store.replace_pseudo(labels, model.version, annotator=PSEUDO_ANNOTATOR)
+        update = context.write_pseudo(labels, model.version, annotator=PSEUDO_ANNOTATOR)
         changed = bool(update.added or update.retracted)
         # A human-only teacher never learnt from its set: its student must, changed or not.
         untaught = pseudo_round == 0 and params["teacher"] == "human" and len(chosen) > 0
@@ -249,26 +249,26 @@ class PseudoLabelLoop(Loop):
             added=update.added, retracted=update.retracted, kept=update.kept, retrain_requested=again,
             thresholds={**verdict.thresholds, **({"gate": gate} if gate else {})}, by_class={str(c): int(counts.get(c, 0)) for c in model.classes})
         if again:
-            session.request_retrain()
+            context.request_retrain()
 
     @staticmethod
-    def _precision_gate(session: Session, classes: list[str], confidence: np.ndarray, params: dict):
+    def _precision_gate(context: LoopContext, classes: list[str], confidence: np.ndarray, params: dict):
         """Would pseudo-labels this confident be right? Ask the human labels, out of fold.
 
         Returns None when the check is off, else ``{"open", "precision", "n"}``: ``n`` human
         labels got an out-of-fold confidence at least the lowest pseudo-label's, and
         ``precision`` of them were predicted right. Fewer than 5 such labels: closed.
         """
-        from ..noise import out_of_fold_proba
+        from ..evaluation.noise import out_of_fold_proba
 
         if params["min_precision"] is None or len(confidence) == 0:
             return None
-        human = session.labels("train")
+        human = context.labels("train")
         y = human["label"].astype(str).to_numpy()
         if len(set(y)) < 2 or np.unique(y, return_counts=True)[1].max() < 2:
             return {"open": False, "precision": None, "n": 0}
-        oof = out_of_fold_proba(session.config.head, classes, session.pool.X[human["row"].to_numpy()], y,
-                                folds=3, seed=session.config.seed, where=session.config.source)
+        oof = out_of_fold_proba(context.head_spec, classes, context.pool.X[human["row"].to_numpy()], y,
+                                folds=3, seed=context.seed, where=context.where)
         sure = oof.max(axis=1) >= float(confidence.min()) - 1e-6  # pool proba is float32
         n = int(sure.sum())
         if n < 5:
@@ -277,31 +277,31 @@ class PseudoLabelLoop(Loop):
         return {"open": precision >= params["min_precision"], "precision": round(precision, 4), "n": n}
 
     @staticmethod
-    def _class_caps(session: Session, classes: list[str], params: dict):
+    def _class_caps(context: LoopContext, classes: list[str], params: dict):
         """Per-class caps from ``max_per_class`` and ``max_ratio`` × the class's human labels."""
         if params["max_ratio"] is None:
             return params["max_per_class"]
-        counts = session.labels("train")["label"].astype(str).value_counts()
+        counts = context.labels("train")["label"].astype(str).value_counts()
         caps = np.array([int(params["max_ratio"] * counts.get(c, 0)) for c in classes], dtype=np.int64)
         if params["max_per_class"] is not None:
             caps = np.minimum(caps, params["max_per_class"])
         return caps
 
     # -- review (the dashboard's review panel) -------------------------------------------
-    def pseudo_labels(self, session: Session, *, latest_only: bool = False) -> pd.DataFrame:
+    def pseudo_labels(self, context: LoopContext, *, latest_only: bool = False) -> pd.DataFrame:
         """Pseudo-labels in force, by class then confidence (``latest_only``: written by the newest round)."""
         version = self.last_round.model_version if latest_only and self.last_round else None
-        return pseudo_labels(session, model_version=version)
+        return pseudo_labels(context, model_version=version)
 
-    def pseudo_by_class(self, session: Session, *, latest_only: bool = False) -> dict[str, pd.DataFrame]:
+    def pseudo_by_class(self, context: LoopContext, *, latest_only: bool = False) -> dict[str, pd.DataFrame]:
         """:meth:`pseudo_labels` split by class."""
         version = self.last_round.model_version if latest_only and self.last_round else None
-        return pseudo_by_class(session, model_version=version)
+        return pseudo_by_class(context, model_version=version)
 
-    def accept(self, session: Session, object_ids=None, *, annotator: str | None = None):
+    def accept(self, context: LoopContext, object_ids=None, *, annotator: str | None = None):
         """Accept pseudo-labels as human labels (all in force when ``object_ids`` is None)."""
-        return accept_pseudo(session, object_ids, annotator=annotator)
+        return accept_pseudo(context, object_ids, annotator=annotator)
 
-    def reject(self, session: Session, object_ids, *, annotator: str | None = None) -> int:
+    def reject(self, context: LoopContext, object_ids, *, annotator: str | None = None) -> int:
         """Reject pseudo-labels (retracted; never pseudo-labelled again)."""
-        return reject_pseudo(session, object_ids, annotator=annotator)
+        return reject_pseudo(context, object_ids, annotator=annotator)

@@ -17,18 +17,17 @@ Human labels override pseudo-labels and stay fixed.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ..strategies.base import Param, integer, number
 from .pseudo import PseudoLabelLoop
-from .review import accept_pseudo, pseudo_labels, reject_pseudo
+from .decisions import accept_pseudo, pseudo_labels, reject_pseudo
 from .thresholds import Acceptance, self_paced_age
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..session import Session
+from .context import LoopContext
 
 
 class SelfPacedLoop(PseudoLabelLoop):
@@ -67,7 +66,7 @@ class ActiveSelfPacedLoop(SelfPacedLoop):
                                "pseudo-labels offered per re-certification batch"),
     }
 
-    def certification_batch(self, session: Session, n: int | None = None) -> pd.DataFrame:
+    def certification_batch(self, context: LoopContext, n: int | None = None) -> pd.DataFrame:
         """Pseudo-labels to re-certify: up to ``n`` (default ``certify_batch``), grouped by class.
 
         Taken round-robin over the classes so every class is seen, lowest
@@ -75,7 +74,7 @@ class ActiveSelfPacedLoop(SelfPacedLoop):
         round's pseudo-labels come before older ones.
         """
         n = n or self.settings()["certify_batch"]
-        frame = pseudo_labels(session)
+        frame = pseudo_labels(context)
         if frame.empty:
             return frame
         newest = self.last_round.model_version if self.last_round else None
@@ -83,18 +82,18 @@ class ActiveSelfPacedLoop(SelfPacedLoop):
         frame = frame.sort_values(["_new", "confidence"], ascending=[False, True], kind="stable")
         frame = frame.assign(_turn=frame.groupby("label", sort=False).cumcount())
         picked = frame.sort_values("_turn", kind="stable").head(n)
-        order = {c: i for i, c in enumerate(session.classes)}
+        order = {c: i for i, c in enumerate(context.classes)}
         picked = picked.assign(_cls=picked["label"].map(order))
         picked = picked.sort_values(["_cls", "confidence"], kind="stable")
         return picked.drop(columns=["_new", "_turn", "_cls"]).reset_index(drop=True)
 
-    def certify(self, session: Session, batch, *, reject=(), annotator: str | None = None) -> dict:
+    def certify(self, context: LoopContext, batch, *, reject=(), annotator: str | None = None) -> dict:
         """Re-certify a batch: reject ``reject``, accept the rest as human labels.
 
         Parameters
         ----------
         batch : iterable of object ids
-            The batch shown (e.g. ``certification_batch(session)["object_id"]``).
+            The batch shown (e.g. ``certification_batch(context)["object_id"]``).
         reject : iterable of object ids
             Those the person judged wrong.
 
@@ -110,6 +109,6 @@ class ActiveSelfPacedLoop(SelfPacedLoop):
             from ..errors import LabelStoreError
 
             raise LabelStoreError(f"certify: rejected objects {unknown[:5]} are not in the batch")
-        rejected = reject_pseudo(session, sorted(reject), annotator=annotator) if reject else 0
-        accepted = accept_pseudo(session, [o for o in batch if o not in reject], annotator=annotator)
+        rejected = reject_pseudo(context, sorted(reject), annotator=annotator) if reject else 0
+        accepted = accept_pseudo(context, [o for o in batch if o not in reject], annotator=annotator)
         return {"accepted": len(accepted), "rejected": rejected}

@@ -75,7 +75,7 @@ class DetailView(Component):
     def _header(self, row: int, object_id: str) -> str:
         state = self.state
         label = state.lookup_label(row)
-        prediction, confidence = state._predict(row)
+        prediction = state.session.prediction(row)
         source = "query" if state.focus_source == "query" else "picked by hand"
         parts = [f"<span class='detail-id' data-object='{html.escape(object_id)}'><b>{html.escape(object_id)}</b>"
                  f"</span> <small>({source})</small>"]
@@ -84,9 +84,9 @@ class DetailView(Component):
                          f" ({label['split']})")
         else:
             parts.append("unlabelled")
-        if prediction:
-            parts.append(f"model v{state.model_version} predicts <b>{html.escape(prediction)}</b> "
-                         f"({confidence:.2f})")
+        if prediction is not None:
+            parts.append(f"model v{prediction.model_version} predicts <b>{html.escape(prediction.label)}</b> "
+                         f"({prediction.confidence:.2f})")
         return "<div class='detail-status'>" + " · ".join(parts) + "</div>"
 
 

@@ -54,7 +54,7 @@ class LabellingPanel(Component):
         self.new_button.on_click(self._add_class)
         self.watch(self._on_classes, "classes")
         self.watch(self._on_banner, "current", "focus_row", "focus_source", "current_prediction",
-                   "current_confidence", "model_version", "test_mode", "position", "queued")
+                   "current_confidence", "current_prediction_version", "model_version", "test_mode", "position", "queued")
         self.watch(self._on_counts, "label_counts")
         self.watch(self._on_bulk, "selection", "bulk_pending", "selection_source")
         self._on_classes()
@@ -117,14 +117,16 @@ class LabellingPanel(Component):
         badge = "<span class='badge-test'>TEST SET</span> " if shown.split == "test" else ""
         score = "" if item.score is None or (isinstance(item.score, float) and math.isnan(item.score)) \
             else f" (score {item.score:.3g})"
-        prediction = (f" · model v{state.model_version} predicts <b>{html.escape(state.current_prediction)}</b> "
-                      f"({state.current_confidence:.2f})" if state.current_prediction else " · no model yet")
+        prediction = (f" · model v{state.current_prediction_version} predicts "
+                      f"<b>{html.escape(state.current_prediction)}</b> ({state.current_confidence:.2f})"
+                      if state.current_prediction else " · no model yet")
         outcome = f" · was labelled <b>{html.escape(shown.outcome)}</b>" if shown.outcome else ""
         object_id = html.escape(shown.object_id)
         self.banner.object = (
             f"<div class='banner banner-query' data-object='{object_id}' data-mode='query' "
             f"data-split='{shown.split}' data-position='{state.position}' "
-            f"data-prediction='{html.escape(state.current_prediction)}'>"
+            f"data-prediction='{html.escape(state.current_prediction)}' "
+            f"data-version='{state.current_prediction_version if state.current_prediction else ''}'>"
             f"{badge}#{state.position} <span class='query-id'><b>{object_id}</b></span>{prediction}{outcome}"
             f"<br><small>{html.escape(item.strategy)}: {html.escape(item.reason)}{score} · "
             f"{state.queued} queued</small></div>")

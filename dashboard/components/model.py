@@ -35,14 +35,11 @@ class ModelPanel(Component):
         return self.card(self.version, self.status, self.progress, pn.Row(self.retrain, self.cancel), self.scores)
 
     def _retrain(self, _) -> None:
-        trainer = self.state.session.trainer
-        if trainer is not None:
-            trainer.request()
+        self.state.session.retrain_in_background()
 
     def _cancel(self, _) -> None:
-        trainer = self.state.session.trainer
-        if trainer is not None:
-            trainer.cancel()
+        if not self.state.session.cancel_training():
+            self.state._say("nothing to cancel: no retrain is running", "warning")
 
     def _on_model(self, *_) -> None:
         state = self.state

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import threading
 from functools import partial
 
 import numpy as np
@@ -68,6 +69,12 @@ class ReviewPanel(Component):
         self.suggest_button = pn.widgets.Button(label="Use suggestion", css_classes=["review-suggest"], width=130)
         self.suggest_button.on_click(lambda _: self.resolve_suspicious(use_suggestion=True))
         self._checking = False
+        # The suspicious label a person picked, by object id: a refresh may reorder or shorten the
+        # table under the selection, and "keep" / "use suggestion" must act on the object the person
+        # picked (and saw in the detail view), never on whatever row now sits at that position.
+        self._picked_suspicious: str | None = None
+        # Refreshes arrive from worker threads; a pick or an action must not interleave with one.
+        self._table_lock = threading.RLock()
 
         # -- pseudo-labels ----------------------------------------------------------
         self.explanation = pn.pane.HTML(
@@ -168,23 +175,29 @@ class ReviewPanel(Component):
 
     def _read(self) -> dict:
         session = self.state.session
-        data = {"suspicious": self.loop.suspicious_labels(session).reset_index(drop=True),
+        data = {"suspicious": session.suspicious_labels().reset_index(drop=True),
                 "check": self.loop.noise_check}
         if self.pseudo_labelling:
-            data["pseudo"] = self.loop.pseudo_labels(session, latest_only=True).reset_index(drop=True)
-            data["total"] = len(self.loop.pseudo_labels(session))
+            data["pseudo"] = session.pseudo_labels(latest_only=True).reset_index(drop=True)
+            data["total"] = len(session.pseudo_labels())
             data["round"] = getattr(self.loop, "last_round", None)
         return data
 
     def _show(self, data: dict, generation: int) -> None:
+        with self._table_lock:
+            self._show_locked(data, generation)
+
+    def _show_locked(self, data: dict, generation: int) -> None:
         if generation != self._generation:
             return  # a newer read is on its way
         queue = data["suspicious"]
-        keep = self._selected_ids(self.suspicious, self._suspicious_frame)
         self._suspicious_frame = queue
+        if self._picked_suspicious not in set(queue["object_id"].astype(str)):
+            self._picked_suspicious = None  # resolved (here or in another tab)
         self.suspicious.value = _rounded(queue.reindex(columns=SUSPICIOUS_SHOWN))
         with self._restoring():
-            self.suspicious.selection = _positions(queue, keep)
+            picked = [] if self._picked_suspicious is None else [self._picked_suspicious]
+            self.suspicious.selection = _positions(queue, picked)
         check = data["check"]
         if self._checking:
             pass
@@ -231,7 +244,7 @@ class ReviewPanel(Component):
         self._checking = True
         self.check_button.disabled = True
         self.check_status.object = "<i>checking labels (fitting the head on folds)…</i>"
-        future = self.state.hub.submit(self.loop.check_labels, self.state.session)
+        future = self.state.hub.submit(self.state.session.check_labels)
         future.add_done_callback(lambda f: self.state.schedule(partial(self._checked, f)))
         return future
 
@@ -261,28 +274,38 @@ class ReviewPanel(Component):
             self._quiet = False
 
     def _suspicious_picked(self, event) -> None:
-        if self._quiet:
-            return
-        if event.new and 0 <= event.new[0] < len(self._suspicious_frame):
-            row = int(self._suspicious_frame["row"].iloc[event.new[0]])
-            object_id = self._suspicious_frame["object_id"].iloc[event.new[0]]
-            self.state.select([row], source=f"suspicious label of {object_id}")
+        with self._table_lock:
+            if self._quiet:
+                return
+            frame = self._suspicious_frame
+            if not event.new or not 0 <= event.new[0] < len(frame):
+                self._picked_suspicious = None
+                return
+            object_id = str(frame["object_id"].iloc[event.new[0]])
+            self._picked_suspicious = object_id
+            row = int(frame["row"].iloc[event.new[0]])
+        self.state.select([row], source=f"suspicious label of {object_id}")
 
     def resolve_suspicious(self, use_suggestion: bool) -> None:
-        """Keep the selected suspicious label, or replace it by the suggested class."""
-        picked = self.suspicious.selection
-        if not picked or picked[0] >= len(self._suspicious_frame):
-            self.state._say("select a suspicious label first", "warning")
-            return
-        entry = self._suspicious_frame.iloc[picked[0]]
+        """Keep the picked suspicious label, or replace it by the suggested class."""
+        with self._table_lock:
+            object_id = self._picked_suspicious
+            frame = self._suspicious_frame
+            matches = frame.index[frame["object_id"].astype(str) == object_id] if object_id else []
+            if object_id is None or not len(matches):
+                self.state._say("select a suspicious label first" if object_id is None
+                                else f"{object_id} is no longer suspicious", "warning")
+                return
+            entry = frame.loc[matches[0]]
+            self._picked_suspicious = None
         label = str(entry["suggested"]) if use_suggestion else None
         try:
-            self.loop.confirm_label(self.state.session, entry["object_id"], label=label,
-                                    annotator=self.state.annotator)
+            self.state.session.confirm_label(entry["object_id"], label=label, annotator=self.state.annotator)
         except AlabelError as exc:
             self.state._say(str(exc), "error")
             return
-        self.suspicious.selection = []
+        with self._restoring():
+            self.suspicious.selection = []
         self.state._say(f"{entry['object_id']} → {label}" if label else f"{entry['object_id']}: kept {entry['label']}")
         self.refresh()
 
@@ -292,12 +315,15 @@ class ReviewPanel(Component):
 
     def _ticked(self, frame_of, event) -> None:
         """Show the object just ticked in the detail view (to judge its pseudo-label)."""
-        if self._quiet:
-            return
-        added = [i for i in event.new if i not in set(event.old or [])]
-        frame = frame_of()
-        if added and 0 <= added[-1] < len(frame):
-            self.state.focus(int(frame["row"].iloc[added[-1]]))
+        with self._table_lock:
+            if self._quiet:
+                return
+            added = [i for i in event.new if i not in set(event.old or [])]
+            frame = frame_of()
+            if not added or not 0 <= added[-1] < len(frame):
+                return
+            row = int(frame["row"].iloc[added[-1]])
+        self.state.focus(row)
 
     def accept(self, selected: bool = True) -> int:
         """Accept the selected (or all listed) pseudo-labels as human labels; returns how many."""
@@ -307,7 +333,7 @@ class ReviewPanel(Component):
             self.state._say("tick pseudo-labels first" if selected else "no pseudo-label to accept", "warning")
             return 0
         try:
-            events = self.loop.accept(self.state.session, ids, annotator=self.state.annotator)
+            events = self.state.session.accept_pseudo(ids, annotator=self.state.annotator)
         except AlabelError as exc:
             self.state._say(str(exc), "error")
             return 0
@@ -322,7 +348,7 @@ class ReviewPanel(Component):
             self.state._say("tick pseudo-labels first", "warning")
             return 0
         try:
-            n = self.loop.reject(self.state.session, ids, annotator=self.state.annotator)
+            n = self.state.session.reject_pseudo(ids, annotator=self.state.annotator)
         except AlabelError as exc:
             self.state._say(str(exc), "error")
             return 0
@@ -332,7 +358,7 @@ class ReviewPanel(Component):
 
     def refresh_batch(self) -> None:
         """Load the next ASPL re-certification batch."""
-        self._batch_frame = self.loop.certification_batch(self.state.session).reset_index(drop=True)
+        self._batch_frame = self.state.session.certification_batch().reset_index(drop=True)
         self.batch.selection = []
         self.batch.value = _rounded(self._batch_frame.reindex(columns=PSEUDO_SHOWN))
 
@@ -344,8 +370,8 @@ class ReviewPanel(Component):
             return None
         reject = self._selected_ids(self.batch, frame)
         try:
-            outcome = self.loop.certify(self.state.session, frame["object_id"].astype(str).tolist(),
-                                        reject=reject, annotator=self.state.annotator)
+            outcome = self.state.session.certify(frame["object_id"].astype(str).tolist(), reject=reject,
+                                                 annotator=self.state.annotator)
         except AlabelError as exc:
             self.state._say(str(exc), "error")
             return None
@@ -390,7 +416,7 @@ class ReviewPanel(Component):
             self.settings_status.object = "<i>no change</i>"
             return False
         try:
-            settings = self.loop.update_settings(**changes)
+            settings = self.state.session.update_loop_settings(**changes)
         except AlabelError as exc:
             self.settings_status.object = f"<span class='review-error'>{html.escape(str(exc))}</span>"
             self.state._say(str(exc), "error")
@@ -399,11 +425,7 @@ class ReviewPanel(Component):
             if name in self.setting_widgets:
                 self.setting_widgets[name].value = value
         what = ", ".join(f"{k}={v!r}" for k, v in changes.items())
-        if self.pseudo_labelling:
-            self.state.session.request_retrain()
-            note = "retraining with them"
-        else:
-            note = "applied from the next model"
+        note = "retraining with them" if self.pseudo_labelling else "applied from the next model"
         self.settings_status.object = f"<span class='review-applied'>{html.escape(what)}: {note}</span>"
         self.state._say(f"loop settings {what}: {note}")
         return True

@@ -8,7 +8,7 @@ import panel as pn
 
 from alabel.core.errors import AlabelError
 
-from ..bundles import bundle_zip, labels_file, unpack_bundle
+from ..sharing import bundle_zip, labels_file, unpack_bundle
 from .base import Component
 
 
@@ -72,7 +72,7 @@ class SessionPanel(Component):
         token = register_alias(hub_key(config_path))
         self.upload_result.object = (
             f"<span class='session-opened'>Opened {html.escape(hub.session.config.name)} "
-            f"({hub.session.store.n_labels(split=None)} labels): "
+            f"({hub.session.n_labels(split=None)} labels): "
             f"<a href='?session={token}' target='_blank'>open it in a new tab</a></span>")
 
 

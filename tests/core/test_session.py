@@ -7,7 +7,9 @@ from session_fixtures import FAIL, FIT_STARTED, GATE, write_config
 
 from alabel.core.config import SessionConfig
 from alabel.core.errors import EmptyPoolError, LabelStoreError
-from alabel.core.session import EvaluationSet, Session, wait_until
+from waiting import wait_for
+
+from alabel.core.session import EvaluationSet, Session
 
 
 @pytest.fixture(autouse=True)
@@ -111,7 +113,7 @@ def test_cancel_kills_a_cpu_bound_retrain_in_the_process_backend(tmp_path):
     cfg = dict(head={"type": "session_fixtures.SpinHead"}, training={"backend": "process", "coalesce_s": 0.0})
     with _session(tmp_path, **cfg) as session:
         _teach_first(session)
-        assert wait_until(lambda: session.status.state == "training", timeout=60)
+        assert wait_for(lambda: session.status.state == "training", timeout=60)
         session.trainer.cancel()
         assert session.trainer.wait(timeout=60)
         assert session.status.state == "cancelled"
@@ -164,7 +166,7 @@ def test_evaluation_set_is_never_queried(tmp_path):
     with _session(tmp_path, n=60) as session:
         held = np.arange(30)
         session.evaluation_set = EvaluationSet(rows=held, labels=session.pool.ground_truth[held])
-        session._excluded[held] = True
+        session.planner.excluded[held] = True
         rows = {i.row for i in session.query(60, lease=False)}
         assert rows and not rows & set(held.tolist())
 

@@ -1,7 +1,8 @@
 """Small sessions for the dashboard's unit tests (no server, no browser)."""
 from __future__ import annotations
 
-import time
+from waiting import wait_for  # noqa: F401  (re-exported for the dashboard tests)
+
 from pathlib import Path
 
 import numpy as np
@@ -51,16 +52,6 @@ def write_config(folder: Path, n: int = 300, **overrides) -> Path:
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config_dict(**overrides), sort_keys=False))
     return path
-
-
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.01) -> bool:
-    """Poll ``predicate`` until true (bounded)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())
 
 
 def truth_of(session, object_id: str) -> str:

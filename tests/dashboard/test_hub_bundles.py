@@ -12,7 +12,7 @@ from alabel.core.config import SessionConfig
 from alabel.core.errors import ConfigError
 from alabel.core.labels import LabelStore
 from alabel.dashboard import hub as hub_module
-from alabel.dashboard.bundles import bundle_zip, labels_file, unpack_bundle
+from alabel.dashboard.sharing import bundle_zip, labels_file, unpack_bundle
 
 
 def test_one_hub_per_config_file(tmp_path):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from dash_fixtures import CLASSES, wait_for
 
@@ -29,7 +30,7 @@ def _with_pseudo_labels(make_hub, make_state, per_class: int = 4):
     state = make_state(hub, annotator="ana")
     _teach_truth(hub.session, per_class)
     hub.session.wait_for_model(timeout=60)
-    assert hub.session.loop.last_round is not None and hub.session.loop.pseudo_labels(hub.session).shape[0]
+    assert hub.session.loop.last_round is not None and hub.session.pseudo_labels().shape[0]
     panel = ReviewPanel(state)
     panel.__panel__()
     return hub, state, panel
@@ -56,7 +57,7 @@ def test_active_loop_explains_instead_of_pseudo_buttons(make_state):
 def test_pseudo_labels_listed_by_class_and_confidence(make_hub, make_state):
     hub, state, panel = _with_pseudo_labels(make_hub, make_state)
     table = panel.pseudo.value
-    expected = hub.session.loop.pseudo_labels(hub.session, latest_only=True)
+    expected = hub.session.pseudo_labels(latest_only=True)
     assert len(table) == len(expected) > 0
     assert panel.pseudo.groupby == ["label"]
     order = {c: i for i, c in enumerate(CLASSES)}
@@ -93,7 +94,7 @@ def test_accept_makes_human_labels_and_reject_retracts(make_hub, make_state):
     assert _current(session, rejected).empty  # retracted: no label in force
     session.wait_for_model(timeout=60)
     assert _current(session, rejected).empty  # the next round does not pseudo-label it again
-    assert rejected in rejected_objects(session.store)
+    assert rejected in rejected_objects(session.store.events())
     assert rejected not in set(panel.pseudo.value["object_id"].astype(str))
     panel.dispose()
 
@@ -156,6 +157,67 @@ def test_check_labels_finds_a_planted_flip_and_resolves_it(make_hub, make_state)
     fixed = _current(hub.session, flipped)
     assert list(fixed["label"]) == ["a"] and list(fixed["source"]) == ["human"]
     assert flipped not in set(panel.suspicious.value["object_id"].astype(str))
+    panel.dispose()
+
+
+def test_a_refresh_that_moves_the_table_never_redirects_the_action(make_hub, make_state):
+    hub = make_hub(loop={"type": "active", "batch_size": 5, "params": {"noise_folds": 3}})
+    state = make_state(hub, annotator="ana")
+    ids = _teach_truth(hub.session, 8, flip=2)
+    panel = ReviewPanel(state)
+    panel.check_labels().result(timeout=60)
+    assert wait_for(lambda: not panel._checking and len(panel.suspicious.value))
+    queue = panel._suspicious_frame
+    picked = str(queue["object_id"].iloc[0])
+    panel.suspicious.selection = [0]
+    # A refresh lands between the pick and the click and puts another label at the top.
+    other = next(o for o in ids if o not in set(queue["object_id"].astype(str)))
+    before = _current(hub.session, other)["label"].tolist()
+    intruder = queue.iloc[:1].assign(object_id=other, row=int(hub.session.pool.index_of([other])[0]),
+                                     suggested=next(c for c in CLASSES if c not in before))
+    moved = pd.concat([intruder, queue], ignore_index=True)
+    panel._generation += 1
+    panel._show({"suspicious": moved, "check": panel.loop.noise_check}, panel._generation)
+    assert panel.suspicious.selection == [1]  # the tick follows the object...
+    assert state.focus_row == int(hub.session.pool.index_of([picked])[0])  # ...and so does the detail view
+    suggested = str(queue["suggested"].iloc[0])
+    panel.resolve_suspicious(use_suggestion=True)
+    assert list(_current(hub.session, picked)["label"]) == [suggested]  # the picked object...
+    assert _current(hub.session, other)["label"].tolist() == before  # ...not the row now at its position
+    panel.dispose()
+
+
+def test_a_pick_during_a_worker_refresh_is_not_lost(make_hub, make_state, monkeypatch):
+    """The flaky failure's cause: a refresh from a worker thread re-ticked the rows it had read
+    before the person's pick landed, so "use suggestion" then found no selection."""
+    import threading
+
+    from alabel.dashboard.components import review
+
+    hub = make_hub(loop={"type": "active", "batch_size": 5, "params": {"noise_folds": 3}})
+    state = make_state(hub, annotator="ana")
+    ids = _teach_truth(hub.session, 8, flip=2)
+    panel = ReviewPanel(state)
+    panel.check_labels().result(timeout=60)
+    assert wait_for(lambda: not panel._checking and len(panel.suspicious.value))
+    queue = panel._suspicious_frame
+    index = list(queue["object_id"].astype(str)).index(ids[2])
+    picker = threading.Thread(target=lambda: setattr(panel.suspicious, "selection", [index]))
+    rounded = review._rounded
+
+    def pick_while_refreshing(frame):  # the person clicks while the worker is inside the refresh
+        if not picker.is_alive() and picker.ident is None:
+            picker.start()
+            picker.join(0.3)
+        return rounded(frame)
+
+    monkeypatch.setattr(review, "_rounded", pick_while_refreshing)
+    panel._generation += 1
+    panel._show({"suspicious": queue, "check": panel.loop.noise_check}, panel._generation)
+    picker.join(10)
+    monkeypatch.setattr(review, "_rounded", rounded)
+    panel.resolve_suspicious(use_suggestion=True)
+    assert list(_current(hub.session, ids[2])["label"]) == ["a"]
     panel.dispose()
 
 

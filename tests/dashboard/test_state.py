@@ -81,10 +81,51 @@ def test_accept_takes_the_newest_models_prediction(make_state):
     _label_truth(state, 6)
     assert wait_for(lambda: state.model_version is not None and state.session.model.n_labels == 6)
     target = state.current.object_id
-    expected = state._predict(state.current.row)[0]
+    expected = state.session.prediction(state.current.row).label
+    assert wait_for(lambda: state.current_prediction == expected)  # on screen
     state.accept()
     labels = state.session.store.current().set_index("object_id")["label"]
     assert labels[target] == expected
+
+
+def _with_model(state):
+    _label_truth(state, 6)
+    assert wait_for(lambda: state.model_version is not None and state.current_prediction)
+
+
+def test_enter_records_the_prediction_the_page_showed_not_a_newer_one(make_state):
+    state = make_state(annotator="ana")
+    _with_model(state)
+    target = state.current.object_id
+    other = next(c for c in state.session.classes if c != state.current_prediction)
+    shown = {"object": target, "prediction": other, "version": "1"}  # the page was a model behind
+    assert state.press("Enter", shown)
+    event = state.session.store.events().iloc[-1]
+    assert (event["object_id"], event["label"], event["model_version"]) == (target, other, 1)
+
+
+def test_a_key_for_an_object_no_longer_in_focus_records_nothing(make_state):
+    state = make_state(annotator="ana")
+    _with_model(state)
+    n_events, current = len(state.session.store.events()), state.current.object_id
+    stale = {"object": "not-the-current-one", "prediction": state.current_prediction, "version": ""}
+    for key in ("Enter", "1", "s", "?"):
+        assert state.press(key, stale)
+        assert state.message_level == "warning" and "press again" in state.message
+    assert len(state.session.store.events()) == n_events and state.current.object_id == current
+    assert state.press("1", {"object": current, "prediction": "", "version": ""})  # what is on screen
+    assert state.session.store.current().set_index("object_id")["label"][current] == "a"
+
+
+def test_accept_button_records_the_shown_prediction_when_a_newer_model_differs(make_state, monkeypatch):
+    state = make_state(annotator="ana")
+    _with_model(state)
+    target, shown = state.current.object_id, state.current_prediction
+    newer = next(c for c in state.session.classes if c != shown)
+    from alabel.core.session import Prediction
+    monkeypatch.setattr(state.session, "prediction", lambda row: Prediction(newer, 0.99, 99))
+    state.accept()  # the newer model's class was never on screen: not what the person accepted
+    assert state.session.store.current().set_index("object_id")["label"][target] == shown
 
 
 def test_keys_map_to_actions(make_state):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from ...errors import ConfigError
-from ...training import TrainingCancelled
+from ...training.retrain import TrainingCancelled
 from ..kernels import linear_cross_entropy
 from .modules import HeadNet
 

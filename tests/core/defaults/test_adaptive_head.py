@@ -223,7 +223,7 @@ def test_bad_specs_name_the_key(spec, key, hint):
 
 
 def test_out_of_fold_evaluation_refits_the_chosen_candidate_only(monkeypatch):
-    from alabel.core.training import TrainingJob, out_of_fold_metrics
+    from alabel.core.training.retrain import TrainingJob, out_of_fold_metrics
 
     X, y = checkerboard(300)
     head = auto().fit(X, y)

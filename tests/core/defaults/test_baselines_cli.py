@@ -8,7 +8,7 @@ import yaml
 from session_fixtures import config_dict, write_table
 from threadpoolctl import threadpool_limits
 
-from alabel.core.baselines import (
+from alabel.core.evaluation.baselines import (
     DEFAULT_NAME,
     baseline_methods,
     comparison_table,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from alabel.core import estimates
+from alabel.core.evaluation import estimates
 from alabel.core.heads import build_head
 
 
@@ -160,7 +160,7 @@ def test_audit_estimate_is_unbiased_where_chosen_labels_are_not():
     flags = np.isin(rows, audit_rows)
     truth = (head.predict(X) == y).mean()
     audit = estimates.audit_estimate(head, X[rows], y[rows], flags)
-    from alabel.core.training import TrainingJob, out_of_fold_metrics
+    from alabel.core.training.retrain import TrainingJob, out_of_fold_metrics
 
     job = TrainingJob(version=1, head_spec={}, classes=["a", "b"], seed=0, X_train=X[rows], y_train=y[rows],
                       label_revision=0)

@@ -7,7 +7,7 @@ import yaml
 from session_fixtures import config_dict, write_table
 from threadpoolctl import threadpool_limits
 
-from alabel.core import estimates
+from alabel.core.evaluation import estimates
 from alabel.core.config import SessionConfig
 from alabel.core.errors import ConfigError
 from alabel.core.session import Session
@@ -79,14 +79,14 @@ def test_first_queries_cover_the_data_then_one_in_ten_is_an_audit_pick(tmp_path)
         session.retrain()
         second = session.query(10, lease=False)
         assert [item.strategy for item in second] == ["auto"] * 10
-        assert not session._in_audit[[i.row for i in items + second]].any()
+        assert not session.planner.in_audit[[i.row for i in items + second]].any()
         _teach(session, second)
         session.retrain()
         third = session.query(10, lease=False)
         assert [item.strategy for item in third].count("audit") == 1
         audit = [item for item in third if item.strategy == "audit"][0]
-        assert session._in_audit[audit.row] and audit.split == "train"
-        assert not session._in_audit[[i.row for i in third if i.strategy == "auto"]].any()
+        assert session.planner.in_audit[audit.row] and audit.split == "train"
+        assert not session.planner.in_audit[[i.row for i in third if i.strategy == "auto"]].any()
 
 
 def test_model_metrics_carry_the_head_choice_and_an_honest_estimate(tmp_path):

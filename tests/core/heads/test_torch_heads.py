@@ -16,7 +16,7 @@ from alabel.core.errors import ConfigError, DataError
 from alabel.core.heads import build_head, load_head, save_head
 from alabel.core.heads.kernels import stats
 from alabel.core.heads.torch_heads import LinearProbeHead, PrototypeHead, TorchMLPHead
-from alabel.core.training import TrainingCancelled
+from alabel.core.training.retrain import TrainingCancelled
 
 FAST = dict(max_epochs=15, random_state=0)
 

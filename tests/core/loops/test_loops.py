@@ -10,7 +10,9 @@ from loop_fixtures import CLASSES, FITS, SCRIPT, confident, write_scripted
 from alabel.core.config import SessionConfig
 from alabel.core.errors import ConfigError, LabelStoreError
 from alabel.core.loops import ActiveSelfPacedLoop, SelfPacedLoop, SelfTrainingLoop, build_loop
-from alabel.core.session import EvaluationSet, Session, wait_until
+from waiting import wait_for
+
+from alabel.core.session import EvaluationSet, Session
 
 N = 60
 TRUTH = np.array(CLASSES)[np.arange(N) % 3]
@@ -176,13 +178,13 @@ def test_no_endless_retrain_cycle_with_a_background_trainer(tmp_path):
         session.subscribe(on_event)
         _teach(session, [0, 1, 2])
         session.wait_for_model(timeout=30)
-        assert wait_until(lambda: not session.trainer.busy, timeout=30)
+        assert wait_for(lambda: not session.trainer.busy, timeout=30)
         assert published == [1, 2, 3, 4], "one fit on new human labels, then at most `rounds` more"
         time.sleep(0.3)  # a runaway cycle would have started another retrain by now
         assert published == [1, 2, 3, 4] and not session.trainer.busy
         _teach(session, [4])
         session.wait_for_model(timeout=30)
-        assert wait_until(lambda: not session.trainer.busy, timeout=30)
+        assert wait_for(lambda: not session.trainer.busy, timeout=30)
         assert published == [1, 2, 3, 4, 5, 6, 7, 8]
 
 
@@ -229,18 +231,18 @@ def test_review_lists_pseudo_labels_by_class_and_accept_turns_them_into_human_la
     SCRIPT["proba"][12] = confident(1, ["a"], p=0.99)[0]
     _teach(session, [0, 1, 2])
     session.wait_for_model()
-    frame = session.loop.pseudo_labels(session)
+    frame = session.pseudo_labels()
     assert frame["label"].tolist() == sorted(frame["label"], key=CLASSES.index)
-    by_class = session.loop.pseudo_by_class(session)
+    by_class = session.loop.pseudo_by_class(session.loop_context)
     assert set(by_class) == set(CLASSES)
     assert by_class["a"]["object_id"].iloc[0] == "o12", "highest confidence first"
     assert by_class["a"]["confidence"].is_monotonic_decreasing
-    events = session.loop.accept(session, ["o12", "o13"], annotator="alice")
+    events = session.accept_pseudo(["o12", "o13"], annotator="alice")
     assert [e.source for e in events] == ["human", "human"]
     human = session.labels().set_index("object_id")
     assert human.loc["o12", "label"] == "a" and human.loc["o12", "annotator"] == "alice"
     with pytest.raises(LabelStoreError, match="no pseudo-label"):
-        session.loop.accept(session, ["o0"])
+        session.accept_pseudo(["o0"])
     model = session.wait_for_model()
     assert model.n_labels == 5
 
@@ -249,10 +251,10 @@ def test_aspl_batch_recertification_accepts_all_but_the_rejected(tmp_path):
     session = _session(tmp_path, loop={"type": "aspl", "params": {"certify_batch": 6, "max_ratio": None}})
     _teach(session, [0, 1, 2])
     session.wait_for_model()
-    batch = session.loop.certification_batch(session)
+    batch = session.certification_batch()
     assert len(batch) == 6 and set(batch["label"]) == set(CLASSES), "every class is shown"
     wrong = batch["object_id"].iloc[0]
-    result = session.loop.certify(session, batch["object_id"], reject=[wrong], annotator="alice")
+    result = session.certify(batch["object_id"], reject=[wrong], annotator="alice")
     assert result == {"accepted": 5, "rejected": 1}
     human = session.labels(sources=("human",))
     assert set(batch["object_id"]) - {wrong} <= set(human["object_id"])
@@ -264,7 +266,7 @@ def test_aspl_batch_recertification_accepts_all_but_the_rejected(tmp_path):
     session.wait_for_model()
     assert wrong not in _pseudo(session)
     with pytest.raises(LabelStoreError, match="not in the batch"):
-        session.loop.certify(session, ["o20"], reject=["o21"])
+        session.certify(["o20"], reject=["o21"])
 
 
 def test_rejections_must_be_signed_by_a_person(tmp_path):
@@ -272,7 +274,7 @@ def test_rejections_must_be_signed_by_a_person(tmp_path):
     _teach(session, [0, 1, 2])
     session.wait_for_model()
     with pytest.raises(LabelStoreError, match="person"):
-        session.loop.reject(session, ["o10"], annotator="model")
+        session.reject_pseudo(["o10"], annotator="model")
 
 
 # -- self-paced ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from alabel.core.config import SessionConfig
-from alabel.core.noise import find_suspicious, out_of_fold_proba
+from alabel.core.evaluation.noise import find_suspicious, out_of_fold_proba
 from alabel.core.session import Session
 
 CLASSES = ["a", "b", "c"]
@@ -79,24 +79,24 @@ def _session(tmp_path) -> Session:
 
 def test_session_queue_lists_flips_and_drops_rechecked_labels(tmp_path):
     session = _session(tmp_path)
-    assert session.loop.suspicious_labels(session).empty, "no check has run yet"
-    check = session.loop.check_labels(session)
+    assert session.suspicious_labels().empty, "no check has run yet"
+    check = session.check_labels()
     assert check.n_checked == 150
-    queue = session.loop.suspicious_labels(session)
+    queue = session.suspicious_labels()
     flips = {f"s{r}" for r in FLIPS}
     assert set(queue["object_id"]) <= flips and len(queue) >= 4
     assert (queue["annotator"] == "catalogue").all()
     # A person corrects one label and keeps another as it is: both leave the queue.
     corrected, kept = queue["object_id"].iloc[0], queue["object_id"].iloc[1]
-    session.loop.confirm_label(session, corrected, queue["suggested"].iloc[0], annotator="alice")
-    session.loop.confirm_label(session, kept, annotator="alice")
-    left = session.loop.suspicious_labels(session)
+    session.confirm_label(corrected, queue["suggested"].iloc[0], annotator="alice")
+    session.confirm_label(kept, annotator="alice")
+    left = session.suspicious_labels()
     assert set(left["object_id"]) == set(queue["object_id"]) - {corrected, kept}
     current = session.labels().set_index("object_id")
     assert current.loc[corrected, "label"] == queue["suggested"].iloc[0]
     # A later check does not flag the label that was kept on purpose again.
-    session.loop.check_labels(session)
-    assert kept not in set(session.loop.suspicious_labels(session)["object_id"])
+    session.check_labels()
+    assert kept not in set(session.suspicious_labels()["object_id"])
 
 
 def test_noise_check_every_runs_after_new_human_labels(tmp_path):
@@ -104,7 +104,7 @@ def test_noise_check_every_runs_after_new_human_labels(tmp_path):
     session.loop.update_settings(noise_check_every=1)
     session.retrain()
     assert session.loop.noise_check is not None
-    queue = session.loop.suspicious_labels(session)
+    queue = session.suspicious_labels()
     assert len(queue) >= 4 and set(queue["object_id"]) <= {f"s{r}" for r in FLIPS}
 
 
@@ -114,22 +114,22 @@ def test_confirming_an_unlabelled_object_is_an_error(tmp_path):
     session = _session(tmp_path)
     session.store.retract(session.labels().set_index("object_id").loc["s0", "event_id"], annotator="x")
     with pytest.raises(LabelStoreError, match="no human label"):
-        session.loop.confirm_label(session, "s0")
+        session.confirm_label("s0")
 
 
 def test_a_kept_label_stays_confirmed_after_a_restart(tmp_path):
     """Confirmations are store events: a new session (a restarted server) still honours them."""
     session = _session(tmp_path)
-    session.loop.check_labels(session)
-    queue = session.loop.suspicious_labels(session)
+    session.check_labels()
+    queue = session.suspicious_labels()
     kept = queue["object_id"].iloc[0]
-    event = session.loop.confirm_label(session, kept, annotator="alice")
+    event = session.confirm_label(kept, annotator="alice")
     assert event.kind == "confirm" and event.annotator == "alice"
     session.close()
     session.store.close()
 
     again = Session(SessionConfig.load(tmp_path / "config.yaml"), background=False)
-    assert again.loop.confirmed_labels(again) == {kept: queue["event_id"].iloc[0]}
-    again.loop.check_labels(again)
-    left = set(again.loop.suspicious_labels(again)["object_id"])
+    assert again.loop.confirmed_labels(again.loop_context) == {kept: queue["event_id"].iloc[0]}
+    again.check_labels()
+    left = set(again.suspicious_labels()["object_id"])
     assert kept not in left and left, "the other flips are still flagged"

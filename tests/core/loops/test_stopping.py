@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from alabel.core.stopping import StabilisingPredictions, agreement_kappa, prediction_change
+from alabel.core.evaluation.stopping import StabilisingPredictions, agreement_kappa, prediction_change
 
 
 def test_kappa_and_change_by_hand():

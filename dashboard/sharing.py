@@ -26,11 +26,9 @@ MAX_MEMBERS = 200_000
 
 def bundle_zip(session, *, data: str = "copy") -> bytes:
     """The session's bundle (config, labels, data) as zip bytes."""
-    from alabel.core.bundle import export_bundle
-
     with tempfile.TemporaryDirectory(prefix="alabel-bundle-") as tmp:
         folder = Path(tmp) / "bundle"
-        export_bundle(session.config, folder, data=data, store=session.store, classes=list(session.classes))
+        session.export_bundle(folder, data=data)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(folder.rglob("*")):
@@ -42,7 +40,7 @@ def bundle_zip(session, *, data: str = "copy") -> bytes:
 def labels_file(session, suffix: str) -> bytes:
     """The current labels as CSV or Parquet bytes (``suffix`` ``.csv`` or ``.parquet``)."""
     with tempfile.TemporaryDirectory(prefix="alabel-labels-") as tmp:
-        path = session.store.export(Path(tmp) / f"labels{suffix}")
+        path = session.export_labels(Path(tmp) / f"labels{suffix}")
         return path.read_bytes()
 
 

@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from .training import (
+from .retrain import (
     TrainingCancelled,
     TrainingJob,
     TrainingResult,

@@ -1,6 +1,6 @@
 """Reviewing pseudo-labels: list them, accept them as human labels, reject them.
 
-These work on the label store through the session, whatever loop wrote the
+These work on the label store through the loop's context, whatever loop wrote the
 pseudo-labels, so the store stays the one owner of labelling state:
 
 * accepting records a *human* label with the pseudo-label's class (it then
@@ -20,9 +20,10 @@ import pandas as pd
 
 from ..errors import LabelStoreError
 
+from .context import LoopContext
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..labels import LabelEvent
-    from ..session import Session
 
 #: Annotator name recorded on the pseudo-labels (and their retractions) that loops write.
 PSEUDO_ANNOTATOR = "model"
@@ -30,7 +31,7 @@ PSEUDO_ANNOTATOR = "model"
 PSEUDO_COLUMNS = ("object_id", "row", "label", "confidence", "model_version", "event_id")
 
 
-def pseudo_labels(session: Session, *, model_version: int | None = None) -> pd.DataFrame:
+def pseudo_labels(context: LoopContext, *, model_version: int | None = None) -> pd.DataFrame:
     """The pseudo-labels in force (not hidden by a human label), grouped by class.
 
     Parameters
@@ -44,64 +45,63 @@ def pseudo_labels(session: Session, *, model_version: int | None = None) -> pd.D
         Columns :data:`PSEUDO_COLUMNS`, ordered by class (in the session's
         class order) and by confidence, highest first.
     """
-    current = session.labels("train", sources=("pseudo",))
+    current = context.labels("train", sources=("pseudo",))
     if model_version is not None:
         current = current[current["model_version"] == model_version]
-    order = {c: i for i, c in enumerate(session.classes)}
+    order = {c: i for i, c in enumerate(context.classes)}
     frame = current.assign(_cls=current["label"].map(order).fillna(len(order)),
                            confidence=current["confidence"].astype(float))
     frame = frame.sort_values(["_cls", "confidence"], ascending=[True, False], kind="stable")
     return frame.loc[:, list(PSEUDO_COLUMNS)].reset_index(drop=True)
 
 
-def pseudo_by_class(session: Session, *, model_version: int | None = None) -> dict[str, pd.DataFrame]:
+def pseudo_by_class(context: LoopContext, *, model_version: int | None = None) -> dict[str, pd.DataFrame]:
     """:func:`pseudo_labels` split by class (every class of the session, empty ones included)."""
-    frame = pseudo_labels(session, model_version=model_version)
-    return {c: frame[frame["label"] == c].reset_index(drop=True) for c in session.classes}
+    frame = pseudo_labels(context, model_version=model_version)
+    return {c: frame[frame["label"] == c].reset_index(drop=True) for c in context.classes}
 
 
-def accept_pseudo(session: Session, object_ids: Iterable | None = None, *,
+def accept_pseudo(context: LoopContext, object_ids: Iterable | None = None, *,
                   annotator: str | None = None) -> list[LabelEvent]:
     """Turn pseudo-labels into human labels (all in force when ``object_ids`` is None).
 
     Records one human label per object in one transaction and schedules a
     retrain. Objects without a pseudo-label in force raise LabelStoreError.
     """
-    frame = session.labels("train", sources=("pseudo",)).set_index("object_id")
+    frame = context.labels("train", sources=("pseudo",)).set_index("object_id")
     ids = list(frame.index) if object_ids is None else [str(o) for o in object_ids]
     missing = [o for o in ids if o not in frame.index]
     if missing:
         raise LabelStoreError(f"accept: objects {missing[:5]} have no pseudo-label in force")
     if not ids:
         return []
-    return session.teach_many(ids, frame.loc[ids, "label"].astype(str).tolist(), annotator=annotator,
+    return context.teach_many(ids, frame.loc[ids, "label"].astype(str).tolist(), annotator=annotator,
                               source="human")
 
 
-def reject_pseudo(session: Session, object_ids: Iterable, *, annotator: str | None = None) -> int:
+def reject_pseudo(context: LoopContext, object_ids: Iterable, *, annotator: str | None = None) -> int:
     """Retract pseudo-labels a person judged wrong; the loop will not pseudo-label them again.
 
     Returns how many were rejected; schedules a retrain without them.
     """
-    annotator = annotator or session.annotator
+    annotator = annotator or context.annotator
     if annotator == PSEUDO_ANNOTATOR:
         raise LabelStoreError(f"reject: annotator {PSEUDO_ANNOTATOR!r} is the loop's own name; "
                               "sign rejections with a person's name")
-    frame = session.labels("train", sources=("pseudo",)).set_index("object_id")
+    frame = context.labels("train", sources=("pseudo",)).set_index("object_id")
     ids = [str(o) for o in object_ids]
     missing = [o for o in ids if o not in frame.index]
     if missing:
         raise LabelStoreError(f"reject: objects {missing[:5]} have no pseudo-label in force")
     rows = [{"object_id": o, "label": None, "kind": "retract", "source": "pseudo",
              "target_event_id": frame.loc[o, "event_id"], "annotator": annotator} for o in ids]
-    session.store.record_many(rows)
-    session.request_retrain()
+    context.record_events(rows)
+    context.request_retrain()
     return len(rows)
 
 
-def rejected_objects(store) -> set[str]:
-    """Objects whose pseudo-label a person retracted (read from the journal)."""
-    events = store.events()
+def rejected_objects(events: pd.DataFrame) -> set[str]:
+    """Objects whose pseudo-label a person retracted (read from the store's journal ``events``)."""
     mask = ((events["kind"] == "retract") & (events["source"] == "pseudo")
             & (events["annotator"] != PSEUDO_ANNOTATOR))
     return set(events.loc[mask, "object_id"].astype(str))

@@ -71,7 +71,7 @@ def out_of_fold_proba(head_spec: dict, classes: list[str], X, y, *, folds: int =
     -------
     ndarray of shape (n, len(classes))
     """
-    from .heads import build_head
+    from ..heads import build_head
 
     y = np.asarray(y).astype(str)
     _, counts = np.unique(y, return_counts=True)
@@ -81,7 +81,7 @@ def out_of_fold_proba(head_spec: dict, classes: list[str], X, y, *, folds: int =
     proba = np.zeros((len(y), len(classes)))
     splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
-        # Rare classes with fewer labels than folds are expected early in a session.
+        # Rare classes with fewer labels than folds are expected early in a context.
         warnings.filterwarnings("ignore", message="The least populated class")
         for train_idx, test_idx in splitter.split(np.zeros(len(y)), y):
             head = build_head(head_spec, classes=list(classes), random_state=seed, where=where)
@@ -140,18 +140,18 @@ def find_suspicious(y, proba, classes: list[str]) -> pd.DataFrame:
     }, columns=columns)
 
 
-def check_session_labels(session, *, folds: int = 5) -> NoiseCheck:
+def check_session_labels(context, *, folds: int = 5) -> NoiseCheck:
     """Run the check on a session's human train labels (human, catalogue and import)."""
-    labels = session.labels("train")
+    labels = context.labels("train")
     now = time.time()
     y = labels["label"].astype(str).to_numpy()
     if len(set(y)) < 2 or np.unique(y, return_counts=True)[1].max() < 2:
         return NoiseCheck(pd.DataFrame(columns=list(SUSPICIOUS_COLUMNS)), 0, folds, now,
                           note="too few labels to check")
     rows = labels["row"].to_numpy()
-    proba = out_of_fold_proba(session.config.head, list(session.classes), session.pool.X[rows], y,
-                              folds=folds, seed=session.config.seed, where=session.config.source)
-    found = find_suspicious(y, proba, list(session.classes))
+    proba = out_of_fold_proba(context.head_spec, list(context.classes), context.pool.X[rows], y,
+                              folds=folds, seed=context.seed, where=context.where)
+    found = find_suspicious(y, proba, list(context.classes))
     picked = labels.iloc[found["position"].to_numpy(dtype=np.int64)]
     suspicious = pd.DataFrame({
         "object_id": picked["object_id"].astype(str).to_numpy(),

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import SessionConfig
+from ..config import SessionConfig
 from .simulate import SimulationPlan, run_simulation
 
 #: Heads of the grid, as alabel's example configs write them.
@@ -109,8 +109,8 @@ def run_random_baseline(config: SessionConfig, method: Method, seed: int, *, bud
 
     from sklearn.model_selection import train_test_split
 
-    from .labels import LabelStore
-    from .session import EvaluationSet, Session
+    from ..labels import LabelStore
+    from ..session import EvaluationSet, Session
     from .simulate import CURVE_COLUMNS, _estimate_columns, load_oracle_pool, oracle_config
 
     run_config = oracle_config(method_config(config, method), SimulationPlan(head=method.head))

@@ -19,8 +19,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
-from .errors import AlabelError
-from .metrics import classification_metrics
+from ..errors import AlabelError
+from ..evaluation.metrics import classification_metrics
 
 #: Rows scored per chunk when predicting the whole pool (bounds peak memory).
 SCORE_CHUNK_ROWS = 65_536
@@ -95,7 +95,7 @@ def fit_and_score(job: TrainingJob, progress: ProgressFn | None = None,
     pending until :func:`evaluate_fitted` (phase 2) has run, so an
     out-of-fold estimate never delays the model that has seen a label.
     """
-    from .heads import build_head
+    from ..heads import build_head
 
     progress = progress or (lambda fraction, message: None)
     started = time.perf_counter()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .training import TrainingJob, evaluate
+from ..training.retrain import TrainingJob, evaluate
 
 
 def label_grid(n: int) -> list[int]:
@@ -27,7 +27,7 @@ def replay_learning_curve(session, *, progress: bool = False) -> pd.DataFrame:
     """Refit the session's head on growing prefixes of the train labels."""
     from tqdm import tqdm
 
-    from .heads import build_head
+    from ..heads import build_head
 
     train = session.labels("train").sort_values("time", kind="stable")
     X_eval, y_eval, evaluation = session._evaluation_data()

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from .config import SessionConfig
-from .errors import ConfigError, DataError
+from ..config import SessionConfig
+from ..errors import ConfigError, DataError
 
 #: ``labels`` counts human labels only; loops that pseudo-label report ``pseudo_labels`` (used to
 #: train that model) and ``pseudo_precision`` (their agreement with the oracle, NaN when none).
@@ -62,7 +62,7 @@ def oracle_config(config: SessionConfig, plan: SimulationPlan) -> SessionConfig:
 
 
 def load_oracle_pool(config: SessionConfig):
-    from .data import load_pool
+    from ..data import load_pool
 
     pool = load_pool(config.data, require_ground_truth=True, cache_dir=config.cache_dir)
     truth = pool.ground_truth
@@ -88,7 +88,7 @@ def run_simulation(config: SessionConfig, plan: SimulationPlan, *, out_dir: Path
     on_round
         Called with each curve row as it is produced (progress bars).
     """
-    from .heads import build_head  # noqa: F401  (validates the head override early)
+    from ..heads import build_head  # noqa: F401  (validates the head override early)
 
     config = oracle_config(config, plan)
     pool = load_oracle_pool(config)
@@ -111,7 +111,7 @@ def run_simulation(config: SessionConfig, plan: SimulationPlan, *, out_dir: Path
 
 def loop_spec(config: SessionConfig, spec: dict, where: str | None = None):
     """The config's ``loop:`` section with another loop type and params (``--loop``), validated."""
-    from .config import LoopSpec
+    from ..config import LoopSpec
 
     loop = dataclasses.replace(config.loop, type=str(spec["type"]).replace("-", "_"),
                                params=dict(spec.get("params") or {}))
@@ -127,9 +127,9 @@ def loop_label(loop) -> str:
 
 def _simulate_one(config, pool, truth, strategy: dict, seed: int, pool_rows, test_rows,
                   plan: SimulationPlan, store_dir: Path, on_round, loop=None) -> list[dict]:
-    from .labels import LabelStore
-    from .loops import pseudo_precision
-    from .session import EvaluationSet, Session
+    from ..labels import LabelStore
+    from ..loops import pseudo_precision
+    from ..session import EvaluationSet, Session
 
     run_config = copy.deepcopy(config)
     run_config.strategy = dict(strategy)
@@ -185,7 +185,7 @@ def _simulate_one(config, pool, truth, strategy: dict, seed: int, pool_rows, tes
 
 
 def _estimate_columns(metrics: dict) -> dict:
-    """The auto head's choice and the accuracy estimate a user would see (core/estimates.py)."""
+    """The auto head's choice and the accuracy estimate a user would see (core/evaluation/estimates.py)."""
     choice = metrics.get("head_choice") or {}
     estimate = metrics.get("estimate") or {}
     if estimate.get("source") == "oracle":  # the oracle's own accuracy, not an estimate
