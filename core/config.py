@@ -23,8 +23,9 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError, did_you_mean
+from .errors import ConfigError, LabelStoreError, did_you_mean
 from .heads import parse_head
+from .labels import FOREIGN_STORE_POLICIES, LabelStore
 from .loops import Loop
 from .params import Spec, check_names, choice, custom, integer, mapping, number, text, validate
 from .registry import resolve
@@ -267,6 +268,9 @@ LABELS_PARAMS = {
     "audit_fraction": number(None, "share of the queries that are random audit picks (unbiased accuracy "
                              "estimate); null: 0.1 with strategy auto, else 0", low=0, high=0.5,
                              nullable=True, label="Audit share"),
+    "foreign_store": choice("refuse", FOREIGN_STORE_POLICIES, "what to do with a label store that belongs to "
+                            "another session (other id column or ids): refuse, allow, or adopt it as this "
+                            "session's (core/labels/identity.py)", label="Foreign store"),
 }
 
 
@@ -280,6 +284,7 @@ class LabelsSpec:
     lease_s: float = LABELS_PARAMS["lease_s"].default
     test_fraction: float = LABELS_PARAMS["test_fraction"].default
     audit_fraction: float | None = LABELS_PARAMS["audit_fraction"].default  # see core/evaluation/estimates.py
+    foreign_store: str = LABELS_PARAMS["foreign_store"].default
 
     KEYS = tuple(LABELS_PARAMS)
 
@@ -299,6 +304,8 @@ class LabelsSpec:
             out["annotator"] = self.annotator
         if self.audit_fraction is not None:
             out["audit_fraction"] = self.audit_fraction
+        if self.foreign_store != "refuse":
+            out["foreign_store"] = self.foreign_store
         return out
 
 
@@ -464,13 +471,28 @@ class SessionConfig:
     def store_path(self) -> Path:
         return self.resolve(self.labels.store)
 
-    def open_store(self):
-        """Open (creating it and its folder if needed) the session's label store."""
-        from .labels import LabelStore
+    def open_store(self, *, create: bool = False, process_leases: bool = False):
+        """Open the session's label store.
 
+        Parameters
+        ----------
+        create
+            Create the store (and its folder) when missing. Only commands that
+            label do; for the others a missing store is a typo in ``labels.store``.
+        process_leases
+            Leases end with this process (a server; see :mod:`core.labels.leases`).
+        """
+        path = self.store_path
+        if not create and not path.exists():
+            siblings = [p.name for p in path.parent.glob("*") if p.suffix in (".sqlite", ".db", ".sqlite3")] \
+                if path.parent.is_dir() else []
+            raise LabelStoreError(
+                f"{self.source}: labels.store: no label store at {path}{did_you_mean(path.name, siblings)}; "
+                "check the path, or create the store: alabel label, alabel serve or alabel query --new-store"
+            )
         # The store's folder is alabel's own working folder (e.g. .alabel/): make it.
-        self.store_path.parent.mkdir(parents=True, exist_ok=True)
-        return LabelStore.open(self.store_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return LabelStore.open(path, create=create, process_leases=process_leases)
 
     @property
     def models_dir(self) -> Path:

@@ -81,17 +81,31 @@ class Session:
         Start a background trainer (False: call :meth:`retrain` yourself).
     persist_models
         Save each model version and its metrics under ``config.models_dir``.
+    create_store
+        Create the label store when it does not exist (commands that only read
+        labels pass False, so a typo in ``labels.store`` is an error).
+    process_leases
+        The leases of the store the session opens end with this process (a
+        server: a restart after a crash frees them at once).
     """
 
     def __init__(self, config: SessionConfig, *, pool=None, store=None, annotator: str | None = None,
                  evaluation_set: EvaluationSet | None = None, background: bool = True,
-                 persist_models: bool = False):
+                 persist_models: bool = False, create_store: bool = True, process_leases: bool = False):
         self.config = config
         self.pool = pool if pool is not None else load_pool(config.data, cache_dir=config.cache_dir)
         if not config.classes:
             config = config.with_classes(self._classes_from_ground_truth())
             self.config = config
-        self.store = store if store is not None else config.open_store()
+        self.store = store if store is not None else config.open_store(create=create_store,
+                                                                          process_leases=process_leases)
+        # The store must be this session's (core/labels/identity.py); it gives back classes
+        # added while labelling.
+        classes = self.store.claim(id_column=config.data.id_column, ids=self.pool.ids,
+                                   classes=config.class_names, foreign=config.labels.foreign_store,
+                                   where=config.source)
+        if classes != config.class_names:
+            config = self.config = config.with_classes(classes)
         self.annotator = annotator or config.labels.annotator or "anonymous"
         self.evaluation_set = evaluation_set
         # Built from the specs the config validated at load: no second validation.
@@ -123,7 +137,8 @@ class Session:
             pool=self.pool, seed=config.seed, where=config.source, annotator=self.annotator,
             labels=self.labels, labelled_rows=self.labelled_rows, teach=self.teach, teach_many=self.teach_many,
             write_pseudo=self.store.replace_pseudo, record_events=self.store.record_many,
-            events=self.store.events, request_retrain=self.request_retrain,
+            events=self.store.events, confirm=self.store.confirm, confirmed=self.store.confirmed,
+            request_retrain=self.request_retrain,
             _classes=lambda: self.classes, _head_spec=lambda: self.config.head,
             _held_out_rows=lambda: self.evaluation_set.rows if self.evaluation_set is not None else None)
         self.trainer: BackgroundTrainer | None = None
@@ -244,6 +259,7 @@ class Session:
             self.config.classes = assign_class_defaults(entries, self.config.source,
                                                         set(self.config.ui.keys.values()))
         self.store_classes()
+        self.store.note_added_class(name)
         self._emit("classes", list(self.classes))
 
     def _labels_changed(self) -> None:

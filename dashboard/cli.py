@@ -21,7 +21,7 @@ DEFAULT_CONFIG = "config.yaml"
 EPILOG = """\
 examples:
   alabel simulate config.yaml --budget 200 --strategy margin --strategy random --seeds 3 --out runs/ogle
-  alabel query config.yaml -n 10 --out next.csv     # what to label next
+  alabel query config.yaml -n 10 --out next.csv     # what to label next (--new-store the first time)
   alabel label config.yaml --from my_labels.csv     # import labels (columns id,label)
   alabel train config.yaml                          # retrain, save model + metrics + curve
   alabel score config.yaml --out predictions.parquet
@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, default=None, help="how many (default: loop.batch_size)")
     p.add_argument("--annotator", help="who will label them (they are leased to this name)")
     p.add_argument("--no-lease", action="store_true", help="do not reserve them for the annotator")
+    p.add_argument("--new-store", action="store_true",
+                   help="create the label store if it does not exist yet (a new session's first query; "
+                        "without it a missing store is an error, so a typo in labels.store is caught)")
     p.add_argument("--out", type=Path, help="write CSV here instead of standard output")
 
     p = add("label", "Import labels from a CSV/Parquet file into the label store.", cmd_label)
@@ -177,8 +180,10 @@ def main(argv: list[str] | None = None) -> int:
 # commands
 # ---------------------------------------------------------------------------
 def _open_session(args, **kwargs):
+    """The session of a command that reads labels: it never creates a store."""
     from alabel.core.session import Session
 
+    kwargs.setdefault("create_store", False)
     return Session.from_config(args.config, background=False, persist_models=True, **kwargs)
 
 
@@ -260,11 +265,14 @@ def cmd_score(args) -> int:
 def cmd_query(args) -> int:
     import pandas as pd
 
-    from alabel.core.session import Session
+    from alabel.core.labels import anonymous_annotator
 
     _at_least(args.n, 1, "-n")
-    with Session.from_config(args.config, background=False, persist_models=True,
-                             annotator=args.annotator) as session:
+    # Without --annotator (or labels.annotator) the leases are this run's own: two runs
+    # must not hand out the same objects.
+    with _open_session(args, annotator=args.annotator or None, create_store=args.new_store) as session:
+        if not (args.annotator or session.config.labels.annotator):
+            session.annotator = anonymous_annotator()
         model = None
         if session.labels("train")["label"].nunique() >= 2:
             model = _current_model(session, args.quiet)
@@ -293,8 +301,11 @@ def cmd_label(args) -> int:
 
     config = SessionConfig.load(args.config)
     pool = load_pool(config.data, cache_dir=config.cache_dir)
-    store = config.open_store()
+    store = config.open_store(create=True)  # labelling creates the store
     classes = config.class_names or _truth_classes(pool)
+    # The store must be this session's (core/labels/identity.py).
+    classes = store.claim(id_column=config.data.id_column, ids=pool.ids, classes=classes,
+                          foreign=config.labels.foreign_store, where=config.source)
     if classes:
         store.set_classes(classes)
     before = store.n_labels(split=None, sources=None)

@@ -50,7 +50,9 @@ class SessionHub:
 
     def __init__(self, config_path: str | Path, *, session: Session | None = None, workers: int = 4):
         self.config_path = Path(config_path).resolve()
-        self.session = session if session is not None else Session.from_config(self.config_path)
+        # A server's leases end with its process: after a crash, a restart frees them at once.
+        self.session = session if session is not None else Session.from_config(self.config_path,
+                                                                                process_leases=True)
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alabel-ui")
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()

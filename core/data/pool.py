@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..ids import id_text
 from .features import FeatureBuilder
 from .paths import confine
 from .sources import JoinedSources, join_sources
@@ -101,7 +102,7 @@ class Pool:
         return sorted({c for c in self.ground_truth if c is not None})
 
     def index_of(self, object_ids: Iterable[Any] | str) -> np.ndarray:
-        """Row indices of the given object ids (compared as ``str``).
+        """Row indices of the given object ids (compared as text, see :mod:`core.ids`).
 
         Raises
         ------
@@ -110,7 +111,7 @@ class Pool:
         """
         if isinstance(object_ids, (str, bytes)) or np.ndim(object_ids) == 0:
             object_ids = [object_ids]
-        wanted = np.asarray([str(i) for i in object_ids], dtype=object)
+        wanted = np.asarray([id_text(i) for i in object_ids], dtype=object)
         rows = self._index.get_indexer(wanted)
         unknown = rows < 0
         if unknown.any():

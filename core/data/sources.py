@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, did_you_mean
+from ..ids import ids_as_text
 from .formats import format_for
 from .spec import DataSpec, SourceSpec
 
@@ -63,7 +64,7 @@ def read_source(source: SourceSpec, index: int, id_column: str) -> tuple[pd.Data
             f"{path}: sha256 mismatch (data.sources[{index}].sha256 is {source.sha256[:12]}..., "
             f"the file's is {digest[:12]}...): the file changed since the config was written"
         )
-    frame = fmt.load(path)
+    frame = fmt.load(path, text_columns=(id_column,))
     if len(frame) == 0:
         raise DataError(f"{path}: the table has no rows")
     frame.columns = [str(c) for c in frame.columns]
@@ -84,7 +85,9 @@ def _ids(frame: pd.DataFrame, path: Path, id_column: str, *, joined: bool) -> np
         raise DataError(
             f"{path}: data.id_column: column {id_column!r} has {len(rows)} missing value(s) (rows {_first(rows)})"
         )
-    ids = raw.astype(str).to_numpy(dtype=object)
+    # One rule with the label store (core/ids.py): ids typed as numbers in the file
+    # (Parquet, FITS) read 7 and 7.0 alike, so a column that became float keeps its labels.
+    ids = ids_as_text(raw)
     # Integer ids map one-to-one onto their text, and hashing ints is much
     # faster than hashing a million strings; other dtypes are checked as text.
     exact = pd.api.types.is_integer_dtype(raw)

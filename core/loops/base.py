@@ -109,7 +109,6 @@ class Loop(Configurable):
         self._last_stopping = None
         self._noise_lock = threading.Lock()
         self.noise_check = None  # latest core.noise.NoiseCheck
-        self._confirmed: dict[str, str] = {}  # object id -> event id of the label a person re-checked
         self._human_key: object = None
         self._human_rounds = 0
 
@@ -239,16 +238,18 @@ class Loop(Configurable):
         current = context.labels(split=None, sources=HUMAN_SOURCES).set_index("object_id")["event_id"]
         flagged = check.suspicious
         still = flagged["object_id"].map(current).to_numpy() == flagged["event_id"].to_numpy()
-        confirmed = flagged["object_id"].map(self._confirmed).to_numpy() == flagged["event_id"].to_numpy()
+        confirmed = flagged["object_id"].map(self.confirmed_labels(context)).to_numpy() \
+            == flagged["event_id"].to_numpy()
         return flagged[still & ~confirmed].reset_index(drop=True)
 
     def confirm_label(self, context: LoopContext, object_id, label: str | None = None, *,
                       annotator: str | None = None):
         """Resolve one suspicious label: keep it (``label=None``) or correct it.
 
-        Keeping it records nothing new in the store; the object leaves the
-        queue and later checks do not flag the same label again. Correcting
-        it records a human label (and schedules a retrain).
+        Keeping it records a ``confirm`` event in the store: the object leaves
+        the queue and later checks do not flag the same label again, also
+        after a restart. Correcting it records a human label (and schedules a
+        retrain). Returns the event recorded.
         """
         object_id = str(object_id)
         if label is not None:
@@ -257,12 +258,11 @@ class Loop(Configurable):
         match = current[current["object_id"] == object_id]
         if match.empty:
             raise LabelStoreError(f"confirm_label: object {object_id!r} has no human label to confirm")
-        self._confirmed[object_id] = str(match["event_id"].iloc[0])
-        return None
+        return context.confirm(str(match["event_id"].iloc[0]), annotator=annotator or context.annotator)
 
-    def confirmed_labels(self) -> dict[str, str]:
-        """Labels a person re-checked and kept (object id -> event id); later checks skip them."""
-        return dict(self._confirmed)
+    def confirmed_labels(self, context: LoopContext) -> dict[str, str]:
+        """Labels a person re-checked and kept (object id -> event id), read from the store."""
+        return context.confirmed()
 
 
 def human_key(context: LoopContext, labels: pd.DataFrame | None = None) -> int:

@@ -43,6 +43,11 @@ class LoopContext:
         Record raw journal rows in one transaction (retractions of pseudo-labels).
     events
         The store's journal, oldest first.
+    confirm
+        ``confirm(event_id, annotator=...)``: record that a person re-checked a
+        label and keeps it (a ``confirm`` event: it survives restarts).
+    confirmed
+        ``confirmed()``: the confirmations in force, object id -> kept label's event id.
     request_retrain
         Ask for a retrain without a new human label.
     """
@@ -58,6 +63,8 @@ class LoopContext:
     write_pseudo: Callable
     record_events: Callable
     events: Callable[[], pd.DataFrame]
+    confirm: Callable
+    confirmed: Callable[[], dict]
     request_retrain: Callable[[], None]
     _classes: Callable[[], list[str]]
     _head_spec: Callable[[], dict]

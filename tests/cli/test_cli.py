@@ -39,7 +39,7 @@ def _oracle_labels(ids, path: Path) -> Path:
 
 def test_query_label_train_score_cycle(tmp_path, capsys):
     config = _example_config(tmp_path)
-    assert main(["-q", "query", str(config), "-n", "40", "--annotator", "ann"]) == 0
+    assert main(["-q", "query", str(config), "-n", "40", "--annotator", "ann", "--new-store"]) == 0
     queried = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
     assert len(queried) == 40 and queried["id"].is_unique
     assert (queried["strategy"] == "margin").all()
@@ -163,6 +163,7 @@ def test_console_script_help_and_exit_code(tmp_path):
 
 def test_export_link_points_to_the_data_in_place(tmp_path):
     config = _example_config(tmp_path)
+    LabelStore.open(config.parent / "labels.sqlite", create=True).close()  # export never creates a store
     bundle = tmp_path / "linked"
     assert main(["-q", "export", str(config), "--out", str(bundle), "--data", "link"]) == 0
     assert not (bundle / "data").exists(), "nothing copied"
@@ -176,7 +177,7 @@ def test_export_link_points_to_the_data_in_place(tmp_path):
 
 def test_train_explains_the_auto_head_and_the_audit_estimate(tmp_path, capsys):
     config = _example_config(tmp_path, head={"type": "auto"}, strategy={"type": "auto"})
-    assert main(["-q", "query", str(config), "-n", "40", "--no-lease"]) == 0
+    assert main(["-q", "query", str(config), "-n", "40", "--no-lease", "--new-store"]) == 0
     queried = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
     # 20 labels of coverage first, then one audit pick in ten: 2 of the 20 after the cold start.
     assert (queried["strategy"] == "audit").sum() == 2 and (queried["strategy"] == "auto").sum() == 38

@@ -239,7 +239,7 @@ def test_a_pick_during_a_worker_refresh_is_not_lost(make_hub, make_state, monkey
     panel.dispose()
 
 
-def test_keep_label_leaves_the_store_alone(make_hub, make_state):
+def test_keep_label_records_a_confirmation_and_keeps_the_label(make_hub, make_state):
     hub = make_hub(loop={"type": "active", "batch_size": 5, "params": {"noise_folds": 3}})
     state = make_state(hub, annotator="ana")
     ids = _teach_truth(hub.session, 8, flip=2)
@@ -248,9 +248,14 @@ def test_keep_label_leaves_the_store_alone(make_hub, make_state):
     assert wait_for(lambda: not panel._checking and len(panel.suspicious.value))
     index = list(panel.suspicious.value["object_id"].astype(str)).index(ids[2])
     n_events = len(hub.session.store.events())
+    before = _current(hub.session, ids[2])
     panel.suspicious.selection = [index]
     panel.resolve_suspicious(use_suggestion=False)
-    assert len(hub.session.store.events()) == n_events
+    # Keeping is a review decision in the store (it survives a restart); the label stays as it was.
+    journal = hub.session.store.events()
+    assert len(journal) == n_events + 1 and journal["kind"].iloc[-1] == "confirm"
+    assert journal["annotator"].iloc[-1] == "ana"
+    assert _current(hub.session, ids[2]).equals(before)
     assert ids[2] not in set(panel.suspicious.value["object_id"].astype(str))
     panel.dispose()
 

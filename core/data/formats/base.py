@@ -25,14 +25,19 @@ class DataFormat:
     #: Exceptions the reader raises on an unreadable or corrupt file.
     read_errors: ClassVar[tuple[type[BaseException], ...]] = (OSError, ValueError)
 
-    def read(self, path: Path) -> pd.DataFrame:
-        """Return the file's table; columns keep their names and order."""
+    def read(self, path: Path, *, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+        """Return the file's table; columns keep their names and order.
+
+        ``text_columns`` (the id column) are read as text exactly as written
+        where the file format stores text (CSV: ``025`` stays ``'025'``, never
+        the number 25); formats whose files carry types may ignore it.
+        """
         raise NotImplementedError
 
-    def load(self, path: Path) -> pd.DataFrame:
+    def load(self, path: Path, *, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
         """``read`` with reader failures reported as DataError naming the file."""
         try:
-            return self.read(Path(path))
+            return self.read(Path(path), text_columns=tuple(text_columns))
         except self.read_errors as exc:
             raise DataError(
                 f"{path}: cannot read as {self.type_name} ({type(exc).__name__}: {exc})"

@@ -16,5 +16,7 @@ class CsvFormat(DataFormat):
     # UnicodeDecodeError and pandas' ParserError/EmptyDataError are ValueErrors.
     read_errors = (OSError, ValueError)
 
-    def read(self, path: Path) -> pd.DataFrame:
-        return pd.read_csv(path)
+    def read(self, path: Path, *, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+        # Ids as written: parsed as numbers, "025" would become 25 and one "10.5"
+        # would turn every id of the column into a float ("3" -> "3.0").
+        return pd.read_csv(path, dtype={column: str for column in text_columns})

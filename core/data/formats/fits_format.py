@@ -25,7 +25,7 @@ class FitsFormat(DataFormat):
     # exists, TypeError/KeyError for some malformed headers.
     read_errors = (OSError, ValueError, TypeError, KeyError)
 
-    def read(self, path: Path) -> pd.DataFrame:
+    def read(self, path: Path, *, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
         from astropy.table import Table  # astropy is slow to import: only when needed
         from astropy.units import UnitsWarning
 

@@ -16,5 +16,5 @@ class ParquetFormat(DataFormat):
     # pyarrow's ArrowInvalid is a ValueError and ArrowIOError an OSError.
     read_errors = (OSError, ValueError)
 
-    def read(self, path: Path) -> pd.DataFrame:
+    def read(self, path: Path, *, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
         return pd.read_parquet(path)

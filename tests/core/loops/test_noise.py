@@ -115,3 +115,21 @@ def test_confirming_an_unlabelled_object_is_an_error(tmp_path):
     session.store.retract(session.labels().set_index("object_id").loc["s0", "event_id"], annotator="x")
     with pytest.raises(LabelStoreError, match="no human label"):
         session.confirm_label("s0")
+
+
+def test_a_kept_label_stays_confirmed_after_a_restart(tmp_path):
+    """Confirmations are store events: a new session (a restarted server) still honours them."""
+    session = _session(tmp_path)
+    session.check_labels()
+    queue = session.suspicious_labels()
+    kept = queue["object_id"].iloc[0]
+    event = session.confirm_label(kept, annotator="alice")
+    assert event.kind == "confirm" and event.annotator == "alice"
+    session.close()
+    session.store.close()
+
+    again = Session(SessionConfig.load(tmp_path / "config.yaml"), background=False)
+    assert again.loop.confirmed_labels(again.loop_context) == {kept: queue["event_id"].iloc[0]}
+    again.check_labels()
+    left = set(again.suspicious_labels()["object_id"])
+    assert kept not in left and left, "the other flips are still flagged"

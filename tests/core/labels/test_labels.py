@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from alabel.core.errors import LabelStoreError
-from alabel.core.labels import CURRENT_COLUMNS, EVENT_COLUMNS, LabelEvent, LabelStore, PseudoUpdate
+from alabel.core.labels import (
+    CURRENT_COLUMNS, EVENT_COLUMNS, SCHEMA_VERSION, LabelEvent, LabelStore, PseudoUpdate,
+)
 
 CLASSES = ("RRLyr", "Cep", "LPV")
 
@@ -58,8 +60,8 @@ def test_new_store_uses_wal_full_sync_and_versioned_schema(tmp_path, store):
     assert store._db.connection().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     with sqlite3.connect(tmp_path / "labels.db") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
-        assert conn.execute("SELECT version FROM alabel_schema").fetchall() == [(1,)]
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("SELECT version FROM alabel_schema").fetchall() == [(SCHEMA_VERSION,)]
 
 
 def test_journal_rows_cannot_be_edited_or_deleted(tmp_path, store):
@@ -112,8 +114,8 @@ def test_store_from_a_newer_alabel_is_refused(tmp_path):
     path = tmp_path / "labels.db"
     LabelStore(path).close()
     with sqlite3.connect(path) as conn:
-        conn.execute("INSERT INTO alabel_schema VALUES (2, 0)")
-        conn.execute("PRAGMA user_version = 2")
+        conn.execute("INSERT INTO alabel_schema VALUES (?, 0)", (SCHEMA_VERSION + 1,))
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(LabelStoreError, match="newer alabel") as excinfo:
         LabelStore(path)
     assert str(path) in one_line_error(excinfo)
