@@ -202,6 +202,25 @@ def test_config_errors(tmp_path, overrides, message):
     assert "\n" not in str(info.value)
 
 
+FEATURIZER_ERRORS = [
+    ({"n_components": 0}, "config.yaml: data.features.embeddings[0].params.n_components: must be an integer >= 1, "
+                          "got 0"),
+    ({"min_df": None}, "config.yaml: data.features.embeddings[0].params.min_df: must be an integer >= 1, got null"),
+    ({"n_compnents": 3}, "config.yaml: data.features.embeddings[0].params.n_compnents: unknown parameter for "
+                         "featurizer 'tfidf' (did you mean 'n_components'?)"),
+]
+
+
+@pytest.mark.parametrize("params, message", FEATURIZER_ERRORS, ids=[m.split(": ")[1] for _, m in FEATURIZER_ERRORS])
+def test_featurizer_errors(tmp_path, params, message):
+    data = dict(config_dict()["data"])
+    data["features"] = {**data["features"], "embeddings": [{"column": "colour", "featurizer": "tfidf",
+                                                             "params": params}]}
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, data=data)
+    assert _relative(info.value, tmp_path).startswith(message)
+
+
 def test_null_keeps_its_declared_meaning_where_it_has_one(tmp_path):
     config = _load(tmp_path, labels={"store": "labels.sqlite", "audit_fraction": None},
                    loop={"type": "self_training", "params": {"max_per_round": None}})
