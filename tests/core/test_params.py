@@ -274,7 +274,12 @@ def test_parse_strategy_checks_the_head_class_of_a_head_spec():
 # ---------------------------------------------------------------------------
 # declarations are complete (contract)
 # ---------------------------------------------------------------------------
-@pytest.mark.parametrize("cls", list(concrete_descendants(Head).values()), ids=lambda c: c.type_name)
+def _builtin(base) -> list[type]:
+    # Test modules register heads and loops of their own; the contract is about alabel's.
+    return [c for c in concrete_descendants(base).values() if c.__module__.startswith("alabel.")]
+
+
+@pytest.mark.parametrize("cls", _builtin(Head), ids=lambda c: c.type_name)
 def test_every_head_declares_each_spec_key_with_its_init_default(cls):
     assert set(cls.params_spec) == set(cls.spec_keys())
     signature = inspect.signature(cls.__init__).parameters
@@ -283,8 +288,7 @@ def test_every_head_declares_each_spec_key_with_its_init_default(cls):
         assert param.doc and param.label, name
 
 
-@pytest.mark.parametrize("cls", [*concrete_descendants(QueryStrategy).values(), *concrete_descendants(Loop).values()],
-                         ids=lambda c: c.type_name)
+@pytest.mark.parametrize("cls", [*_builtin(QueryStrategy), *_builtin(Loop)], ids=lambda c: c.type_name)
 def test_every_strategy_and_loop_parameter_has_a_doc_and_a_valid_default(cls):
     for name, param in cls.params_spec.items():
         assert param.doc, name
