@@ -2,10 +2,13 @@
 
 The file is validated completely before anything is built: every unknown key,
 wrong type or bad value raises a one-line :class:`ConfigError` that names the
-file and the dotted key (``config.yaml: head.params.C: expected a number``).
-Each section that belongs to a pluggable family (data, head, strategy, loop)
-is validated by that family's own parser, so adding a head never means
-editing this module.
+file and the dotted key (``config.yaml: loop.batch_size: must be an integer
+>= 1, got 0``). Every key is declared once with :mod:`core.params` (type,
+default, bounds, whether ``null`` means something, doc). Each section that
+belongs to a pluggable family (data, head, strategy, loop) is validated by that
+family's own parser, so adding a head never means editing this module; the
+validated head, strategy and loop specs are kept (:class:`core.params.Spec`,
+:class:`LoopSpec`) and the session builds from them without validating again.
 
 ``SessionConfig.to_dict(relative_to=...)`` writes the config back with paths
 relative to a folder: that is how ``alabel export`` makes a bundle that
@@ -91,14 +94,9 @@ def read_mapping(value: Any, where: str, key: str) -> dict:
     return dict(value)
 
 
-def read_str(value: Any, where: str, key: str, *, choices: tuple[str, ...] | None = None) -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{where}: {key}: expected a non-empty string, got {value!r}")
-    if choices is not None and value not in choices:
-        raise ConfigError(
-            f"{where}: {key}: {value!r} is not one of {', '.join(choices)}{did_you_mean(value, choices)}"
-        )
-    return value
+def _key_name(value) -> bool:
+    # YAML reads ``skip: 1`` as an integer: a digit key is still a key.
+    return (isinstance(value, str) and bool(value)) or (isinstance(value, int) and not isinstance(value, bool))
 
 
 # ---------------------------------------------------------------------------
@@ -116,6 +114,17 @@ class ClassSpec:
         return {"name": self.name, "color": self.color, "key": self.key}
 
 
+#: One entry of ``classes:`` (a bare name is short for ``{name: ...}``).
+CLASS_PARAMS = {
+    "name": custom(None, "the class name (a number is read as text)", accepts=_key_name,
+                   expected="a non-empty name", label="Class"),
+    "color": text(None, "colour of the class in plots; null: the next colour of the palette", nullable=True,
+                  label="Colour"),
+    "key": custom(None, "keyboard key that gives this class; null: the next free key", accepts=_key_name,
+                  expected="a key name or null", nullable=True, label="Key"),
+}
+
+
 def parse_classes(value: Any, where: str, reserved_keys: set[str]) -> list[ClassSpec]:
     """Parse ``classes:`` (a list of names or of {name, color, key} mappings)."""
     if value is None:
@@ -127,18 +136,10 @@ def parse_classes(value: Any, where: str, reserved_keys: set[str]) -> list[Class
         key = f"classes[{i}]"
         if isinstance(item, (str, int)) and not isinstance(item, bool):
             item = {"name": str(item)}
-        item = read_mapping(item, where, key)
-        check_keys(item, ("name", "color", "key"), where, key)
-        if "name" not in item:
+        item = validate(CLASS_PARAMS, read_mapping(item, where, key), where=where, key=key, noun="key")
+        if item["name"] is None:
             raise ConfigError(f"{where}: {key}.name: missing")
-        name = item["name"]
-        if isinstance(name, int) and not isinstance(name, bool):
-            name = str(name)
-        entries.append((
-            read_str(name, where, f"{key}.name"),
-            None if item.get("color") is None else read_str(item["color"], where, f"{key}.color"),
-            None if item.get("key") is None else read_str(str(item["key"]), where, f"{key}.key"),
-        ))
+        entries.append((str(item["name"]), item["color"], None if item["key"] is None else str(item["key"])))
     names = [e[0] for e in entries]
     for i, name in enumerate(names):
         if names.index(name) != i:
@@ -307,11 +308,6 @@ class LabelsSpec:
         if self.foreign_store != "refuse":
             out["foreign_store"] = self.foreign_store
         return out
-
-
-def _key_name(value) -> bool:
-    # YAML reads ``skip: 1`` as an integer: a digit key is still a key.
-    return (isinstance(value, str) and bool(value)) or (isinstance(value, int) and not isinstance(value, bool))
 
 
 #: ``ui.keys``: one key per action.

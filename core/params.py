@@ -160,23 +160,7 @@ class Param:
         return None
 
     def _matches(self, value: Any) -> bool:
-        kind = self.kind
-        if kind == "integer":
-            return _is_int(value) and self._in_bounds(value)
-        if kind == "number":
-            return _is_real(value) and self._in_bounds(value)
-        if kind == "boolean":
-            return isinstance(value, bool)
-        if kind == "text":
-            return isinstance(value, str) and bool(value)
-        if kind == "choice":
-            return any(value == c and type(value) is type(c) for c in self.choices)
-        if kind == "list":
-            return isinstance(value, list) and (
-                self.item is None or all(self.item.problem(v) is None for v in value))
-        if kind == "mapping":
-            return isinstance(value, Mapping)
-        return True
+        return _ACCEPTS[self.kind](self, value)
 
     def _in_bounds(self, value) -> bool:
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
@@ -193,6 +177,20 @@ class Param:
         if self.nested is not None and value is not None:
             self.nested(value, where, key)
         return value
+
+
+#: What each kind accepts (bounds, choices and list elements included).
+_ACCEPTS: dict[str, Callable[[Param, Any], bool]] = {
+    "integer": lambda p, v: _is_int(v) and p._in_bounds(v),
+    "number": lambda p, v: _is_real(v) and p._in_bounds(v),
+    "boolean": lambda p, v: isinstance(v, bool),
+    "text": lambda p, v: isinstance(v, str) and bool(v),
+    # ``type`` too: 1 == True, yet ``true`` is not a valid integer choice, nor 1 a valid "1".
+    "choice": lambda p, v: any(v == c and type(v) is type(c) for c in p.choices),
+    "list": lambda p, v: isinstance(v, list) and (p.item is None or all(p.item.problem(x) is None for x in v)),
+    "mapping": lambda p, v: isinstance(v, Mapping),
+    "any": lambda p, v: True,
+}
 
 
 def _num(v: float) -> str:

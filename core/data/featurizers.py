@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
+from ..params import Param, defaults, integer, validate
 from ..registry import resolve
 
 #: Optional modules (inside this package) that register more featurizers.
@@ -36,8 +37,8 @@ _plugins_loaded = False
 class Featurizer:
     """Base class: maps a pandas Series to an ``(N, d)`` float32 matrix.
 
-    Subclasses declare ``type_name`` and ``defaults`` (every accepted parameter
-    with its default) and implement either ``transform`` for vectorised work
+    Subclasses declare ``type_name`` and ``params_spec`` (every accepted
+    parameter, :mod:`core.params` declarations) and implement either ``transform`` for vectorised work
     or ``transform_batch`` for work done in chunks (the base ``transform`` then
     shows a progress bar). ``__init__`` only stores and checks parameters,
     like a scikit-learn estimator, so a spec can be validated cheaply.
@@ -45,21 +46,32 @@ class Featurizer:
 
     #: Name under ``data.features.embeddings[].featurizer``.
     type_name: ClassVar[str] = ""
-    #: Accepted parameters and their defaults.
-    defaults: ClassVar[dict[str, Any]] = {}
+    #: Accepted parameters (type, default, bounds, doc).
+    params_spec: ClassVar[dict[str, Param]] = {}
     #: Bump when the output of ``transform`` changes, to invalidate caches.
     version: ClassVar[str] = "1"
     #: Rows per ``transform_batch`` call.
     batch_size: ClassVar[int] = 256
 
     def __init__(self, **params: Any):
-        unknown = sorted(set(params) - set(self.defaults))
+        # Python-style errors for Python callers; config.yaml goes through validate_params.
+        unknown = sorted(set(params) - set(self.params_spec))
         if unknown:
-            known = ", ".join(self.defaults) or "none"
+            known = ", ".join(self.params_spec) or "none"
             raise TypeError(
                 f"featurizer {self.type_name!r} got unknown parameter(s) {', '.join(unknown)}; known: {known}"
             )
-        self.params: dict[str, Any] = {**self.defaults, **params}
+        for name, value in params.items():
+            problem = self.params_spec[name].problem(value)
+            if problem:
+                raise ValueError(f"featurizer {self.type_name!r}: {name} {problem}")
+        self.params: dict[str, Any] = {**defaults(self.params_spec), **params}
+
+    @classmethod
+    def validate_params(cls, params: Any, *, where: str, key: str) -> dict:
+        """Check ``params`` (as written in config.yaml); ConfigError naming ``where`` and ``key``."""
+        return dict(validate(cls.params_spec, params, where=where, key=key,
+                             owner=f" for featurizer {cls.type_name!r}", fill=False))
 
     def transform(self, values: pd.Series) -> np.ndarray:
         """Return an ``(len(values), d)`` float32 matrix for the column."""
@@ -112,14 +124,14 @@ class TfidfFeaturizer(Featurizer):
     """
 
     type_name = "tfidf"
-    defaults = {"n_components": 128, "max_features": 50000, "ngram_max": 2, "min_df": 2, "random_state": 0}
-
-    def __init__(self, **params: Any):
-        super().__init__(**params)
-        for name in ("n_components", "max_features", "ngram_max", "min_df"):
-            value = self.params[name]
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"featurizer 'tfidf': {name} must be a positive integer, got {value!r}")
+    params_spec = {
+        "n_components": integer(128, "dimensions kept by the truncated SVD", low=1, label="Dimensions"),
+        "max_features": integer(50000, "largest vocabulary (most frequent n-grams)", low=1,
+                                label="Vocabulary size"),
+        "ngram_max": integer(2, "longest word n-gram", low=1, label="Longest n-gram"),
+        "min_df": integer(2, "n-grams in fewer documents are dropped", low=1, label="Minimum documents"),
+        "random_state": integer(0, "seed of the SVD", label="Seed"),
+    }
 
     def transform(self, values: pd.Series) -> np.ndarray:
         from sklearn.decomposition import TruncatedSVD

@@ -333,10 +333,7 @@ class _Parser:
             if not isinstance(params, Mapping):
                 raise self.fail(f"{k}.params", f"expected a mapping, got {_describe(params)}")
             cls = featurizer_class(name, key=f"{k}.featurizer", where=self.where)
-            try:
-                cls(**params)  # constructors only store and check their arguments
-            except (TypeError, ValueError) as exc:
-                raise self.fail(f"{k}.params", str(exc)) from None
+            cls.validate_params(params, where=self.where, key=f"{k}.params")
             out.append(EmbeddingSpec(column, name, dict(params)))
         return tuple(out)
 

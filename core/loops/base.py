@@ -7,9 +7,9 @@ guidance (``model_metrics``) and keeps the suspicious-labels queue of the
 label-noise check (``check_labels`` / ``suspicious_labels``).
 
 Loop settings are declared once in ``params_spec`` (:mod:`core.params`:
-type, default, bounds, label, doc), validated completely at config load, and may be changed live through
-:meth:`Loop.update_settings` (the dashboard's review panel does this); a change
-takes effect at the next model version.
+type, default, bounds, label, doc), validated completely at config load, and
+may be changed live through :meth:`Loop.update_settings` (the dashboard's
+review panel does this); a change takes effect at the next model version.
 """
 from __future__ import annotations
 

@@ -25,8 +25,10 @@ BAD_FILES = [
     ({"main": [{"width": 3}]}, "bad.yaml: main[0].type: missing"),
     ({"main": [{"type": "scatter", "hieght": 3}]},
      "bad.yaml: main[0].hieght: unknown option of component 'scatter' (did you mean 'height'?)"),
-    ({"main": [{"type": "scatter", "width": "wide"}]}, "bad.yaml: main[0].width: must be an integer >= 100, got 'wide'"),
-    ({"main": [{"type": "scatter", "width": None}]}, "bad.yaml: main[0].width: must be an integer >= 100, got null"),
+    ({"main": [{"type": "scatter", "width": "wide"}]},
+     "bad.yaml: main[0].width: must be an integer >= 100, got 'wide'"),
+    ({"main": [{"type": "scatter", "width": None}]},
+     "bad.yaml: main[0].width: must be an integer >= 100, got null"),
     ({"main": [{"type": "labelling", "max_buttons": 0}]},
      "bad.yaml: main[0].max_buttons: must be an integer >= 1, got 0"),
     ({"main": [{"type": "labelling", "max_buttons": None}]},
@@ -93,7 +95,8 @@ def test_layouts_naming_missing_columns(tmp_path, make_hub, raw, message):
     ({"datashade_above": -1}, "ui.scatter.datashade_above: must be an integer >= 0, got -1"),
     ({"datashade_above": None}, "ui.scatter.datashade_above: must be an integer >= 0, got null"),
     ({"colour_by": "labels"},
-     "ui.scatter.colour_by: must be one of label, prediction, uncertainty, queried, got 'labels' (did you mean 'label'?)"),
+     "ui.scatter.colour_by: must be one of label, prediction, uncertainty, queried, got 'labels' "
+     "(did you mean 'label'?)"),
     ({"z": 1}, "ui.scatter.z: unknown key"),
 ])
 def test_bad_ui_scatter(make_hub, scatter, message):

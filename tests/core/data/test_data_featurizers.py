@@ -12,13 +12,14 @@ from alabel.core.data import DataSpec, Featurizer, featurize, featurizer_class, 
 from alabel.core.data import featurizers as featurizers_module
 from alabel.core.data.featurizers import PassthroughFeaturizer, TfidfFeaturizer, stack_arrays
 from alabel.core.errors import ConfigError, DataError
+from alabel.core.params import number
 
 
 class CountingFeaturizer(Featurizer):
     """Length of each text times ``scale``; counts how often it really runs."""
 
     type_name = "counting_test"
-    defaults: ClassVar[dict] = {"scale": 1.0}
+    params_spec: ClassVar[dict] = {"scale": number(1.0, "factor of the lengths")}
     calls: ClassVar[int] = 0
 
     def transform(self, values: pd.Series) -> np.ndarray:
@@ -152,7 +153,7 @@ def test_tfidf_featurizer_is_deterministic():
     np.testing.assert_array_equal(a, b)
     assert (np.linalg.norm(a, axis=1) <= 1 + 1e-5).all()  # L2-normalised rows (or zero)
     assert a[0] @ a[1] > a[0] @ a[2]  # "left eye pain" is closer to "right eye pain" than to bronchitis
-    with pytest.raises(ValueError, match="n_components must be a positive integer"):
+    with pytest.raises(ValueError, match="n_components must be an integer >= 1, got 0"):
         TfidfFeaturizer(n_components=0)
 
 

@@ -62,7 +62,7 @@ def test_minilm_embeds_offline_without_touching_the_network(no_network, monkeypa
 def test_parameters_are_checked():
     cls = featurizer_class("minilm")
     assert cls is text_embeddings.MiniLMFeaturizer
-    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
         cls(batch_size=0)
     with pytest.raises(ValueError, match="normalize must be true or false"):
         cls(normalize="yes")

@@ -96,3 +96,30 @@ def test_tables_compare_the_default_with_the_best_baseline():
     text = markdown_table(curve, title="toy")
     assert text.splitlines()[2].startswith("| toy | default | 0.805 ± 0.007")
     assert "**0.855 ± 0.007**" in text  # the best mean of a budget is in bold
+
+
+def test_baselines_take_the_batch_size_from_the_config(tmp_path, monkeypatch):
+    """One default for batch_size (loop.batch_size): the CLI no longer substitutes 10."""
+    import alabel.core.simulate as simulate
+
+    write_table(tmp_path, n=150)
+    cfg = config_dict()
+    cfg["loop"] = {"batch_size": 7}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    batches = []
+
+    def fake_session_run(config, pool, truth, strategy, seed, pool_rows, test_rows, plan, *args, **kwargs):
+        batches.append(plan.batch_size or config.loop.batch_size)  # what _simulate_one uses
+        return []
+
+    monkeypatch.setattr(simulate, "_simulate_one", fake_session_run)
+    monkeypatch.setattr("alabel.core.baselines.run_random_baseline",
+                        lambda *a, **k: pd.DataFrame(columns=["method", *simulate.CURVE_COLUMNS]))
+    monkeypatch.setattr("alabel.core.baselines.write_report",
+                        lambda *a, **k: dict.fromkeys(("curve", "table", "plot"), "x"))
+    monkeypatch.setattr("alabel.core.baselines.report_text", lambda *a, **k: "")
+    monkeypatch.setattr("alabel.core.baselines.margins", lambda *a, **k: pd.DataFrame({"margin": []}))
+    main(["-q", "simulate", str(path), "--baselines", "--budget", "20", "--seeds", "1",
+          "--out", str(tmp_path / "o")])
+    assert batches and set(batches) == {7}
