@@ -19,6 +19,7 @@ DEFAULT_CONFIG = "config.yaml"
 
 EPILOG = """\
 examples:
+  alabel init my_table.parquet --out config.yaml    # propose a config from your data
   alabel simulate config.yaml --budget 200 --strategy margin --strategy random --seeds 3 --out runs/ogle
   alabel query config.yaml -n 10 --out next.csv     # what to label next
   alabel label config.yaml --from my_labels.csv     # import labels (columns id,label)
@@ -49,6 +50,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"session config file (default: {DEFAULT_CONFIG})")
         p.set_defaults(func=func)
         return p
+
+    p = sub.add_parser("init", help="Propose a config from data files (CSV, Parquet, FITS): the id, features, "
+                                    "hidden columns, ground truth and classes, each with its reason.",
+                       description="Read the data files and write a commented config.yaml that loads as it is: "
+                                   "the id column, numeric / categorical / array / text features, the "
+                                   "ground-truth column and its classes, and the columns that look like ids, "
+                                   "names or finer labels under data.hidden. Prints what it decided and why.")
+    p.add_argument("data", nargs="+", type=Path, metavar="DATA",
+                   help="data files; the others are joined onto the first by the id column")
+    p.add_argument("--out", type=Path, default=Path(DEFAULT_CONFIG), help=f"config to write (default: {DEFAULT_CONFIG})")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--id-column", default=None, help="id column (default: proposed)")
+    p.add_argument("--ground-truth", default=None,
+                   help="ground-truth column (default: proposed; '' for none)")
+    p.add_argument("--classes", default=None, help="class names, comma-separated (default: the ground truth's)")
+    p.add_argument("--featurizer", default=None, help="featurizer of text columns (default: minilm if installed, "
+                                                      "else tfidf)")
+    p.add_argument("--name", default=None, help="session name (default: the first file's name)")
+    p.set_defaults(func=cmd_init)
 
     p = add("train", "Retrain the head on the stored labels; save the model (skops), metrics JSON "
                      "and a learning-curve PNG.", cmd_train)
@@ -158,6 +178,20 @@ def _current_model(session, quiet: bool):
         raise NotReadyError(f"{session.config.source}: no model yet: label objects of at least two "
                             "classes first (alabel query / alabel label)")
     return model
+
+
+def cmd_init(args) -> int:
+    from alabel.core.scaffold import propose, write_config
+
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    proposal = propose(args.data, id_column=args.id_column, ground_truth=args.ground_truth, classes=classes,
+                       featurizer=args.featurizer)
+    out = write_config(proposal, args.out, force=args.force, name=args.name)
+    for line in proposal.report():
+        print(line)
+    print(f"wrote {out}; check it, then: alabel serve {out}"
+          + (f" (or alabel simulate {out})" if proposal.ground_truth else ""))
+    return 0
 
 
 def cmd_train(args) -> int:
