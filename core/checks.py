@@ -112,24 +112,30 @@ def check_label(label, classes: Sequence[str] | None, *, where: str, context: st
     Raises
     ------
     LabelStoreError
-        ``config.yaml: classes: unknown class 'bll' (did you mean 'BLL'?) ...``
+        ``config.yaml: classes: unknown class 'bll' (did you mean 'BLL'?; classes: bcu, BLL, ...)``
     """
     text = str(label)
     if not classes or text in classes:
         return text
+    hint = did_you_mean(text, classes)
+    hint = f" {hint.strip()[:-1]}; " if hint else " ("
     raise LabelStoreError(
-        f"{context}unknown class {text!r}{did_you_mean(text, classes)}; {where}: classes: lists "
-        f"{_listing(list(classes))}"
+        f"{where}: classes: {context}unknown class {text!r}{hint}classes: {_listing(list(classes))})"
     )
 
 
 def check_labels(labels: Iterable, classes: Sequence[str] | None, *, where: str, context: str = "",
                  rows: str = "data row") -> None:
-    """:func:`check_label` on each label; the message names the first bad one's position (1-based)."""
+    """:func:`check_label` on each label; the message names the first bad one's position (1-based).
+
+    Missing labels (None, NaN) are skipped: whoever reads them reports those.
+    """
     if not classes:
         return
     allowed = set(classes)
     for number, label in enumerate(labels, start=1):
+        if label is None or (isinstance(label, float) and np.isnan(label)):
+            continue
         if str(label) not in allowed:
             check_label(label, classes, where=where, context=f"{context}{rows} {number}: ")
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import estimates
+from . import checks, estimates
 from .config import SessionConfig
 from .errors import EmptyPoolError, LabelStoreError, NotReadyError
 from .trainer import BackgroundTrainer, TrainerStatus
@@ -141,6 +141,9 @@ class Session:
         if not config.classes:
             config = config.with_classes(self._classes_from_ground_truth())
             self.config = config
+        # Before the first label: ground-truth values that no class lists (or that 'other' collects).
+        self.pool.ground_truth = checks.check_truth_classes(
+            self.pool.ground_truth, self.classes, where=config.source, column=config.data.ground_truth)
         self.store = store if store is not None else config.open_store()
         self.annotator = annotator or config.labels.annotator or "anonymous"
         self.evaluation_set = evaluation_set
@@ -167,6 +170,8 @@ class Session:
         self._in_audit = estimates.audit_mask(self.pool.ids, self._audit_fraction)
         self._audit_jobs: dict[int, tuple] = {}  # version -> (X, y, weights, audit flags) in flight
         self.store_classes()
+        if self.pool.ground_truth is None:
+            self._warn_leaks_from_labels()
         self.trainer: BackgroundTrainer | None = None
         if background:
             self.trainer = BackgroundTrainer(self._make_job, self._publish, self._publish_metrics,
@@ -187,6 +192,28 @@ class Session:
                                 "set to take them from; list the classes in the config")
         values = pd.Series(truth).dropna().astype(str)
         return values.value_counts().index.tolist()
+
+    def _warn_leaks_from_labels(self) -> None:
+        """Warn when one feature column predicts the labels given so far almost perfectly.
+
+        With a ground truth, :func:`core.data.load_pool` already checked the
+        features against it; without one, the first labels are all there is.
+        """
+        import warnings
+
+        from .data import DataWarning
+
+        current = self.labels("train")
+        if len(current) < checks.LEAK_MIN_ROWS:
+            return
+        target = np.full(self.pool.n, None, dtype=object)
+        target[current["row"].to_numpy()] = current["label"].astype(str).to_numpy()
+        features = self.config.data.features
+        for leak in checks.leaky_columns(self.pool.frame, features.numeric + features.categorical, target,
+                                         seed=self.config.seed):
+            kind = "numeric" if leak.column in features.numeric else "categorical"
+            warnings.warn(leak.message(self.config.source, f"data.features.{kind}",
+                                       f"the {len(current)} labels given so far"), DataWarning, stacklevel=3)
 
     def store_classes(self) -> None:
         setter = getattr(self.store, "set_classes", None)
@@ -231,6 +258,7 @@ class Session:
         """Record a label (committed before this returns) and schedule a retrain."""
         object_id = str(object_id)
         self._check_object(object_id)
+        checks.check_label(label, self.classes, where=self.config.source)
         event = self.store.record(object_id, str(label), annotator=annotator or self.annotator,
                                   source=source, split=split,
                                   model_version=self.model.version if self.model else None,
@@ -246,6 +274,7 @@ class Session:
             labels = [labels] * len(object_ids)
         for object_id in object_ids:
             self._check_object(object_id)
+        checks.check_labels(labels, self.classes, where=self.config.source, rows="label")
         version = self.model.version if self.model else None
         rows = [dict(object_id=o, label=str(lab), annotator=annotator or self.annotator, source=source,
                      split=split, model_version=version, event_id=str(uuid.uuid4()))

@@ -62,9 +62,13 @@ def oracle_config(config: SessionConfig, plan: SimulationPlan) -> SessionConfig:
 
 
 def load_oracle_pool(config: SessionConfig):
+    from .checks import check_truth_classes
     from .data import load_pool
 
     pool = load_pool(config.data, require_ground_truth=True, cache_dir=config.cache_dir)
+    # Before any run: an oracle answer no class lists would stop the run part-way.
+    pool.ground_truth = check_truth_classes(pool.ground_truth, config.class_names, where=config.source,
+                                            column=config.data.ground_truth)
     truth = pool.ground_truth
     missing = pd.isna(pd.Series(truth, dtype=object)).to_numpy()
     if missing.any():

@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from alabel.core.errors import AlabelError
 
+    _one_line_warnings()
     try:
         return int(args.func(args) or 0)
     except AlabelError as exc:
@@ -157,6 +158,23 @@ def main(argv: list[str] | None = None) -> int:
 # ---------------------------------------------------------------------------
 # commands
 # ---------------------------------------------------------------------------
+def _one_line_warnings() -> None:
+    """Show alabel's own warnings (a leaky feature, a class lost to ``missing: drop``) as one line."""
+    import warnings
+
+    from alabel.core.data import DataWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DataWarning):
+            print(f"alabel: warning: {message}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def _open_session(args, **kwargs):
     from alabel.core.session import Session
 
@@ -288,6 +306,7 @@ def cmd_label(args) -> int:
     classes = config.class_names or _truth_classes(pool)
     if classes:
         store.set_classes(classes)
+        _check_import_classes(args.source_file, args.label_column, classes, config.source)
     before = store.n_labels(split=None, sources=None)
     events = store.import_labels(args.source_file, source=args.source,
                                  annotator=args.annotator or config.labels.annotator or "import",
@@ -298,6 +317,26 @@ def cmd_label(args) -> int:
     print(f"imported {len(events)} labels from {args.source_file} into {config.store_path} "
           f"({after - before} newly labelled objects, {after} in total)")
     return 0
+
+
+def _check_import_classes(path: Path, column: str, classes: list[str], where: str) -> None:
+    """Every label of an import file is a class of the config (the error names both files and the key)."""
+    import pandas as pd
+
+    from alabel.core.checks import check_labels
+
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path, dtype=str, usecols=[column])
+        elif suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(path, columns=[column])
+        else:
+            return  # the store's importer names the formats it reads
+    except (OSError, ValueError, KeyError):
+        return  # a missing file or column: the store's importer says which, in one line
+    labels = frame[column].astype(object).where(frame[column].notna(), None)
+    check_labels(labels, classes, where=where, context=f"{path}: column {column!r}, ")
 
 
 def cmd_simulate(args) -> int:
