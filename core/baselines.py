@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .config import SessionConfig
-from .simulate import SimulationPlan, run_simulation
+from .simulate import SimulationPlan, safe_name, run_simulation
 
 #: Heads of the grid, as alabel's example configs write them.
 BASELINE_HEADS: dict[str, dict] = {
@@ -89,7 +89,10 @@ def run_method(config: SessionConfig, method: Method, seed: int, *, budget: int 
     plan = SimulationPlan(budget=budget, strategies=[method.strategy] if method.strategy else None,
                           seeds=[seed], initial_labels=method.initial_labels, batch_size=batch_size,
                           test_size=test_size, head=method.head)
-    curve = run_simulation(method_config(config, method), plan, out_dir=out_dir, on_round=on_round)
+    # A folder per method: two heads with one strategy would otherwise share a store's name,
+    # and the second run would replace the first's labels.
+    method_dir = None if out_dir is None else Path(out_dir) / safe_name(method.name)
+    curve = run_simulation(method_config(config, method), plan, out_dir=method_dir, on_round=on_round)
     curve.insert(0, "method", method.name)
     return curve
 

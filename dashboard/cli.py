@@ -341,7 +341,7 @@ def _check_import_classes(path: Path, column: str, classes: list[str], where: st
 
 def cmd_simulate(args) -> int:
     from alabel.core.config import SessionConfig
-    from alabel.core.simulate import SimulationPlan, plot_curve, run_simulation, summarise
+    from alabel.core.simulate import SimulationPlan, format_summary, plot_curve, run_simulation, summarise
 
     _at_least(args.budget, 1, "--budget")
     _at_least(args.seeds, 1, "--seeds")
@@ -410,8 +410,7 @@ def cmd_simulate(args) -> int:
     curve.to_csv(args.out / "curve.csv", index=False)
     plot_curve(curve, args.out / "curve.png", title=f"{config.name}: simulate")
     budgets = sorted({b for b in (20, 50, 100, 200, 500, 1000, 2000) if b <= args.budget} | {args.budget})
-    table = summarise(curve, budgets)
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(format_summary(summarise(curve, budgets)))
     print(f"wrote {args.out / 'curve.csv'} and {args.out / 'curve.png'}")
     return 0
 

@@ -96,3 +96,21 @@ def test_tables_compare_the_default_with_the_best_baseline():
     text = markdown_table(curve, title="toy")
     assert text.splitlines()[2].startswith("| toy | default | 0.805 ± 0.007")
     assert "**0.855 ± 0.007**" in text  # the best mean of a budget is in bold
+
+
+def test_baselines_give_every_run_its_own_store(tmp_path, capsys):
+    """Two heads with one strategy used to write labels-margin-seed0.sqlite in turn (the second
+    replaced the first); each method now has a folder of its own."""
+    from alabel.core.labels import LabelStore
+
+    config = _default_config(tmp_path)
+    out = tmp_path / "run"
+    assert main(["-q", "simulate", str(config), "--baselines", "--budget", "20", "--seeds", "1",
+                 "--out", str(out)]) == 0
+    stores = sorted(p.relative_to(out / "stores").as_posix() for p in (out / "stores").rglob("*.sqlite"))
+    model_driven = [m.name for m in baseline_methods() if not m.name.endswith("+random")]
+    assert stores == sorted([f"{DEFAULT_NAME}/labels-auto-seed0.sqlite"]
+                            + [f"{name.replace('+', '_')}/labels-{name.split('+')[1]}-seed0.sqlite"
+                               for name in model_driven])
+    for path in (out / "stores").rglob("*.sqlite"):
+        assert LabelStore.open(path).n_labels(split=None, sources=None) == 20
