@@ -1254,12 +1254,15 @@ class LabelStore:
         confidence_column: str | None = None,
         time_column: str | None = None,
         known_ids: Collection[Any] | None = None,
+        event_id: Callable[[], str] | None = None,
     ) -> list[LabelEvent]:
         """Record labels from a table (CSV/Parquet file or DataFrame), all or nothing.
 
         Every row is checked (columns present, ids and labels not missing,
         classes known) before anything is written; on any error the store is
-        unchanged and the message names the file and the column.
+        unchanged and the message names the file and the column. ``event_id``
+        makes each row's event id (default: a UUID); an id can say how the
+        objects were chosen (``core.estimates.random_sample_event_id``).
 
         Returns
         -------
@@ -1295,6 +1298,8 @@ class LabelStore:
                     f"first {ids.iloc[stray[0]]!r} in data row {stray[0] + 1}"
                 )
         rows = pd.DataFrame({field: frame[column] for field, column in wanted.items() if column is not None})
+        if event_id is not None:
+            rows["event_id"] = [event_id() for _ in range(len(rows))]
         return self._record_rows(
             rows,
             defaults={"annotator": annotator, "source": source, "split": split, "kind": "label"},

@@ -394,11 +394,19 @@ class Session:
         for stale in [v for v in self._audit_jobs if v < version - 8]:  # failed or superseded jobs
             del self._audit_jobs[stale]
         human = np.arange(len(rows)) < n_human
-        flags = self._in_audit[np.asarray(rows, dtype=np.int64)] & human
+        random_rows = self._in_audit | self._chosen_at_random()
+        flags = random_rows[np.asarray(rows, dtype=np.int64)] & human
         if flags.any():
             self._audit_jobs[version] = (X_train[:n_human], np.asarray(y)[:n_human],
                                          None if weights is None else np.asarray(weights)[:n_human],
                                          flags[:n_human])
+
+    def _chosen_at_random(self) -> np.ndarray:
+        """Pool rows whose current train label came from a uniform random sample (imports)."""
+        current = self.labels("train")
+        mask = np.zeros(self.pool.n, dtype=bool)
+        mask[current["row"].to_numpy()[estimates.chosen_at_random(current["event_id"])]] = True
+        return mask
 
     def _audit_estimate(self, result: TrainingResult) -> dict | None:
         """Accuracy on the audit labels of this model's job (None without any)."""

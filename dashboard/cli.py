@@ -23,6 +23,7 @@ examples:
   alabel simulate config.yaml --budget 200 --strategy margin --strategy random --seeds 3 --out runs/ogle
   alabel query config.yaml -n 10 --out next.csv     # what to label next
   alabel label config.yaml --from my_labels.csv     # import labels (columns id,label)
+  alabel label config.yaml --from sample.csv --chosen random   # a random sample: honest estimate
   alabel train config.yaml                          # retrain, save model + metrics + curve
   alabel score config.yaml --out predictions.parquet
   alabel export config.yaml --out bundle/           # hand the session to a colleague
@@ -94,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--annotator", default=None, help="annotator name recorded with the labels")
     p.add_argument("--split", default="train", choices=("train", "test"),
                    help="train labels teach the model; test labels only evaluate it")
+    p.add_argument("--chosen", default="strategy", choices=("strategy", "random"),
+                   help="how the objects were chosen: random (a uniform random sample of the data: they "
+                        "also measure accuracy without bias, as audit labels) or strategy (default: any "
+                        "other way, e.g. by a query strategy or by hand)")
 
     p = add("simulate", "Evaluation harness: an oracle (the ground-truth column) answers the queries; "
                         "writes DIR/curve.csv and DIR/curve.png.", cmd_simulate)
@@ -299,6 +304,7 @@ def cmd_query(args) -> int:
 def cmd_label(args) -> int:
     from alabel.core.config import SessionConfig
     from alabel.core.data import load_pool
+    from alabel.core.estimates import random_sample_event_id
 
     config = SessionConfig.load(args.config)
     pool = load_pool(config.data, cache_dir=config.cache_dir)
@@ -312,10 +318,12 @@ def cmd_label(args) -> int:
                                  annotator=args.annotator or config.labels.annotator or "import",
                                  id_column=args.id_column or config.data.id_column,
                                  label_column=args.label_column, split=args.split,
-                                 known_ids=set(pool.ids))
+                                 known_ids=set(pool.ids),
+                                 event_id=random_sample_event_id if args.chosen == "random" else None)
     after = store.n_labels(split=None, sources=None)
     print(f"imported {len(events)} labels from {args.source_file} into {config.store_path} "
-          f"({after - before} newly labelled objects, {after} in total)")
+          f"({after - before} newly labelled objects, {after} in total)"
+          + ("; marked as a random sample: they count for the audit estimate" if args.chosen == "random" else ""))
     return 0
 
 
