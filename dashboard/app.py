@@ -160,27 +160,31 @@ def _arg(args: dict, name: str) -> str | None:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def serve(config_path: str | Path, *, address: str = "127.0.0.1", port: int = 5006, show: bool = False,
-          num_threads: int = 0, layout: str | None = None) -> None:
+def serve(config_path: str | Path | None, *, address: str = "127.0.0.1", port: int = 5006, show: bool = False,
+          num_threads: int = 0, layout: str | None = None, setup=None) -> None:
     """Open the session of ``config_path`` and serve the dashboard until interrupted.
 
     Everything a user can get wrong (config, data, layout) is checked before
     the server starts, so it fails with a one-line error instead of a page
-    that never loads.
+    that never loads. ``setup`` (a :class:`~alabel.dashboard.setup_page.SetupServer`,
+    for a data file without a config) serves the setup page instead until a
+    config is saved.
     """
     # Worker threads (queries, label re-reads, the trainer's bookkeeping) share the GIL with
     # the event loop; a shorter switch interval gives a click back the interpreter sooner.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    hub = open_hub(config_path)
+    hub = open_hub(config_path) if setup is None else None
+    name, n_objects = (setup.title, setup.n_objects) if hub is None else (hub.session.config.name, hub.session.pool.n)
     try:
-        resolve_layout(layout or hub.session.config.ui.layout, hub.session)
+        if hub is not None:
+            resolve_layout(layout or hub.session.config.ui.layout, hub.session)
         if num_threads:
             pn.config.nthreads = int(num_threads)
         origins = sorted({f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"})
         def page():  # a plain function: Panel calls functions once per browser session
-            return create_page(hub, layout)
+            return setup.page(layout) if hub is None else create_page(hub, layout)
         server = pn.serve({"/": page}, address=address, port=port, show=show,
-                          start=False, title=f"alabel · {hub.session.config.name}", websocket_origin=origins,
+                          start=False, title=f"alabel · {name}", websocket_origin=origins,
                           verbose=False)
 
         def stop(*_):
@@ -188,7 +192,7 @@ def serve(config_path: str | Path, *, address: str = "127.0.0.1", port: int = 50
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         server.start()
-        print(f"alabel: serving {hub.session.config.name} ({hub.session.pool.n:,} objects) at "
+        print(f"alabel: serving {name} ({n_objects:,} objects) at "
               f"http://{address}:{server.port}/  (Ctrl-C stops)", file=sys.stderr, flush=True)
         server.io_loop.start()
     finally:

@@ -28,6 +28,7 @@ examples:
   alabel score config.yaml --out predictions.parquet
   alabel export config.yaml --out bundle/           # hand the session to a colleague
   alabel serve config.yaml                          # the browser dashboard
+  alabel serve my_table.parquet                     # no config yet: a setup page writes one
 
 exit codes: 0 ok, 2 usage/config error, 3 data error, 4 label-store error,
             5 not ready (no model yet), 6 nothing left to query, 1 other errors
@@ -132,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--with-model", action="store_true", help="include the newest saved model")
 
     p = add("serve", "Start the browser dashboard on the config (default: the shipped config.yaml and "
-                     "example_data/).", cmd_serve)
+                     "example_data/); given a data file (DATA.parquet, .csv, .fits) instead, a setup page "
+                     "writes config.yaml next to it and starts labelling.", cmd_serve)
     p.add_argument("--address", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=5006, help="port to listen on (default: 5006)")
     p.add_argument("--show", action="store_true", help="open the dashboard in a web browser")
@@ -469,6 +471,17 @@ def cmd_export(args) -> int:
 def cmd_serve(args) -> int:
     from alabel.dashboard.app import serve
 
+    if _is_data_file(Path(args.config)):  # no config yet: the setup page writes one next to the data
+        from alabel.dashboard.setup_page import SetupServer
+
+        data = Path(args.config)
+        out = data.resolve().parent / DEFAULT_CONFIG
+        if out.exists():
+            raise _config_error(f"{out}: already exists; serve it (alabel serve {out}) or move it away to set "
+                                f"up {data.name} again")
+        serve(None, address=args.address, port=args.port, show=args.show, num_threads=args.num_threads,
+              layout=args.layout, setup=SetupServer([data], out))
+        return 0
     config = Path(args.config)
     if args.config == DEFAULT_CONFIG and not config.exists():
         shipped = Path(__file__).resolve().parents[1] / DEFAULT_CONFIG  # the repository's example session
@@ -479,6 +492,15 @@ def cmd_serve(args) -> int:
 
 
 # ---------------------------------------------------------------------------
+def _is_data_file(path: Path) -> bool:
+    """A table a data format reads (``.parquet``, ``.csv``, ``.fits``...), not a config."""
+    from alabel.core.data.formats import known_formats
+
+    name = path.name.lower()
+    return not name.endswith((".yaml", ".yml")) and any(
+        name.endswith(ext) for cls in known_formats().values() for ext in cls.extensions)
+
+
 def _config_error(message: str):
     from alabel.core.errors import ConfigError
 
