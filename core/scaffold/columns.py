@@ -26,7 +26,7 @@ TEXT_WORDS = 3.0
 #: A string column with at most this many distinct values is a category.
 MAX_CATEGORIES = 50
 #: Identifier-like names: ``id``, ``record_id``, ``plot-id``, ``plotID`` (not ``fluid``).
-_ID_NAME = re.compile(r"((^|[_\-. ])[iI][dD]|[a-z]I[dD])$")
+ID_NAME = re.compile(r"((^|[_\-. ])[iI][dD]|[a-z]I[dD])$")
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def array_rule(values: pd.Series, ctx: ColumnContext) -> Decision | None:
 def id_like_rule(values: pd.Series, ctx: ColumnContext) -> Decision | None:
     if unique_per_row(values) and pd.api.types.is_integer_dtype(values):
         return Decision("hidden", "", "a distinct integer per row: looks like another id")
-    if _ID_NAME.search(str(values.name)) and (pd.api.types.is_integer_dtype(values) or _is_text_like(values)):
+    if ID_NAME.search(str(values.name)) and (pd.api.types.is_integer_dtype(values) or _is_text_like(values)):
         return Decision("hidden", "", "named like an identifier: a code, not a measurement")
     return None
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..checks import leaky_columns
 from ..errors import ConfigError, DataError, did_you_mean
-from .columns import ColumnContext, Decision, decide, same_order_pairs, unique_per_row, _ID_NAME
+from .columns import ColumnContext, Decision, decide, same_order_pairs, unique_per_row, ID_NAME
 
 #: Names a ground-truth column usually has, in order of preference (compared in lower case).
 TRUTH_NAMES = ("label", "labels", "class", "classes", "target", "truth", "ground_truth", "y",
@@ -125,14 +125,14 @@ def choose_id(tables: list[tuple[Path, pd.DataFrame]], wanted: str | None) -> tu
         return wanted, "chosen with --id-column"
     unique = [c for c in shared if unique_per_row(first[c])
               and not isinstance(first[c].dropna().iloc[0], (list, tuple))]
-    ranked = sorted(unique, key=lambda c: (c.lower() != "id", not _ID_NAME.search(c),
+    ranked = sorted(unique, key=lambda c: (c.lower() != "id", not ID_NAME.search(c),
                                            not pd.api.types.is_integer_dtype(first[c])))
     if not ranked:
         raise DataError(f"{path}: no column has a distinct value in every row"
                         f"{' and is in every file' if len(tables) > 1 else ''}, so none can be "
                         "data.id_column; add one (e.g. the row number) or name one with --id-column")
     chosen = ranked[0]
-    why = ("named id" if chosen.lower() == "id" else "named like an id" if _ID_NAME.search(chosen)
+    why = ("named id" if chosen.lower() == "id" else "named like an id" if ID_NAME.search(chosen)
            else "the first such integer column" if pd.api.types.is_integer_dtype(first[chosen])
            else "the first such column")
     return chosen, f"a distinct value in every row, {why}"

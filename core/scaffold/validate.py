@@ -11,7 +11,7 @@ from ..checks import check_truth_classes, leaky_columns
 from ..errors import AlabelError
 from .columns import unique_per_row
 from .proposal import Proposal
-from .render import config_mapping, render_config
+from .render import render_config
 
 #: Fields of the setup page, and the config keys whose errors belong beside each.
 FIELDS = {
@@ -60,9 +60,9 @@ def validate_setup(proposal: Proposal, out: str | os.PathLike, *, class_styles: 
     truth = proposal.ground_truth
     if truth is not None and proposal.class_names:
         try:
-            check_truth_classes(proposal.frame[truth].astype(object).where(proposal.frame[truth].notna(), None)
-                                .astype(str).where(proposal.frame[truth].notna(), None).to_numpy(),
-                                proposal.class_names, where=where, column=truth)
+            column = proposal.frame[truth]
+            values = column.astype(str).where(column.notna(), None).to_numpy(dtype=object)
+            check_truth_classes(values, proposal.class_names, where=where, column=truth)
         except AlabelError as exc:
             errors.setdefault("classes", str(exc))
         plain = proposal.features("numeric") + proposal.features("categorical")
@@ -73,4 +73,4 @@ def validate_setup(proposal: Proposal, out: str | os.PathLike, *, class_styles: 
     return errors, warnings
 
 
-__all__ = ["FIELDS", "config_mapping", "field_of", "validate_setup"]
+__all__ = ["FIELDS", "field_of", "validate_setup"]
