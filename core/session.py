@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import files
+from . import checks, files
 from .bundle import export_bundle
 from .config import SessionConfig, assign_class_defaults
 from .data import load_pool
@@ -97,6 +97,9 @@ class Session:
         if not config.classes:
             config = config.with_classes(self._classes_from_ground_truth())
             self.config = config
+        # Before the first label: ground-truth values that no class lists (or that 'other' collects).
+        self.pool.ground_truth = checks.check_truth_classes(
+            self.pool.ground_truth, self.classes, where=config.source, column=config.data.ground_truth)
         self.store = store if store is not None else config.open_store(create=create_store,
                                                                           process_leases=process_leases)
         # The store must be this session's (core/labels/identity.py); it gives back classes
@@ -141,6 +144,8 @@ class Session:
             request_retrain=self.request_retrain,
             _classes=lambda: self.classes, _head_spec=lambda: self.config.head,
             _held_out_rows=lambda: self.evaluation_set.rows if self.evaluation_set is not None else None)
+        if self.pool.ground_truth is None:
+            self._warn_leaks_from_labels()
         self.trainer: BackgroundTrainer | None = None
         if background:
             self.trainer = BackgroundTrainer(self._make_job, self._publish, self._publish_metrics,
@@ -161,6 +166,28 @@ class Session:
                                 "set to take them from; list the classes in the config")
         values = pd.Series(truth).dropna().astype(str)
         return values.value_counts().index.tolist()
+
+    def _warn_leaks_from_labels(self) -> None:
+        """Warn when one feature column predicts the labels given so far almost perfectly.
+
+        With a ground truth, :func:`core.data.load_pool` already checked the
+        features against it; without one, the first labels are all there is.
+        """
+        import warnings
+
+        from .data import DataWarning
+
+        current = self.labels("train")
+        if len(current) < checks.LEAK_MIN_ROWS:
+            return
+        target = np.full(self.pool.n, None, dtype=object)
+        target[current["row"].to_numpy()] = current["label"].astype(str).to_numpy()
+        features = self.config.data.features
+        for leak in checks.leaky_columns(self.pool.frame, features.numeric + features.categorical, target,
+                                         seed=self.config.seed):
+            kind = "numeric" if leak.column in features.numeric else "categorical"
+            warnings.warn(leak.message(self.config.source, f"data.features.{kind}",
+                                       f"the {len(current)} labels given so far"), DataWarning, stacklevel=3)
 
     def store_classes(self) -> None:
         setter = getattr(self.store, "set_classes", None)
@@ -211,6 +238,7 @@ class Session:
         self._check_object(object_id)
         if model_version is None and self.model is not None:
             model_version = self.model.version
+        checks.check_label(label, self.classes, where=self.config.source)
         event = self.store.record(object_id, str(label), annotator=annotator or self.annotator,
                                   source=source, split=split, model_version=model_version,
                                   event_id=event_id or str(uuid.uuid4()))
@@ -225,6 +253,7 @@ class Session:
             labels = [labels] * len(object_ids)
         for object_id in object_ids:
             self._check_object(object_id)
+        checks.check_labels(labels, self.classes, where=self.config.source, rows="label")
         version = self.model.version if self.model else None
         rows = [dict(object_id=o, label=str(lab), annotator=annotator or self.annotator, source=source,
                      split=split, model_version=version, event_id=str(uuid.uuid4()))
@@ -342,11 +371,19 @@ class Session:
         for stale in [v for v in self._audit_jobs if v < version - 8]:  # failed or superseded jobs
             del self._audit_jobs[stale]
         human = np.arange(len(rows)) < n_human
-        flags = self.planner.in_audit[np.asarray(rows, dtype=np.int64)] & human
+        random_rows = self.planner.in_audit | self._chosen_at_random()
+        flags = random_rows[np.asarray(rows, dtype=np.int64)] & human
         if flags.any():
             self._audit_jobs[version] = (X_train[:n_human], np.asarray(y)[:n_human],
                                          None if weights is None else np.asarray(weights)[:n_human],
                                          flags[:n_human])
+
+    def _chosen_at_random(self) -> np.ndarray:
+        """Pool rows whose current train label came from a uniform random sample (imports)."""
+        current = self.labels("train")
+        mask = np.zeros(self.pool.n, dtype=bool)
+        mask[current["row"].to_numpy()[estimates.chosen_at_random(current["event_id"])]] = True
+        return mask
 
     def _audit_estimate(self, result: TrainingResult) -> dict | None:
         """Accuracy on the audit labels of this model's job (None without any)."""

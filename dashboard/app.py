@@ -216,15 +216,17 @@ def _arg(args: dict, name: str) -> str | None:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def serve(config_path: str | Path, *, address: str = "127.0.0.1", port: int = 5006, show: bool = False,
+def serve(config_path: str | Path | None, *, address: str = "127.0.0.1", port: int = 5006, show: bool = False,
           num_threads: int = 0, layout: str | None = None, auth: AuthOptions | None = None,
-          allow_hosts: tuple[str, ...] = ()) -> None:
+          allow_hosts: tuple[str, ...] = (), setup=None) -> None:
     """Open the session of ``config_path`` and serve the dashboard until interrupted.
 
     Everything a user can get wrong (config, data, layout, authentication)
     is checked before the server starts, so it fails with a one-line error
     instead of a page that never loads. A server reachable from the network
     needs authentication (``auth``); every request must name an allowed host.
+    ``setup`` (a :class:`~alabel.dashboard.setup_page.SetupServer`, for a data file
+    without a config) serves the setup page instead until a config is saved.
     """
     auth = auth or AuthOptions()
     loopback = is_loopback(address)
@@ -236,18 +238,21 @@ def serve(config_path: str | Path, *, address: str = "127.0.0.1", port: int = 50
     # Worker threads (queries, label re-reads, the trainer's bookkeeping) share the GIL with
     # the event loop; a shorter switch interval gives a click back the interpreter sooner.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    hub = open_hub(config_path)
+    hub = open_hub(config_path) if setup is None else None
+    name, n_objects = (setup.title, setup.n_objects) if hub is None else (hub.session.config.name, hub.session.pool.n)
     try:
-        resolve_layout(layout or hub.session.config.ui.layout, hub.session)
+        if hub is not None:
+            resolve_layout(layout or hub.session.config.ui.layout, hub.session)
         secret = None
         if auth.kind:
-            secret = cookie_secret(auth.cookie_secret_file or hub.config_path.parent / ".alabel" / "cookie-secret")
+            folder = hub.config_path.parent if hub is not None else setup.out.parent
+            secret = cookie_secret(auth.cookie_secret_file or folder / ".alabel" / "cookie-secret")
         access = ServerAccess(auth=auth.kind, loopback=loopback, cookie_secret=secret)
         if num_threads:
             pn.config.nthreads = int(num_threads)
 
         def page():  # a plain function: Panel calls functions once per browser session
-            return create_page(hub, layout, access)
+            return setup.page(layout, access) if hub is None else create_page(hub, layout, access)
         options = {}
         if auth.password_file:
             options["auth_provider"] = password_provider(auth.password_file)
@@ -255,7 +260,7 @@ def serve(config_path: str | Path, *, address: str = "127.0.0.1", port: int = 50
             options.update(oauth_provider=auth.oauth_provider, oauth_key=auth.oauth_key,
                            oauth_redirect_uri=auth.oauth_redirect_uri)
         server = pn.serve({"/": page}, address=address, port=port, show=show, start=False,
-                          title=f"alabel · {hub.session.config.name}",
+                          title=f"alabel · {name}",
                           # Bokeh's Origin list cannot spell IPv6 ([::1]); same-origin pages there pass Tornado's check
                           websocket_origin=[h for h in hosts if "[" not in h],
                           cookie_secret=secret, verbose=False, **options)
@@ -270,7 +275,7 @@ def serve(config_path: str | Path, *, address: str = "127.0.0.1", port: int = 50
             print(f"alabel: warning: listening on {address}:{server.port}, reachable from the network "
                   f"({auth.kind} sign-in; answers to {', '.join(hosts)}; use TLS through a reverse proxy)",
                   file=sys.stderr, flush=True)
-        print(f"alabel: serving {hub.session.config.name} ({hub.session.pool.n:,} objects) at "
+        print(f"alabel: serving {name} ({n_objects:,} objects) at "
               f"http://{address}:{server.port}/  (Ctrl-C stops)", file=sys.stderr, flush=True)
         server.io_loop.start()
     finally:

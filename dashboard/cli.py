@@ -20,14 +20,17 @@ DEFAULT_CONFIG = "config.yaml"
 
 EPILOG = """\
 examples:
+  alabel init my_table.parquet --out config.yaml    # propose a config from your data
   alabel simulate config.yaml --budget 200 --strategy margin --strategy random --seeds 3 --out runs/ogle
   alabel query config.yaml -n 10 --out next.csv     # what to label next (--new-store the first time)
   alabel label config.yaml --from my_labels.csv     # import labels (columns id,label)
+  alabel label config.yaml --from sample.csv --chosen random   # a random sample: honest estimate
   alabel train config.yaml                          # retrain, save model + metrics + curve
   alabel score config.yaml --out predictions.parquet
   alabel export config.yaml --out bundle/           # hand the session to a colleague
   alabel serve config.yaml                          # the browser dashboard
   alabel passwd users.txt ana                       # a sign-in for: alabel serve --password-file users.txt
+  alabel serve my_table.parquet                     # no config yet: a setup page writes one
 
 exit codes: 0 ok, 2 usage/config error, 3 data error, 4 label-store error,
             5 not ready (no model yet), 6 nothing left to query, 1 other errors
@@ -51,6 +54,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"session config file (default: {DEFAULT_CONFIG})")
         p.set_defaults(func=func)
         return p
+
+    p = sub.add_parser("init", help="Propose a config from data files (CSV, Parquet, FITS): the id, features, "
+                                    "hidden columns, ground truth and classes, each with its reason.",
+                       description="Read the data files and write a commented config.yaml that loads as it is: "
+                                   "the id column, numeric / categorical / array / text features, the "
+                                   "ground-truth column and its classes, and the columns that look like ids, "
+                                   "names or finer labels under data.hidden. Prints what it decided and why.")
+    p.add_argument("data", nargs="+", type=Path, metavar="DATA",
+                   help="data files; the others are joined onto the first by the id column")
+    p.add_argument("--out", type=Path, default=Path(DEFAULT_CONFIG), help=f"config to write (default: {DEFAULT_CONFIG})")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--id-column", default=None, help="id column (default: proposed)")
+    p.add_argument("--ground-truth", default=None,
+                   help="ground-truth column (default: proposed; '' for none)")
+    p.add_argument("--classes", default=None, help="class names, comma-separated (default: the ground truth's)")
+    p.add_argument("--featurizer", default=None, help="featurizer of text columns (default: minilm if installed, "
+                                                      "else tfidf)")
+    p.add_argument("--name", default=None, help="session name (default: the first file's name)")
+    p.set_defaults(func=cmd_init)
 
     p = add("train", "Retrain the head on the stored labels; save the model (skops), metrics JSON "
                      "and a learning-curve PNG.", cmd_train)
@@ -79,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--annotator", default=None, help="annotator name recorded with the labels")
     p.add_argument("--split", default="train", choices=("train", "test"),
                    help="train labels teach the model; test labels only evaluate it")
+    p.add_argument("--chosen", default="strategy", choices=("strategy", "random"),
+                   help="how the objects were chosen: random (a uniform random sample of the data: they "
+                        "also measure accuracy without bias, as audit labels) or strategy (default: any "
+                        "other way, e.g. by a query strategy or by hand)")
 
     p = add("simulate", "Evaluation harness: an oracle (the ground-truth column) answers the queries; "
                         "writes DIR/curve.csv and DIR/curve.png.", cmd_simulate)
@@ -112,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--with-model", action="store_true", help="include the newest saved model")
 
     p = add("serve", "Start the browser dashboard on the config (default: the shipped config.yaml and "
-                     "example_data/).", cmd_serve)
+                     "example_data/); given a data file (DATA.parquet, .csv, .fits) instead, a setup page "
+                     "writes config.yaml next to it and starts labelling.", cmd_serve)
     p.add_argument("--address", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=5006, help="port to listen on (default: 5006)")
     p.add_argument("--show", action="store_true", help="open the dashboard in a web browser")
@@ -157,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from alabel.core.errors import AlabelError
 
+    _one_line_warnings()
     try:
         return int(args.func(args) or 0)
     except AlabelError as exc:
@@ -179,6 +207,23 @@ def main(argv: list[str] | None = None) -> int:
 # ---------------------------------------------------------------------------
 # commands
 # ---------------------------------------------------------------------------
+def _one_line_warnings() -> None:
+    """Show alabel's own warnings (a leaky feature, a class lost to ``missing: drop``) as one line."""
+    import warnings
+
+    from alabel.core.data import DataWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DataWarning):
+            print(f"alabel: warning: {message}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def _open_session(args, **kwargs):
     """The session of a command that reads labels: it never creates a store."""
     from alabel.core.session import Session
@@ -202,6 +247,20 @@ def _current_model(session, quiet: bool):
         raise NotReadyError(f"{session.config.source}: no model yet: label objects of at least two "
                             "classes first (alabel query / alabel label)")
     return model
+
+
+def cmd_init(args) -> int:
+    from alabel.core.scaffold import propose, write_config
+
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    proposal = propose(args.data, id_column=args.id_column, ground_truth=args.ground_truth, classes=classes,
+                       featurizer=args.featurizer)
+    out = write_config(proposal, args.out, force=args.force, name=args.name)
+    for line in proposal.report():
+        print(line)
+    print(f"wrote {out}; check it, then: alabel serve {out}"
+          + (f" (or alabel simulate {out})" if proposal.ground_truth else ""))
+    return 0
 
 
 def cmd_train(args) -> int:
@@ -298,6 +357,7 @@ def cmd_query(args) -> int:
 def cmd_label(args) -> int:
     from alabel.core.config import SessionConfig
     from alabel.core.data import load_pool
+    from alabel.core.evaluation.estimates import random_sample_event_id
 
     config = SessionConfig.load(args.config)
     pool = load_pool(config.data, cache_dir=config.cache_dir)
@@ -308,21 +368,44 @@ def cmd_label(args) -> int:
                           foreign=config.labels.foreign_store, where=config.source)
     if classes:
         store.set_classes(classes)
+        _check_import_classes(args.source_file, args.label_column, classes, config.source)
     before = store.n_labels(split=None, sources=None)
     events = store.import_labels(args.source_file, source=args.source,
                                  annotator=args.annotator or config.labels.annotator or "import",
                                  id_column=args.id_column or config.data.id_column,
                                  label_column=args.label_column, split=args.split,
-                                 known_ids=set(pool.ids))
+                                 known_ids=set(pool.ids),
+                                 event_id=random_sample_event_id if args.chosen == "random" else None)
     after = store.n_labels(split=None, sources=None)
     print(f"imported {len(events)} labels from {args.source_file} into {config.store_path} "
-          f"({after - before} newly labelled objects, {after} in total)")
+          f"({after - before} newly labelled objects, {after} in total)"
+          + ("; marked as a random sample: they count for the audit estimate" if args.chosen == "random" else ""))
     return 0
+
+
+def _check_import_classes(path: Path, column: str, classes: list[str], where: str) -> None:
+    """Every label of an import file is a class of the config (the error names both files and the key)."""
+    import pandas as pd
+
+    from alabel.core.checks import check_labels
+
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path, dtype=str, usecols=[column])
+        elif suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(path, columns=[column])
+        else:
+            return  # the store's importer names the formats it reads
+    except (OSError, ValueError, KeyError):
+        return  # a missing file or column: the store's importer says which, in one line
+    labels = frame[column].astype(object).where(frame[column].notna(), None)
+    check_labels(labels, classes, where=where, context=f"{path}: column {column!r}, ")
 
 
 def cmd_simulate(args) -> int:
     from alabel.core.config import SessionConfig
-    from alabel.core.evaluation.simulate import SimulationPlan, plot_curve, run_simulation, summarise
+    from alabel.core.evaluation.simulate import SimulationPlan, format_summary, plot_curve, run_simulation, summarise
 
     _at_least(args.budget, 1, "--budget")
     _at_least(args.seeds, 1, "--seeds")
@@ -391,8 +474,7 @@ def cmd_simulate(args) -> int:
               f"{args.budget}: the curve stops there", args.quiet)
     plot_curve(curve, args.out / "curve.png", title=f"{config.name}: simulate")
     budgets = sorted({b for b in (20, 50, 100, 200, 500, 1000, 2000) if b <= args.budget} | {args.budget})
-    table = summarise(curve, budgets)
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(format_summary(summarise(curve, budgets)))
     print(f"wrote {args.out / 'curve.csv'} and {args.out / 'curve.png'}")
     return 0
 
@@ -445,15 +527,26 @@ def cmd_serve(args) -> int:
     from alabel.dashboard.auth import AuthOptions
 
     allow_bundle_plugins(args.allow_plugins)
+    auth = AuthOptions(password_file=args.password_file, oauth_provider=args.oauth_provider,
+                       oauth_key=args.oauth_key, oauth_redirect_uri=args.oauth_redirect_uri,
+                       cookie_secret_file=args.cookie_secret_file)
+    options = dict(address=args.address, port=args.port, show=args.show, num_threads=args.num_threads,
+                   layout=args.layout, allow_hosts=tuple(args.allow_host), auth=auth)
+    if _is_data_file(Path(args.config)):  # no config yet: the setup page writes one next to the data
+        from alabel.dashboard.setup_page import SetupServer
+
+        data = Path(args.config)
+        out = data.resolve().parent / DEFAULT_CONFIG
+        if out.exists():
+            raise _config_error(f"{out}: already exists; serve it (alabel serve {out}) or move it away to set "
+                                f"up {data.name} again")
+        serve(None, setup=SetupServer([data], out), **options)
+        return 0
     config = Path(args.config)
     if args.config == DEFAULT_CONFIG and not config.exists():
         shipped = Path(__file__).resolve().parents[1] / DEFAULT_CONFIG  # the repository's example session
         config = shipped if shipped.exists() else config
-    serve(config, address=args.address, port=args.port, show=args.show, num_threads=args.num_threads,
-          layout=args.layout, allow_hosts=tuple(args.allow_host),
-          auth=AuthOptions(password_file=args.password_file, oauth_provider=args.oauth_provider,
-                           oauth_key=args.oauth_key, oauth_redirect_uri=args.oauth_redirect_uri,
-                           cookie_secret_file=args.cookie_secret_file))
+    serve(config, **options)
     return 0
 
 
@@ -487,6 +580,15 @@ def _read_new_password() -> str:
 
 
 # ---------------------------------------------------------------------------
+def _is_data_file(path: Path) -> bool:
+    """A table a data format reads (``.parquet``, ``.csv``, ``.fits``...), not a config."""
+    from alabel.core.data.formats import known_formats
+
+    name = path.name.lower()
+    return not name.endswith((".yaml", ".yml")) and any(
+        name.endswith(ext) for cls in known_formats().values() for ext in cls.extensions)
+
+
 def _config_error(message: str):
     from alabel.core.errors import ConfigError
 

@@ -190,6 +190,8 @@ def load_pool(spec: DataSpec, *, require_ground_truth: bool = False, cache_dir: 
         ground_truth = None if ground_truth is None else ground_truth[keep]
     if require_ground_truth:
         _check_classes(spec, joined, ground_truth)
+    if ground_truth is not None:
+        _warn_leaks(spec, frame, ground_truth, first)
     return Pool(
         frame=frame,
         ids=ids,
@@ -224,6 +226,17 @@ def _check_classes(spec: DataSpec, joined: JoinedSources, ground_truth: np.ndarr
             f"{path}: data.ground_truth: column {spec.ground_truth!r} has {len(classes)} class(es) "
             f"({', '.join(map(repr, classes)) or 'none'}); at least 2 are needed"
         )
+
+
+def _warn_leaks(spec: DataSpec, frame: pd.DataFrame, ground_truth: np.ndarray, path: Path) -> None:
+    """Warn for every plain feature that predicts the ground truth on its own (it gives the class away)."""
+    from ..checks import leaky_columns
+
+    features = spec.features
+    for leak in leaky_columns(frame, features.numeric + features.categorical, ground_truth):
+        kind = "numeric" if leak.column in features.numeric else "categorical"
+        warnings.warn(leak.message(str(path), f"data.features.{kind}", f"data.ground_truth {spec.ground_truth!r}"),
+                      DataWarning, stacklevel=3)
 
 
 def _warn_lost_classes(spec: DataSpec, ground_truth: np.ndarray | None, keep: np.ndarray, path: Path) -> None:

@@ -25,7 +25,7 @@ import pandas as pd
 from ..config import SessionConfig
 from ..files import atomic_path, write_text
 from ..strategies import parse_strategy
-from .simulate import SimulationPlan, run_simulation
+from .simulate import SimulationPlan, run_simulation, safe_name
 
 #: Heads of the grid, as alabel's example configs write them.
 BASELINE_HEADS: dict[str, dict] = {
@@ -92,7 +92,10 @@ def run_method(config: SessionConfig, method: Method, seed: int, *, budget: int 
     plan = SimulationPlan(budget=budget, strategies=[method.strategy] if method.strategy else None,
                           seeds=[seed], initial_labels=method.initial_labels, batch_size=batch_size,
                           test_size=test_size, head=method.head)
-    curve = run_simulation(method_config(config, method), plan, out_dir=out_dir, on_round=on_round)
+    # A folder per method: two heads with one strategy would otherwise share a store's name,
+    # and the second run would replace the first's labels.
+    method_dir = None if out_dir is None else Path(out_dir) / safe_name(method.name)
+    curve = run_simulation(method_config(config, method), plan, out_dir=method_dir, on_round=on_round)
     curve.insert(0, "method", method.name)
     return curve
 

@@ -22,6 +22,11 @@ an estimate without that bias:
   twenty would give an interval spanning most of [0, 1], while two more
   coverage picks measurably help the first model.
 
+Labels imported from a uniform random sample of the data (``alabel label --from
+FILE --chosen random``) count as audit labels too: their event ids carry
+:data:`RANDOM_SAMPLE_PREFIX`, so the store (the one owner of labelling state)
+keeps how they were chosen, in every process and through exports.
+
 Every estimate carries a 95 % Wilson interval and the number of labels behind
 it: with 20 audit labels the interval is about ±0.2, and it says so.
 """
@@ -40,6 +45,8 @@ from .metrics import wilson_interval
 AUDIT_HASH_KEY = "alabel-audit-v01"
 #: ``QueryItem.strategy`` of the uniformly random picks (they do not depend on the model).
 RANDOM_PICK_STRATEGIES = ("audit", "test")
+#: Event-id prefix of labels whose objects were drawn uniformly at random outside alabel.
+RANDOM_SAMPLE_PREFIX = "random-sample:"
 #: Groups of audit labels refitted without, when the head made no out-of-fold predictions.
 AUDIT_FOLDS = 5
 #: Audit share of the default session (``strategy: auto``) when the config sets none.
@@ -68,6 +75,19 @@ def audit_mask(object_ids, fraction: float) -> np.ndarray:
         return np.zeros(len(ids), dtype=bool)
     hashes = pd.util.hash_array(ids, hash_key=AUDIT_HASH_KEY, categorize=False)
     return (hashes / np.float64(2 ** 64)) < fraction
+
+
+def random_sample_event_id() -> str:
+    """A fresh event id that marks its label as one of a uniform random sample."""
+    import uuid
+
+    return f"{RANDOM_SAMPLE_PREFIX}{uuid.uuid4()}"
+
+
+def chosen_at_random(event_ids) -> np.ndarray:
+    """Which events label objects drawn uniformly at random (ids made by :func:`random_sample_event_id`)."""
+    ids = pd.Series(np.asarray(event_ids, dtype=object)).astype(str)
+    return ids.str.startswith(RANDOM_SAMPLE_PREFIX).to_numpy(dtype=bool)
 
 
 def random_quota(fraction: float, n_labelled: int, n_random_labelled: int, n: int, *, start: int = 0) -> int:
@@ -230,8 +250,8 @@ def audit_estimate(head, X_train, y_train, audit, *, sample_weight=None, folds: 
     if oof is not None and len(oof) == len(y_train):
         hits = np.asarray(oof)[audit].astype(str) == y_train[audit]
         return estimate(hits, method=f"{k} random audit labels, out-of-fold predictions of the chosen head")
-    if len(np.unique(y_train[~audit])) < 2:
-        return estimate([], method=f"{k} audit labels, but the other labels hold one class only")
+    if len(np.unique(y_train)) < 2:
+        return estimate([], method=f"{k} audit labels, but the labels hold one class only")
     base = head.evaluation_template()  # the auto head's chosen candidate
     groups = np.array_split(np.random.default_rng(random_state).permutation(np.flatnonzero(audit)),
                             min(int(folds), k))
@@ -239,10 +259,14 @@ def audit_estimate(head, X_train, y_train, audit, *, sample_weight=None, folds: 
     for held_out in groups:
         train = np.ones(len(y_train), dtype=bool)
         train[held_out] = False
+        if len(np.unique(y_train[train])) < 2:
+            continue  # this group holds every label of all classes but one: no model to refit
         model = clone(base)
         kwargs = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)[train]}
         model.fit(X_train[train], y_train[train], **kwargs)
         hits.append(np.asarray(model.predict(X_train[held_out])).astype(str) == y_train[held_out])
+    if not hits:
+        return estimate([], method=f"{k} audit labels, but no group leaves two classes to refit on")
     return estimate(np.concatenate(hits), method=f"{k} random audit labels, each predicted by the chosen model "
                     f"refitted without its group of {len(groups)}")
 

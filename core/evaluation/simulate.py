@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from ..checks import check_truth_classes
 from ..config import LoopSpec, SessionConfig
+from ..data import load_pool
 from ..errors import ConfigError, DataError, EmptyPoolError
 from ..files import atomic_path
 from ..heads import parse_head
@@ -65,9 +67,10 @@ def oracle_config(config: SessionConfig, plan: SimulationPlan) -> SessionConfig:
 
 
 def load_oracle_pool(config: SessionConfig):
-    from ..data import load_pool
-
     pool = load_pool(config.data, require_ground_truth=True, cache_dir=config.cache_dir)
+    # Before any run: an oracle answer no class lists would stop the run part-way.
+    pool.ground_truth = check_truth_classes(pool.ground_truth, config.class_names, where=config.source,
+                                            column=config.data.ground_truth)
     truth = pool.ground_truth
     missing = pd.isna(pd.Series(truth, dtype=object)).to_numpy()
     if missing.any():
@@ -140,7 +143,7 @@ def _simulate_one(config, pool, truth, strategy: dict, seed: int, pool_rows, tes
     name = strategy.get("type", "strategy")
     loop_name = loop_label(run_config.loop)
     tag = name if run_config.loop.type == "active" and not run_config.loop.params else \
-        f"{name}-{_safe_name(loop_name)}"
+        f"{name}-{safe_name(loop_name)}"
     store_path = store_dir / f"labels-{tag}-seed{seed}.sqlite"
     for suffix in ("", "-wal", "-shm"):
         Path(str(store_path) + suffix).unlink(missing_ok=True)
@@ -203,14 +206,19 @@ def _estimate_columns(metrics: dict) -> dict:
             "estimate_low": low, "estimate_high": high, "estimate_n": estimate.get("n", 0)}
 
 
-def _safe_name(text: str) -> str:
+def safe_name(text: str) -> str:
+    """``text`` with every character but letters, digits, ``._-`` replaced: a file or folder name."""
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)
 
 
 def summarise(curve: pd.DataFrame, budgets: Sequence[int] = (20, 50, 100, 200, 500)) -> pd.DataFrame:
     """Mean ± sd of accuracy and balanced accuracy at each budget, per head, loop and strategy.
 
-    Loops that pseudo-label add the mean pseudo-label count and precision.
+    Loops that pseudo-label add the mean pseudo-label count and precision; runs
+    of the ``auto`` head add the head it chose (``head_chosen``: the commonest
+    choice over seeds, with its share when the seeds disagree); runs with audit
+    labels add the honest estimate a user sees (``estimate``, its 95 % interval
+    ``estimate_low``/``estimate_high`` and ``estimate_n``, means over seeds).
     """
     at = curve[curve["labels"].isin(budgets)]
     keys = ["head", "loop", "strategy", "labels"] if "loop" in at else ["head", "strategy", "labels"]
@@ -222,7 +230,44 @@ def summarise(curve: pd.DataFrame, budgets: Sequence[int] = (20, 50, 100, 200, 5
         extra = at.groupby(keys).agg(pseudo_labels=("pseudo_labels", "mean"),
                                      pseudo_precision=("pseudo_precision", "mean"))
         table = table.join(extra)
+    if "head_choice" in at and at["head_choice"].notna().any():
+        table = table.join(at.groupby(keys)["head_choice"].agg(_commonest).rename("head_chosen"))
+    if "estimate_accuracy" in at and at["estimate_accuracy"].notna().any():
+        table = table.join(at.groupby(keys).agg(
+            estimate=("estimate_accuracy", "mean"), estimate_low=("estimate_low", "mean"),
+            estimate_high=("estimate_high", "mean"), estimate_n=("estimate_n", "mean")))
     return table.reset_index()
+
+
+def _commonest(choices: pd.Series) -> str | None:
+    """The commonest head choice over seeds, with its share when the seeds disagree (``hgb 2/3``)."""
+    counts = choices.dropna().astype(str).value_counts()
+    if counts.empty:
+        return None
+    name, n = counts.index[0], int(counts.iloc[0])
+    return name if n == len(choices) else f"{name} {n}/{len(choices)}"
+
+
+def format_summary(table: pd.DataFrame) -> str:
+    """The summary as the text ``alabel simulate`` prints: per budget, the held-out accuracy,
+    the head the default chose and the honest (audit) estimate with its interval side by side."""
+    out = pd.DataFrame({c: table[c] for c in ("head", "loop", "strategy", "labels") if c in table})
+    out["held-out accuracy"] = [f"{m:.3f} ± {0.0 if pd.isna(sd) else sd:.3f}"
+                                for m, sd in zip(table["accuracy_mean"], table["accuracy_sd"])]
+    if "head_chosen" in table:
+        out["head chosen (auto)"] = table["head_chosen"].fillna("-")
+    if "estimate" in table:
+        out["audit estimate (95 % interval, labels)"] = [
+            "-" if pd.isna(e) else f"{e:.3f} ({lo:.3f}-{hi:.3f}, n={n:.0f})"
+            for e, lo, hi, n in zip(table["estimate"], table["estimate_low"], table["estimate_high"],
+                                    table["estimate_n"])]
+    out["balanced accuracy"] = [f"{v:.3f}" for v in table["balanced_accuracy_mean"]]
+    for column in ("pseudo_labels", "pseudo_precision"):
+        if column in table:
+            out[column.replace("_", " ")] = [f"{v:.3f}" if column == "pseudo_precision" else f"{v:.0f}"
+                                             for v in table[column]]
+    out["seeds"] = table["seeds"]
+    return out.to_string(index=False)
 
 
 def plot_curve(curve: pd.DataFrame, path: Path, *, title: str = "alabel simulate",

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -91,12 +91,15 @@ class FilesMixin:
         confidence_column: str | None = None,
         time_column: str | None = None,
         known_ids: Collection[Any] | None = None,
+        event_id: Callable[[], str] | None = None,
     ) -> list[LabelEvent]:
         """Record labels from a table (CSV/Parquet file or DataFrame), all or nothing.
 
         Every row is checked (columns present, ids and labels not missing,
         classes known) before anything is written; on any error the store is
-        unchanged and the message names the file and the column.
+        unchanged and the message names the file and the column. ``event_id``
+        makes each row's event id (default: a UUID); an id can say how the
+        objects were chosen (``core.evaluation.estimates.random_sample_event_id``).
 
         Returns
         -------
@@ -132,6 +135,8 @@ class FilesMixin:
                     f"first {ids.iloc[stray[0]]!r} in data row {stray[0] + 1}"
                 )
         rows = pd.DataFrame({field: table[column] for field, column in wanted.items() if column is not None})
+        if event_id is not None:
+            rows["event_id"] = [event_id() for _ in range(len(rows))]
         return self._record_rows(
             rows,
             defaults={"annotator": annotator, "source": source, "split": split, "kind": "label"},

@@ -2,7 +2,8 @@
 
     .venv/bin/python docs/screenshots/capture.py
 
-Starts ``alabel serve`` on copies of the shipped OGLE-III and digits configs
+Starts ``alabel serve`` on a copy of the Portal rodents table (the setup page of a data
+file without a config) and on copies of the shipped OGLE-III and digits configs
 (labels in a temporary folder, never in the repository's stores), labels a
 few dozen objects with their catalogue class so that a model, its colours and
 its metrics are on screen, and saves full-page PNGs next to this script.
@@ -52,8 +53,33 @@ def capture(example: str, out: Path, *, labels: int, colour: str, folder: Path) 
     print(f"wrote {out}")
 
 
+def capture_setup(out: Path, *, folder: Path) -> None:
+    """The setup page of ``alabel serve DATA.parquet`` (a copy of the Portal rodents table), 1280x720."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    folder.mkdir(parents=True, exist_ok=True)
+    data = folder / "portal_rodents.parquet"
+    shutil.copy(REPO / "example_data" / data.name, data)
+    server = Server(data).wait_ready()
+    try:
+        with sync_playwright() as playwright:
+            browser = launch_browser(playwright)
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(server.url, timeout=60_000)
+            page.locator(".alabel-setup").wait_for(timeout=60_000)
+            time.sleep(1.0)
+            page.screenshot(path=str(out))
+            browser.close()
+    finally:
+        server.stop()
+    print(f"wrote {out}")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="alabel-screens-") as tmp:
+        capture_setup(HERE / "setup-page.png", folder=Path(tmp) / "setup")
         capture("ogle3", HERE / "dashboard-ogle3.png", labels=40, colour="prediction", folder=Path(tmp))
         capture("digits", HERE / "dashboard-digits.png", labels=30, colour="label", folder=Path(tmp))
 

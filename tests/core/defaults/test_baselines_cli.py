@@ -100,7 +100,7 @@ def test_tables_compare_the_default_with_the_best_baseline():
 
 def test_baselines_take_the_batch_size_from_the_config(tmp_path, monkeypatch):
     """One default for batch_size (loop.batch_size): the CLI no longer substitutes 10."""
-    import alabel.core.simulate as simulate
+    import alabel.core.evaluation.simulate as simulate
 
     write_table(tmp_path, n=150)
     cfg = config_dict()
@@ -114,12 +114,28 @@ def test_baselines_take_the_batch_size_from_the_config(tmp_path, monkeypatch):
         return []
 
     monkeypatch.setattr(simulate, "_simulate_one", fake_session_run)
-    monkeypatch.setattr("alabel.core.baselines.run_random_baseline",
+    monkeypatch.setattr("alabel.core.evaluation.baselines.run_random_baseline",
                         lambda *a, **k: pd.DataFrame(columns=["method", *simulate.CURVE_COLUMNS]))
-    monkeypatch.setattr("alabel.core.baselines.write_report",
+    monkeypatch.setattr("alabel.core.evaluation.baselines.write_report",
                         lambda *a, **k: dict.fromkeys(("curve", "table", "plot"), "x"))
-    monkeypatch.setattr("alabel.core.baselines.report_text", lambda *a, **k: "")
-    monkeypatch.setattr("alabel.core.baselines.margins", lambda *a, **k: pd.DataFrame({"margin": []}))
+    monkeypatch.setattr("alabel.core.evaluation.baselines.report_text", lambda *a, **k: "")
+    monkeypatch.setattr("alabel.core.evaluation.baselines.margins", lambda *a, **k: pd.DataFrame({"margin": []}))
     main(["-q", "simulate", str(path), "--baselines", "--budget", "20", "--seeds", "1",
           "--out", str(tmp_path / "o")])
     assert batches and set(batches) == {7}
+def test_baselines_give_every_run_its_own_store(tmp_path, capsys):
+    """Two heads with one strategy used to write labels-margin-seed0.sqlite in turn (the second
+    replaced the first); each method now has a folder of its own."""
+    from alabel.core.labels import LabelStore
+
+    config = _default_config(tmp_path)
+    out = tmp_path / "run"
+    assert main(["-q", "simulate", str(config), "--baselines", "--budget", "20", "--seeds", "1",
+                 "--out", str(out)]) == 0
+    stores = sorted(p.relative_to(out / "stores").as_posix() for p in (out / "stores").rglob("*.sqlite"))
+    model_driven = [m.name for m in baseline_methods() if not m.name.endswith("+random")]
+    assert stores == sorted([f"{DEFAULT_NAME}/labels-auto-seed0.sqlite"]
+                            + [f"{name.replace('+', '_')}/labels-{name.split('+')[1]}-seed0.sqlite"
+                               for name in model_driven])
+    for path in (out / "stores").rglob("*.sqlite"):
+        assert LabelStore.open(path).n_labels(split=None, sources=None) == 20
