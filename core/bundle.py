@@ -126,7 +126,7 @@ def _copy_referenced_files(config: SessionConfig, root: Path, data_dir: Path) ->
 def _copy_models(models_dir: Path, dest: Path) -> None:
     """Copy the newest complete saved model (a folder) and the history up to it."""
     from .heads.persist import MANIFEST
-    from .session import HISTORY_FILE, model_folder_name
+    from .models_folder import HISTORY_FILE, model_folder_name
 
     records = read_jsonl(models_dir / HISTORY_FILE)
     complete = [i for i, r in enumerate(records) if isinstance(r.get("version"), int)

@@ -35,7 +35,9 @@ from .errors import ConfigError, DataError, EmptyPoolError, LabelStoreError, Not
 from .evaluation import estimates
 from .heads import parse_head
 from .heads.persist import load_head, save_head
+from .labels import anonymous_annotator
 from .loops import LoopContext
+from .models_folder import HISTORY_FILE, model_folder_name
 from .records import EvaluationSet, ModelVersion, Prediction, QueryItem
 from .strategies import parse_strategy
 from .strategies.planner import QueryPlanner
@@ -44,8 +46,6 @@ from .training.trainer import BackgroundTrainer, TrainerStatus
 
 log = logging.getLogger(__name__)
 
-#: The journal of saved model versions, one JSON record a line, in ``labels.models``.
-HISTORY_FILE = "history.jsonl"
 #: Sources whose labels train the model by default (pseudo-labels join through loops).
 TRAINING_SOURCES = ("human", "catalogue", "import")
 
@@ -545,6 +545,15 @@ class Session:
                                  strategy=self.strategy, model=self.model, split=split, within=within,
                                  within_label=within_label, lease=lease)
 
+    def use_process_annotator(self) -> str:
+        """Label and lease as a name unique to this process and host; returns it.
+
+        For a command run without an annotator: two runs must not lease each
+        other the same objects, so they may not share one name.
+        """
+        self.annotator = anonymous_annotator()
+        return self.annotator
+
     def release(self, object_ids: Iterable, annotator: str | None = None) -> None:
         """Give back objects served to ``annotator`` that it will not label."""
         self.planner.release(object_ids, annotator or self.annotator)
@@ -776,8 +785,3 @@ def _remove_if_empty(folder: Path) -> None:
         folder.rmdir()
     except OSError:
         pass  # not empty (an older complete save) or already gone
-
-
-def model_folder_name(version) -> str:
-    """The folder a saved model version lives in, inside ``labels.models``."""
-    return f"model-v{int(version):05d}.skops"

@@ -324,14 +324,12 @@ def cmd_score(args) -> int:
 def cmd_query(args) -> int:
     import pandas as pd
 
-    from alabel.core.labels import anonymous_annotator
-
     _at_least(args.n, 1, "-n")
     # Without --annotator (or labels.annotator) the leases are this run's own: two runs
     # must not hand out the same objects.
     with _open_session(args, annotator=args.annotator or None, create_store=args.new_store) as session:
         if not (args.annotator or session.config.labels.annotator):
-            session.annotator = anonymous_annotator()
+            session.use_process_annotator()
         model = None
         if session.labels("train")["label"].nunique() >= 2:
             model = _current_model(session, args.quiet)

@@ -49,6 +49,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ..errors import ConfigError, DataError, NotReadyError, did_you_mean
 from ..params import CheckedParams, Param, Spec
 from ..registry import concrete_descendants, resolve
+from .skops_payload import skops_dump, skops_load
 
 #: Spec keys alabel sets itself (from the label schema and the config seed).
 RESERVED_SPEC_KEYS = ("classes", "random_state")
@@ -222,16 +223,12 @@ class Head(ClassifierMixin, BaseEstimator):
     # --------------------------------------------------------- persistence
     def _save(self, path: Path) -> None:
         """Write this fitted head's payload into the directory ``path`` (skops format)."""
-        from .persist import skops_dump
-
         skops_dump(self, path)
 
     @classmethod
     def _load(cls, path: Path) -> "Head":
         """Read a head written by :meth:`_save` from the directory ``path``."""
-        from .persist import skops_load
-
-        return skops_load(cls, path)
+        return skops_load(cls, path, heads=skops_heads())
 
     # ------------------------------------------------------------- helpers
     def _resolve_classes(self, y: np.ndarray) -> np.ndarray:
@@ -390,3 +387,9 @@ def to_spec(head: Head) -> dict[str, Any]:
     for name in type(head).spec_keys():
         spec[name] = copy.deepcopy(params[name])
     return spec
+
+
+def skops_heads() -> frozenset[type]:
+    """alabel's registered heads whose payload is skops (their classes are allowed in model files)."""
+    return frozenset(cls for cls in concrete_descendants(Head).values()
+                     if cls.__module__.startswith("alabel.core.heads.") and cls._save is Head._save)

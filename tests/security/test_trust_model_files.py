@@ -13,7 +13,7 @@ from trust_fixtures import add_attribute, json_node, label_all, rewrite_schema, 
 
 from alabel.core.errors import DataError
 from alabel.core.heads import LogisticRegressionHead, RandomForestHead, load_head, save_head
-from alabel.core.heads.persist import SKOPS_FILE
+from alabel.core.heads.skops_payload import SKOPS_FILE
 from alabel.dashboard.cli import main
 
 
@@ -167,9 +167,9 @@ def test_any_mutated_payload_loads_or_is_refused_in_one_line(fitted, tmp_path):
 
 
 def test_an_oversized_schema_is_refused_before_it_is_read(fitted, tmp_path, monkeypatch):
-    from alabel.core.heads import persist
+    from alabel.core.heads import skops_payload
 
     model = save_head(fitted, tmp_path / "model")
-    monkeypatch.setattr(persist, "MAX_SCHEMA_BYTES", 100)
+    monkeypatch.setattr(skops_payload, "MAX_SCHEMA_BYTES", 100)
     with pytest.raises(DataError, match=r"schema\.json unpacks to \d+ bytes \(more than 100\)"):
         load_head(model)
