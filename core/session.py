@@ -15,7 +15,6 @@ dashboard talk to. Its contract:
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 import time
@@ -27,17 +26,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import checks, files
+from . import checks
 from .bundle import export_bundle
 from .config import SessionConfig, assign_class_defaults
 from .data import load_pool
-from .errors import ConfigError, DataError, EmptyPoolError, LabelStoreError, NotReadyError
+from .errors import ConfigError, LabelStoreError, NotReadyError
 from .evaluation import estimates
 from .heads import parse_head
-from .heads.persist import load_head, save_head
 from .labels import anonymous_annotator
 from .loops import LoopContext
-from .models_folder import HISTORY_FILE, model_folder_name
+from .models_folder import ModelsFolder
 from .records import EvaluationSet, ModelVersion, Prediction, QueryItem
 from .strategies import parse_strategy
 from .strategies.planner import QueryPlanner
@@ -122,8 +120,8 @@ class Session:
         self._lock = threading.RLock()
         self._model_published = threading.Condition()
         self._listeners: list[Callable[[str, object], None]] = []
-        self.history: list[dict] = self._load_history()
-        self._next_version = max((r["version"] for r in self.history), default=0) + 1
+        self.models = ModelsFolder(config.models_dir, keep=persist_models)
+        self.history: list[dict] = self.models.history  # per-version summaries: the learning curve
         self.model: ModelVersion | None = None
         self._loop_info: dict[int, dict] = {}  # version -> TrainingSet.info of a job in flight
         self._retrain_pending = False  # a retrain asked for while no background trainer runs
@@ -322,7 +320,7 @@ class Session:
                 self.add_class(str(name))
             classes = list(self.classes)
             X_eval, y_eval, evaluation = self._evaluation_data()
-            version = self._allocate_version()
+            version = self.models.allocate()
             self._loop_info[version] = training.info
             X_train = self.pool.X[rows]
             self._keep_audit_rows(version, rows, X_train, y, weights, training.n_human)
@@ -437,7 +435,7 @@ class Session:
             model.metrics["estimate"] = estimates.choose_estimate(model.metrics, audit)
             self.history.append(model.summary())
         if self.persist_models:
-            self._save_version(model)
+            self.models.save(model.head, model.summary())
         self._emit("metrics", model)
 
     def retrain(self) -> ModelVersion | None:
@@ -510,15 +508,6 @@ class Session:
             return self.model
 
     # -- queries -----------------------------------------------------------------------
-    def prediction(self, row: int) -> Prediction | None:
-        """The newest model's class for pool row ``row`` (None before the first model)."""
-        model = self.model
-        if model is None or model.proba is None:
-            return None
-        p = model.proba[int(row)]
-        best = int(np.argmax(p))
-        return Prediction(str(model.classes[best]), float(p[best]), model.version)
-
     def labelled_rows(self, sources: Iterable[str] = TRAINING_SOURCES) -> np.ndarray:
         """Pool rows labelled by people (either split), from one indexed store query, in pool order."""
         return self.planner.labelled_rows(sources)
@@ -702,17 +691,14 @@ class Session:
 
     # -- persistence ------------------------------------------------------------------
     def model_path(self, version: int) -> Path:
-        return self.config.models_dir / model_folder_name(version)
+        return self.models.path(version)
 
     def restore_latest_model(self) -> ModelVersion | None:
         """Load the newest saved model (``persist_models``) and score the pool with it."""
-        if not self.history:
+        latest = self.models.latest()
+        if latest is None:
             return None
-        record = self.history[-1]
-        path = self.model_path(record["version"])
-        if not path.exists():
-            return None
-        head = load_head(path)
+        record, head = latest
         proba = predict_proba_chunked(head, self.pool.X)
         try:
             model = ModelVersion(
@@ -722,50 +708,10 @@ class Session:
                 finished_at=float(record["finished_at"]), proba=proba,
                 n_pseudo_labels=int(record.get("n_pseudo_labels", 0)))
         except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(f"{self.config.models_dir / HISTORY_FILE}: record of version {record['version']} "
-                            f"is damaged ({type(exc).__name__}: {exc}); retrain with alabel train") from None
+            raise self.models.damaged(record, exc) from None
         with self._lock:
             self.model = model
         return model
-
-    def _load_history(self) -> list[dict]:
-        if not self.persist_models:
-            return []
-        # A record torn by a crash is skipped with a warning (core/files.py), not fatal.
-        return [r for r in files.read_jsonl(self.config.models_dir / HISTORY_FILE)
-                if isinstance(r.get("version"), int)]
-
-    def _allocate_version(self) -> int:
-        """The next model version; with saved models, claimed across processes.
-
-        Two ``alabel train`` runs on one models folder would otherwise both
-        take ``last + 1``: the claim is the model folder itself, created with
-        ``mkdir`` (atomic, fails if it exists), so each version has one owner.
-        """
-        version = self._next_version
-        if self.persist_models:
-            folder = self.config.models_dir
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                while True:
-                    try:
-                        self.model_path(version).mkdir()
-                        break
-                    except FileExistsError:
-                        version += 1
-            except OSError as exc:
-                raise files.storage_error(self.model_path(version), exc) from None
-        self._next_version = version + 1
-        return version
-
-    def _save_version(self, model: ModelVersion) -> None:
-        path = self.model_path(model.version)
-        try:
-            save_head(model.head, path)
-        except BaseException:
-            _remove_if_empty(path)  # the version's claim: no empty model folder left behind
-            raise
-        files.append_line(self.config.models_dir / HISTORY_FILE, json.dumps(model.summary()))
 
     def close(self) -> None:
         """Stop the trainer; the store stays consistent (every label is already committed)."""
@@ -778,10 +724,3 @@ class Session:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _remove_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()
-    except OSError:
-        pass  # not empty (an older complete save) or already gone

@@ -8,7 +8,6 @@ therefore exactly reproducible from the store, whatever models were trained
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ..training.retrain import TrainingJob, evaluate
