@@ -67,7 +67,7 @@ def percentiles(values) -> dict:
 
 
 def run(config: Path, labels: int, pace: float) -> tuple[pd.DataFrame, dict]:
-    from core.session import Session
+    from alabel.core.session import Session
 
     with tempfile.TemporaryDirectory(prefix="alabel-engine-bench-") as tmp:
         path = shipped_config(Path(tmp), config)
@@ -112,9 +112,9 @@ def main() -> None:
     parser.add_argument("--tag", default="new", help="which code this run measures (old, new, ...)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "engine_latency.csv")
     args = parser.parse_args()
-    import core
+    import alabel.core as core
 
-    print(f"measuring the code in {Path(core.__file__).parent.parent}", flush=True)
+    print(f"measuring the code in {Path(core.__file__).parent}", flush=True)
     table, info = run(args.config, args.labels, args.pace)
     lat, floor = percentiles(table["latency_s"]), percentiles(table["floor_s"])
     cold = table[table["model_version"].isna()]

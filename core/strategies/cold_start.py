@@ -46,6 +46,7 @@ from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import NearestNeighbors
 
+from .. import threads
 from . import scores
 from .base import (
     Param,
@@ -165,22 +166,13 @@ def _kmeans(Z: np.ndarray, k: int, *, n_init: int, random_state: int, sample_wei
 
 
 def _one_thread():
-    """Limit BLAS/OpenMP to one thread around the small k-means fits of a query.
+    """BLAS/OpenMP on one thread around a query's small k-means fits and distance blocks.
 
     scikit-learn's k-means runs its Lloyd steps on an OpenMP pool: on a busy
-    2-core machine, a 90-row fit waits ~40 ms on threads that have nothing to
-    share (one thread: ~20 ms, same result). The controller is built once
-    (threadpoolctl's scan of the loaded libraries costs more than the fit).
+    2-core machine a 90-row fit waited ~40 ms on threads that have nothing to
+    share (one thread: ~20 ms, the same result).
     """
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1)
-
-
-_CONTROLLER = None
+    return threads.limited(1)
 
 
 def weighted_kmeans(points: np.ndarray, weights: np.ndarray, k: int, *, n_init: int, seed: int,

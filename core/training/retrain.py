@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
+from .. import threads
 from ..errors import AlabelError
 from ..evaluation.metrics import classification_metrics
 
@@ -148,9 +149,7 @@ def _thread_limits(n_rows: int):
     if n_rows >= SMALL_FIT_ROWS:
         yield
         return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
+    with threads.limited(1):
         yield
 
 
@@ -197,17 +196,39 @@ def out_of_fold_metrics(head, job: TrainingJob, check_cancel: Callable[[], None]
     return classification_metrics(y, y_pred.astype(str), job.classes, evaluation="out-of-fold")
 
 
+def pool_scorer(head) -> Callable[[np.ndarray], np.ndarray]:
+    """What scores a chunk of the pool: the head's fast scorer when it has one, else ``predict_proba``.
+
+    Linear heads fold imputation and scaling into their weights
+    (:meth:`.heads.sklearn_heads.SklearnHead.pool_scorer`): one float32 pass
+    without scikit-learn's checks at every chunk.
+    """
+    fast = getattr(head, "pool_scorer", None)
+    scorer = fast() if fast is not None else None
+    if scorer is not None:
+        return scorer
+    return getattr(head, "predict_proba_pool", None) or head.predict_proba
+
+
 def predict_proba_chunked(head, X, check_cancel: Callable[[], None] | None = None) -> np.ndarray:
-    """``head.predict_proba`` over a large matrix in chunks, as float32."""
-    scorer = getattr(head, "predict_proba_pool", None) or head.predict_proba
-    parts = []
-    for start in range(0, len(X), SCORE_CHUNK_ROWS):
-        if check_cancel is not None:
-            check_cancel()
-        parts.append(np.asarray(scorer(np.asarray(X[start:start + SCORE_CHUNK_ROWS])), dtype=np.float32))
-    if not parts:
+    """The head's probabilities over a large matrix, as float32, chunk by chunk.
+
+    BLAS runs on :func:`core.threads.scoring_threads` threads meanwhile (every
+    CPU but one, which stays with the server's interpreter).
+    """
+    scorer = pool_scorer(head)
+    out = None
+    with threads.limited(threads.scoring_threads()):
+        for start in range(0, len(X), SCORE_CHUNK_ROWS):
+            if check_cancel is not None:
+                check_cancel()
+            part = np.asarray(scorer(np.asarray(X[start:start + SCORE_CHUNK_ROWS])), dtype=np.float32)
+            if out is None:
+                out = np.empty((len(X), part.shape[1]), dtype=np.float32)
+            out[start:start + len(part)] = part
+    if out is None:
         return np.zeros((0, len(head.classes_)), dtype=np.float32)
-    return np.concatenate(parts)
+    return out
 
 
 def _weight_kwargs(sample_weight) -> dict:
