@@ -11,11 +11,15 @@ object. The timed span is ``teach`` + ``query(1)``: label → next query, from
 the very first label, cold start (no model yet) included, with retrains and
 evaluations running in the trainer thread in between.
 
-The floor is a trivial operation timed just before every label in the same
-process (a fixed small Python workload): it shows what the machine's load and
-the trainer thread's share of the interpreter cost any call at that moment,
-so the label → query figures are read against it, not as absolute times (the
-machines are shared and noisy: the load average is reported beside them).
+Two floors are timed just before every label in the same process: a trivial
+operation (a fixed small Python workload), which shows what the machine's
+load and the trainer thread's share of the interpreter cost any call at that
+moment, and a trivial durable write (one row committed to a SQLite file beside
+the label store, ``synchronous=FULL`` as the store commits), which shows what
+the disk costs a label at that moment. The label → query figures are read
+against them, not as absolute times (the machines are shared and noisy: the
+load average is reported beside them). ``teach`` and ``query`` are also timed
+apart.
 
 ``--tag`` names the code measured (e.g. ``old`` for a run with
 ``PYTHONPATH`` pointing at a checkout of the previous code); each run appends
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -46,6 +51,21 @@ def trivial() -> int:
     thread's share of it and for the machine's load like the session's calls do.
     """
     return sum(i * i for i in range(3000))
+
+
+class DurableWrite:
+    """One row committed to a SQLite file with ``synchronous=FULL``: the floor of a durable label."""
+
+    def __init__(self, path: Path):
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("CREATE TABLE t (x INTEGER)")
+
+    def __call__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("INSERT INTO t VALUES (1)")
+        self.db.execute("COMMIT")
 
 
 def shipped_config(folder: Path, config: Path) -> Path:
@@ -79,6 +99,7 @@ def run(config: Path, labels: int, pace: float) -> tuple[pd.DataFrame, dict]:
         t0 = time.perf_counter()
         item = session.query(1)[0]
         first_query_s = time.perf_counter() - t0
+        durable = DurableWrite(Path(tmp) / "floor.sqlite")
         records = []
         clock = time.perf_counter()
         for i in range(labels):
@@ -88,13 +109,18 @@ def run(config: Path, labels: int, pace: float) -> tuple[pd.DataFrame, dict]:
             f0 = time.perf_counter()
             trivial()
             floor = time.perf_counter() - f0
+            f0 = time.perf_counter()
+            durable()
+            floor_write = time.perf_counter() - f0
             state = session.status.state
             model = session.model
             t0 = time.perf_counter()
             session.teach(item.object_id, truth[item.row])
+            t1 = time.perf_counter()
             item = session.query(1)[0]
             elapsed = time.perf_counter() - t0
-            records.append({"label": i + 1, "latency_s": elapsed, "floor_s": floor, "trainer": state,
+            records.append({"label": i + 1, "latency_s": elapsed, "teach_s": t1 - t0, "query_s": elapsed - (t1 - t0),
+                            "floor_s": floor, "floor_write_s": floor_write, "trainer": state,
                             "model_version": model.version if model else None,
                             "strategy": item.strategy, "load": os.getloadavg()[0]})
         session.close()
@@ -117,12 +143,16 @@ def main() -> None:
     print(f"measuring the code in {Path(core.__file__).parent}", flush=True)
     table, info = run(args.config, args.labels, args.pace)
     lat, floor = percentiles(table["latency_s"]), percentiles(table["floor_s"])
+    write, teach, query = (percentiles(table[c]) for c in ("floor_write_s", "teach_s", "query_s"))
     cold = table[table["model_version"].isna()]
     row = {"tag": args.tag, "when": time.strftime("%Y-%m-%d %H:%M"), "labels": len(table),
            "pace_s": args.pace, **{f"latency_{k}": round(v, 1) for k, v in lat.items()},
            "cold_labels": len(cold),
            "cold_p50_ms": round(float(cold["latency_s"].median() * 1000), 1) if len(cold) else None,
+           **{f"teach_{k}": round(v, 1) for k, v in teach.items()},
+           **{f"query_{k}": round(v, 1) for k, v in query.items()},
            **{f"floor_{k}": round(v, 3) for k, v in floor.items()},
+           **{f"floor_write_{k}": round(v, 2) for k, v in write.items()},
            "first_query_ms": round(info["first_query_s"] * 1000, 1), "open_s": round(info["open_s"], 2),
            "load_start": round(info["load_start"], 2), "load_end": round(info["load_end"], 2),
            "last_model_version": table["model_version"].dropna().max()}
@@ -130,12 +160,14 @@ def main() -> None:
     pd.DataFrame([row]).to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
     table.to_csv(args.out.with_name(f"engine_latency_{args.tag}_labels.csv"), index=False)
     print(table.to_string(max_rows=200), file=sys.stderr)
-    print("| code | labels | p50 (ms) | p95 (ms) | max (ms) | cold-start p50 (ms) | floor p50/p95/max (ms) "
-          "| first query (ms) | load avg |")
-    print("|---|---:|---:|---:|---:|---:|---|---:|---:|")
+    print("| code | labels | p50 (ms) | p95 (ms) | max (ms) | teach p95 / max | query p95 / max "
+          "| cold-start p50 | trivial op p50/p95/max | durable write p50/p95/max | first query (ms) | load avg |")
+    print("|---|---:|---:|---:|---:|---|---|---:|---|---|---:|---:|")
     print(f"| {args.tag} | {row['labels']} | {row['latency_p50_ms']:.0f} | {row['latency_p95_ms']:.0f} "
-          f"| {row['latency_max_ms']:.0f} | {row['cold_p50_ms'] or 0:.0f} "
-          f"| {row['floor_p50_ms']:.3f} / {row['floor_p95_ms']:.3f} / {row['floor_max_ms']:.3f} "
+          f"| {row['latency_max_ms']:.0f} | {row['teach_p95_ms']:.0f} / {row['teach_max_ms']:.0f} "
+          f"| {row['query_p95_ms']:.0f} / {row['query_max_ms']:.0f} | {row['cold_p50_ms'] or 0:.0f} "
+          f"| {row['floor_p50_ms']:.2f} / {row['floor_p95_ms']:.2f} / {row['floor_max_ms']:.2f} "
+          f"| {row['floor_write_p50_ms']:.1f} / {row['floor_write_p95_ms']:.1f} / {row['floor_write_max_ms']:.1f} "
           f"| {row['first_query_ms']:.0f} | {row['load_start']:.1f}–{row['load_end']:.1f} |")
 
 
