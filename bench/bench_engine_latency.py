@@ -157,7 +157,9 @@ def main() -> None:
            "load_start": round(info["load_start"], 2), "load_end": round(info["load_end"], 2),
            "last_model_version": table["model_version"].dropna().max()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame([row]).to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
+    # Rewritten whole: rows of older runs keep their columns when this one adds some.
+    earlier = pd.read_csv(args.out) if args.out.exists() else pd.DataFrame()
+    pd.concat([earlier, pd.DataFrame([row])], ignore_index=True).to_csv(args.out, index=False)
     table.to_csv(args.out.with_name(f"engine_latency_{args.tag}_labels.csv"), index=False)
     print(table.to_string(max_rows=200), file=sys.stderr)
     print("| code | labels | p50 (ms) | p95 (ms) | max (ms) | teach p95 / max | query p95 / max "
