@@ -524,7 +524,10 @@ class AutoStrategy(_CoverageMixin, QueryStrategy):
 
     def _pool_scale(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self._scale is None or self._scale[0]() is not X:
-            self._scale = (weakref.ref(X), scores.column_scale(X))
+            index = self._coverage_index
+            # Coverage came first and measured the pool's columns already: one pass per pool.
+            scale = index[2].scale if index is not None and index[0]() is X else scores.column_scale(X)
+            self._scale = (weakref.ref(X), scale)
         return self._scale[1]
 
     def _least_certain(self, context: PoolContext, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

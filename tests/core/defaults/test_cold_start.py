@@ -247,6 +247,18 @@ def test_diverse_margin_walks_the_model_ranking_with_the_same_picks(monkeypatch)
         assert a.reason == b.reason
 
 
+def test_coverage_then_margin_measure_the_pool_columns_once(monkeypatch):
+    X, y = blobs()
+    passes = []
+    real = score_functions.column_scale
+    monkeypatch.setattr(score_functions, "column_scale", lambda X: passes.append(len(X)) or real(X))
+    strategy = build_strategy({"type": "auto", "params": {"explore_labels": 10}})
+    labelled = strategy.select(context(X), 10).indices  # coverage
+    late = context(X, np.sort(labelled), fitted_model(X, y, labelled))
+    assert strategy.select(late, 5).reason.startswith("margin")
+    assert passes == [len(X)]
+
+
 def test_ranked_head_is_the_head_of_a_stable_sort():
     from alabel.core.strategies.base import ranked_head
 
