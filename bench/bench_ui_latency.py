@@ -97,8 +97,14 @@ TRIVIAL_APP = textwrap.dedent("""
 """)
 
 
-def make_pool(folder: Path, n: int, *, retrain: bool, seed: int = 0) -> Path:
-    """A synthetic pool of ``n`` rows and its config (labels stored in ``folder``)."""
+def make_pool(folder: Path, n: int, *, retrain: bool, seed: int = 0, defaults: bool = False,
+              backend: str = "process") -> Path:
+    """A synthetic pool of ``n`` rows and its config (labels stored in ``folder``).
+
+    ``defaults``: no head and no strategy in the config, so the session runs
+    alabel's defaults (the ``auto`` head and strategy); else logistic
+    regression and margin sampling, as the first version of this benchmark.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     data = folder.parent / f"pool-{n}.parquet"
     if not data.exists():
@@ -118,11 +124,13 @@ def make_pool(folder: Path, n: int, *, retrain: bool, seed: int = 0) -> Path:
         "classes": CLASSES,
         "head": {"type": "logistic_regression", "scale": True},
         "strategy": {"type": "margin"},
-        "training": {"backend": "process", "coalesce_s": 0.1, "evaluation_folds": 3,
+        "training": {"backend": backend, "coalesce_s": 0.1, "evaluation_folds": 3,
                      "min_labels": 2 if retrain else 1_000_000_000},
         "labels": {"store": "labels.sqlite", "models": "models"},
         "ui": {"layout": "default", "scatter": {"x": "f0", "y": "f1"}},
     }
+    if defaults:
+        del config["head"], config["strategy"]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -224,6 +232,11 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--clicks", type=int, default=60)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "ui_latency.csv")
+    parser.add_argument("--defaults", action="store_true",
+                        help="alabel's default head and strategy (auto, auto) instead of logistic regression + margin")
+    parser.add_argument("--backend", default="process", choices=["process", "thread"],
+                        help="training.backend of the measured sessions")
+    parser.add_argument("--retrain-only", action="store_true", help="skip the 'no retrain' case")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -236,8 +249,9 @@ def main() -> None:
             rows.append({"rows": n, "case": "trivial Panel button", "p50_ms": p50, "p95_ms": p95,
                          "first_render_s": None, "busy_share": None, "load": os.getloadavg()[0]})
             print(rows[-1], flush=True)
-            for retrain in (False, True):
-                config = make_pool(Path(tmp) / f"{n}-{'retrain' if retrain else 'still'}", n, retrain=retrain)
+            for retrain in ((True,) if args.retrain_only else (False, True)):
+                config = make_pool(Path(tmp) / f"{n}-{'retrain' if retrain else 'still'}", n, retrain=retrain,
+                                   defaults=args.defaults, backend=args.backend)
                 result = measure_dashboard(browser, config, args.clicks, retrain=retrain)
                 p50, p95 = summary(result["times"])
                 rows.append({"rows": n, "case": "label click, retrain running" if retrain else

@@ -3,7 +3,10 @@
 Two signals, reported with every model version and never acted on by
 themselves (the person labelling decides when to stop):
 
-* the fraction of pool predictions that changed since the previous version;
+* the fraction of pool predictions that changed since the previous version
+  (measured on the stop set, a seeded uniform sample of the pool, when the
+  session hands over probabilities: :meth:`StabilisingPredictions.update_proba`
+  never passes over a million-row pool);
 * the *stabilising predictions* criterion of Bloodgood & Vijay-Shanker
   (2009, "A method for stopping active learning based on stabilizing
   predictions and the need for user-adjustable stopping"): Cohen's kappa
@@ -81,6 +84,9 @@ class StoppingReport:
         ``kappa_mean >= threshold``.
     message : str
         One line for the status bar.
+    changed_rows : int or None
+        Rows ``changed_fraction`` was measured on (the stop set's size when
+        only the stop set is scored, else the pool's).
     """
 
     version: int
@@ -92,6 +98,7 @@ class StoppingReport:
     threshold: float
     stable: bool
     message: str
+    changed_rows: int | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -119,7 +126,8 @@ class StabilisingPredictions:
         self.threshold = float(threshold)
         self.kappas: list[float] = []
         self.last: StoppingReport | None = None
-        self._previous: np.ndarray | None = None
+        self._previous: np.ndarray | None = None  # the pool's predictions, or the stop set's
+        self._stop_previous: np.ndarray | None = None
 
     @classmethod
     def for_pool(cls, n_rows: int, *, size: int = 1000, seed: int = 0, exclude=None,
@@ -139,25 +147,53 @@ class StabilisingPredictions:
         if prediction.shape != (self.n_rows,):
             raise ValueError(f"StabilisingPredictions.update: expected {self.n_rows} predictions, "
                              f"got shape {prediction.shape}")
-        changed = kappa = mean = None
-        if self._previous is not None:
+        changed = None
+        if self._previous is not None and len(self._previous) == self.n_rows:
             changed = prediction_change(self._previous, prediction)
-            kappa = agreement_kappa(self._previous[self.stop_rows], prediction[self.stop_rows])
+        self._previous = prediction.copy()
+        return self._record(prediction[self.stop_rows], changed, self.n_rows, version, n_labels)
+
+    def update_proba(self, proba, *, version: int, n_labels: int) -> StoppingReport:
+        """Record a new model version from its pool probabilities, reading only the stop set's rows.
+
+        The changed fraction is measured on the stop set too (a uniform sample
+        of the pool): the whole report costs ``O(stop set)``, not a pass over
+        the pool.
+        """
+        if len(proba) != self.n_rows:
+            raise ValueError(f"StabilisingPredictions.update_proba: expected {self.n_rows} rows, "
+                             f"got {len(proba)}")
+        stop = np.asarray(proba[self.stop_rows]).argmax(axis=1)
+        changed = None
+        if self._previous is not None:
+            before = self._previous if len(self._previous) == len(stop) else self._previous[self.stop_rows]
+            changed = prediction_change(before, stop)
+        self._previous = stop
+        return self._record(stop, changed, len(stop), version, n_labels)
+
+    def _record(self, stop_prediction: np.ndarray, changed: float | None, changed_rows: int, version: int,
+                n_labels: int) -> StoppingReport:
+        kappa = mean = None
+        if changed is not None:
+            kappa = agreement_kappa(self._stop_previous, stop_prediction)
             self.kappas.append(kappa)
             if len(self.kappas) >= self.window:
                 mean = float(np.mean(self.kappas[-self.window:]))
-        self._previous = prediction.copy()
+        self._stop_previous = np.array(stop_prediction)
         stable = mean is not None and mean >= self.threshold
         self.last = StoppingReport(version=int(version), n_labels=int(n_labels), changed_fraction=changed,
                                    kappa=kappa, kappa_mean=mean, window=self.window,
                                    threshold=self.threshold, stable=stable,
-                                   message=self._message(changed, mean, stable))
+                                   message=self._message(changed, mean, stable, changed_rows),
+                                   changed_rows=None if changed is None else int(changed_rows))
         return self.last
 
-    def _message(self, changed, mean, stable) -> str:
+    def _message(self, changed, mean, stable, changed_rows: int | None = None) -> str:
         if changed is None:
             return "first model: nothing to compare yet"
-        text = f"{changed:.1%} of pool predictions changed since the last model"
+        sample = (f" (a sample of {changed_rows:,} rows)"
+                  if changed_rows is not None and changed_rows < self.n_rows else "")
+        text = f"{changed:.1%} of pool predictions changed since the last model{sample}"
         if mean is None:
             return text + f"; stability needs {self.window} comparisons"
         if stable:

@@ -390,6 +390,26 @@ class AdaptiveHead(Head):
     def _predict_proba(self, X):
         return self.estimator_.predict_proba(X)
 
+    def pool_scorer(self):
+        """The chosen model's fast pool scorer (the mean of its members' for the ensemble), or None.
+
+        See :meth:`.sklearn_heads.SklearnHead.pool_scorer`.
+        """
+        chosen = getattr(self, "estimator_", None)
+        if chosen is None or self.single_class_ is not None:
+            return None
+        members = getattr(chosen, "members_", None)
+        if members is None:
+            own = getattr(chosen, "pool_scorer", None)
+            return own() if own is not None else None
+        if getattr(chosen, "single_class_", None) is not None:
+            return None
+        scorers = [m.pool_scorer() if hasattr(m, "pool_scorer") and m.single_class_ is None else None
+                   for m in members]
+        if any(s is None for s in scorers):
+            return None
+        return lambda X: np.mean([score(X) for score in scorers], axis=0, dtype=np.float32)
+
     def evaluation_template(self) -> Head:
         """The chosen candidate (see :meth:`Head.evaluation_template`).
 

@@ -177,7 +177,7 @@ class Loop(Configurable):
                 exclude=context.held_out_rows)
         monitor.window = params["stop_window"]
         monitor.threshold = params["stop_kappa"]
-        report = monitor.update(model.proba.argmax(axis=1), version=model.version, n_labels=model.n_labels)
+        report = monitor.update_proba(model.proba, version=model.version, n_labels=model.n_labels)
         self._last_stopping = report
         return {"stopping": report.as_dict()}
 

@@ -234,6 +234,27 @@ def first_candidates(order: np.ndarray, candidates: np.ndarray, n: int) -> np.nd
     return np.concatenate(picked)[:n].astype(np.int64)
 
 
+def ranked_head(values: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the ``k`` largest ``values``, largest first, ties in row order.
+
+    The first ``k`` entries of ``np.argsort(-values, kind="stable")``, in
+    O(N + k log k): one argpartition finds the cut, and only the rows at or
+    above it are sorted. A model's ranking is built with it once; queries then
+    walk it (:func:`first_candidates`).
+    """
+    values = np.asarray(values)
+    k = min(int(k), len(values))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if k < len(values):
+        cut = values[np.argpartition(-values, k - 1)[k - 1]]
+        rows = np.flatnonzero(values >= cut)  # every row tied with the cut: row order decides
+    else:
+        rows = np.arange(len(values))
+    order = np.lexsort((rows, -values[rows]))[:k]
+    return rows[order].astype(np.int64)
+
+
 def top_n(values: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """Positions of the ``n`` largest ``values``, largest first; ties in random order.
 

@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
+from .. import threads
 from ..errors import AlabelError
 from ..evaluation.metrics import classification_metrics
 
@@ -126,7 +127,13 @@ def fit_and_score(job: TrainingJob, progress: ProgressFn | None = None,
 
 
 def evaluate_fitted(job: TrainingJob, head, cancel: threading.Event | None = None) -> dict:
-    """Phase 2: the metrics of a head fitted by :func:`fit_and_score`."""
+    """Phase 2: the metrics of a head fitted by :func:`fit_and_score`.
+
+    In a training process without ``cancel``, the trainer's shared flag
+    (:func:`worker_initializer`) cancels it.
+    """
+    if cancel is None:
+        cancel = _WORKER_STOP
     with _thread_limits(len(job.y_train)):
         return evaluate(head, job, _cancel_check(job, cancel))
 
@@ -148,9 +155,7 @@ def _thread_limits(n_rows: int):
     if n_rows >= SMALL_FIT_ROWS:
         yield
         return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
+    with threads.limited(1):
         yield
 
 
@@ -192,22 +197,83 @@ def out_of_fold_metrics(head, job: TrainingJob, check_cancel: Callable[[], None]
             fold_head = clone(head.evaluation_template())
             _strip_hooks(fold_head)
             weights = None if job.sample_weight is None else job.sample_weight[train_idx]
-            fold_head.fit(X_train[train_idx], y[train_idx], **_weight_kwargs(weights))
+            fit_cancellable(fold_head, X_train[train_idx], y[train_idx], weights, check_cancel)
             y_pred[test_idx] = fold_head.predict(X_train[test_idx])
     return classification_metrics(y, y_pred.astype(str), job.classes, evaluation="out-of-fold")
 
 
+def pool_scorer(head) -> Callable[[np.ndarray], np.ndarray]:
+    """What scores a chunk of the pool: the head's fast scorer when it has one, else ``predict_proba``.
+
+    Linear heads fold imputation and scaling into their weights
+    (:meth:`.heads.sklearn_heads.SklearnHead.pool_scorer`): one float32 pass
+    without scikit-learn's checks at every chunk.
+    """
+    fast = getattr(head, "pool_scorer", None)
+    scorer = fast() if fast is not None else None
+    if scorer is not None:
+        return scorer
+    return getattr(head, "predict_proba_pool", None) or head.predict_proba
+
+
+#: Trees (forests) or boosting rounds grown per step of a cancellable fit.
+FIT_STEP = 10
+
+
+def _growing_parameter(head) -> str | None:
+    """The parameter that grows an ensemble head step by step under ``warm_start`` (None: not one)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+
+    growing = {RandomForestClassifier: "n_estimators", HistGradientBoostingClassifier: "max_iter"}
+    estimator = getattr(head, "estimator_class", None)
+    if estimator not in growing or not getattr(head, "supports_warm_start", False) or not hasattr(head, "params"):
+        return None
+    return growing[estimator]
+
+
+def fit_cancellable(head, X, y, sample_weight, check_cancel: Callable[[], None]) -> None:
+    """Fit ``head``, checking ``check_cancel`` every :data:`FIT_STEP` trees or boosting rounds.
+
+    Forests and boosted trees are grown with ``warm_start`` in steps (a forest
+    grown so has the trees of one fit with the same seed); other heads fit in
+    one go. An out-of-fold evaluation that a new label makes worthless then
+    stops within a step, not after its fold's whole fit.
+    """
+    key = _growing_parameter(head)
+    if key is None:
+        check_cancel()
+        head.fit(X, y, **_weight_kwargs(sample_weight))
+        return
+    params = dict(head.params or {})
+    total = int(params.get(key, head.estimator_class().get_params()[key]))
+    for size in range(min(FIT_STEP, total), total + FIT_STEP, FIT_STEP):
+        check_cancel()
+        head.set_params(params={**params, key: min(size, total), "warm_start": True})
+        head.fit(X, y, **_weight_kwargs(sample_weight))
+        if size >= total:
+            break
+    head.set_params(params=params or None)
+
+
 def predict_proba_chunked(head, X, check_cancel: Callable[[], None] | None = None) -> np.ndarray:
-    """``head.predict_proba`` over a large matrix in chunks, as float32."""
-    scorer = getattr(head, "predict_proba_pool", None) or head.predict_proba
-    parts = []
-    for start in range(0, len(X), SCORE_CHUNK_ROWS):
-        if check_cancel is not None:
-            check_cancel()
-        parts.append(np.asarray(scorer(np.asarray(X[start:start + SCORE_CHUNK_ROWS])), dtype=np.float32))
-    if not parts:
+    """The head's probabilities over a large matrix, as float32, chunk by chunk.
+
+    BLAS runs on :func:`core.threads.scoring_threads` threads meanwhile (every
+    CPU but one, which stays with the server's interpreter).
+    """
+    scorer = pool_scorer(head)
+    out = None
+    with threads.limited(threads.scoring_threads()):
+        for start in range(0, len(X), SCORE_CHUNK_ROWS):
+            if check_cancel is not None:
+                check_cancel()
+            part = np.asarray(scorer(np.asarray(X[start:start + SCORE_CHUNK_ROWS])), dtype=np.float32)
+            if out is None:
+                out = np.empty((len(X), part.shape[1]), dtype=np.float32)
+            out[start:start + len(part)] = part
+    if out is None:
         return np.zeros((0, len(head.classes_)), dtype=np.float32)
-    return np.concatenate(parts)
+    return out
 
 
 def _weight_kwargs(sample_weight) -> dict:
@@ -229,8 +295,19 @@ def _strip_hooks(head) -> None:
             setattr(head, name, None)
 
 
-def worker_initializer(num_threads: int | None = None) -> None:
-    """Run in each training process: cap BLAS/torch threads so the server stays responsive."""
+#: In a training process: the trainer's "stop the evaluation" flag (see worker_initializer).
+_WORKER_STOP = None
+
+
+def worker_initializer(num_threads: int | None = None, stop_evaluation=None) -> None:
+    """Run in each training process: cap BLAS/torch threads so the server stays responsive.
+
+    ``stop_evaluation`` (a multiprocessing Event shared with the trainer) is
+    set when labels arrive during an evaluation: :func:`evaluate_fitted`
+    checks it, so the worker is free for the next retrain within a fit step.
+    """
+    global _WORKER_STOP
     n = str(num_threads or max(1, (os.cpu_count() or 2) - 1))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, n)
+    _WORKER_STOP = stop_evaluation

@@ -8,7 +8,10 @@ then :func:`core.training.evaluate_fitted` either in that thread (``backend="thr
 down, and cancelling kills it). Labels that arrive during a retrain trigger
 exactly one more retrain afterwards. The fitted model is published as soon as
 it has scored the pool; its metrics follow when the evaluation (often k fits
-for an out-of-fold estimate) is done. Results and status changes are
+for an out-of-fold estimate) is done. The evaluation waits for a pause in the
+labels (``evaluation_delay_s``) and stops within a fit step when a label
+arrives (:func:`core.training.retrain.fit_cancellable`): a label never waits
+for the evaluation of a model it has already made worthless. Results and status changes are
 published to listeners; the dashboard turns them into param updates.
 """
 from __future__ import annotations
@@ -66,17 +69,23 @@ class BackgroundTrainer:
         ``"thread"`` or ``"process"``.
     coalesce_s
         How long to wait after the first request for more labels to arrive.
+    evaluation_delay_s
+        How long labels must pause before a published model is evaluated:
+        while labels keep arriving each would make the evaluation worthless,
+        so the trainer retrains instead (metrics stay pending meanwhile).
     """
 
     def __init__(self, make_job: Callable[[], TrainingJob | None],
                  on_result: Callable[[TrainingResult], None],
                  on_metrics: Callable[[TrainingResult], None] | None = None, *,
-                 backend: str = "thread", coalesce_s: float = 0.1, name: str = "alabel-trainer"):
+                 backend: str = "thread", coalesce_s: float = 0.1, evaluation_delay_s: float = 1.0,
+                 name: str = "alabel-trainer"):
         self._make_job = make_job
         self._on_result = on_result
         self._on_metrics = on_metrics or (lambda result: None)
         self.backend = backend
         self.coalesce_s = coalesce_s
+        self.evaluation_delay_s = evaluation_delay_s
         self._cond = threading.Condition()
         self._requested = 0  # requests received
         self._served = 0  # requests covered by a started retrain
@@ -87,6 +96,7 @@ class BackgroundTrainer:
         self._listeners: list[Listener] = []
         self._status = TrainerStatus()
         self._executor: cf.ProcessPoolExecutor | None = None
+        self._remote_stop = None  # the worker process's view of _stop_evaluation
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -188,7 +198,7 @@ class BackgroundTrainer:
             self._on_result(result)
             self._emit("result", result)
             self._stop_evaluation.clear()  # before the check: a label from now on stops the evaluation
-            if self._superseded():
+            if not self._labels_pause():
                 # Labels arrived while fitting: retrain at once and evaluate the newer model
                 # instead (during a burst only the newest model's metrics are worth k fits).
                 result.metrics = {**result.metrics, "pending": False,
@@ -223,23 +233,38 @@ class BackgroundTrainer:
         self._set_status(state="idle", progress=1.0, version=result.version,
                          message=f"model version {result.version} ready")
 
-    def _superseded(self) -> bool:
-        """True when labels arrived after the retrain in progress took its snapshot."""
+    def _labels_pause(self) -> bool:
+        """Wait up to ``evaluation_delay_s`` for a pause in the labels: False as soon as one arrives.
+
+        Labels that arrived during the fit count too (the model is superseded already).
+        """
+        deadline = time.monotonic() + self.evaluation_delay_s
         with self._cond:
-            return self._requested > self._served
+            while self._requested <= self._served and not self._stop:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return True
+                self._cond.wait(remaining)
+            return False
 
     def _execute(self, phase, job: TrainingJob, *args):
         if self.backend == "thread":
             if phase is fit_and_score:
                 return phase(job, *args, progress=self._progress, cancel=self._cancel)
             return phase(job, *args, cancel=self._stop_evaluation)
-        future = self._worker().submit(phase, job, *args)
+        worker = self._worker()
+        evaluating = phase is evaluate_fitted
+        if evaluating:
+            self._remote_stop.clear()
+        future = worker.submit(phase, job, *args)
         while True:
             try:
-                return future.result(timeout=0.1)
+                return future.result(timeout=0.05)
             except cf.TimeoutError:
                 if self._cancel.is_set():
                     raise TrainingCancelled(f"retrain of model version {job.version} cancelled") from None
+                if evaluating and self._stop_evaluation.is_set():
+                    self._remote_stop.set()  # the worker stops within a fit step and raises TrainingCancelled
             except cf.process.BrokenProcessPool:
                 self._executor = None
                 if self._cancel.is_set():
@@ -250,9 +275,11 @@ class BackgroundTrainer:
     def _worker(self) -> cf.ProcessPoolExecutor:
         if self._executor is None:
             # spawn, not fork: forking a process that runs threads (Tornado, BLAS) can deadlock.
+            context = multiprocessing.get_context("spawn")
+            self._remote_stop = context.Event()
             self._executor = cf.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                initializer=worker_initializer)
+                max_workers=1, mp_context=context, initializer=worker_initializer,
+                initargs=(None, self._remote_stop))
         return self._executor
 
     def _kill_worker_process(self) -> None:

@@ -177,3 +177,92 @@ def test_large_pools_are_clustered_on_a_sample():
     strategy = build_strategy({"type": "typical", "params": {"max_rows": 500}})
     selection = strategy.select(context(X), 5)
     assert len(set(selection.indices.tolist())) == 5
+
+
+# -- queries answer from what is computed once (per pool, per model) ------------------------
+def test_coverage_summarises_the_pool_once(monkeypatch):
+    import alabel.core.strategies.cold_start as cold_start
+
+    X, y = blobs()
+    passes = []
+    real = score_functions.column_scale
+    monkeypatch.setattr(score_functions, "column_scale", lambda X: passes.append(len(X)) or real(X))
+    strategy = build_strategy({"type": "typical"})
+    labelled = np.zeros(0, dtype=np.int64)
+    for _ in range(4):  # four queries, the labels growing between them
+        picks = strategy.select(context(X, labelled), 3).indices
+        labelled = np.sort(np.concatenate([labelled, picks[:2]]))
+    assert passes == [len(X)], "one pass over the pool for the whole session, not one per query"
+    assert isinstance(strategy._coverage_index[2], cold_start.CoverageIndex)
+
+
+def test_coverage_with_the_same_seed_picks_the_same_rows():
+    X, _ = blobs(sizes=(3000, 1500, 500, 300, 200))
+    runs = []
+    for _ in range(2):
+        strategy = build_strategy({"type": "auto", "params": {"max_rows": 1000}})
+        labelled, picked = np.zeros(0, dtype=np.int64), []
+        for step in range(3):
+            selection = strategy.select(context(X, labelled, seed=step), 4)
+            picked.append(selection.indices.tolist())
+            labelled = np.sort(np.concatenate([labelled, selection.indices]))
+        runs.append(picked)
+    assert runs[0] == runs[1]
+    assert len({row for batch in runs[0] for row in batch}) == 12
+
+
+def test_coverage_counts_labels_outside_the_sample():
+    X, y = blobs(sizes=(3000, 1500, 500, 300, 200))
+    strategy = build_strategy({"type": "typical", "params": {"max_rows": 200}})
+    strategy.select(context(X), 1)  # builds the index on a 200-row sample
+    sample = set(strategy._coverage_index[2].rows.tolist())
+    outside = [next(int(r) for r in np.flatnonzero(y == b) if int(r) not in sample) for b in ("b0", "b1", "b2", "b3")]
+    picks = strategy.select(context(X, np.sort(outside)), 1).indices
+    assert y[picks].tolist() == ["b4"], "the blobs labelled outside the sample count as covered"
+
+
+def test_diverse_margin_walks_the_model_ranking_with_the_same_picks(monkeypatch):
+    X, y = blobs()
+    labelled = np.concatenate([np.flatnonzero(y == c)[:6] for c in sorted(set(y))])
+    model = fitted_model(X, y, labelled)
+    params = {"type": "auto", "params": {"explore_labels": 0}}
+    # Reference: no cached pool probabilities, so the candidates are scored and sorted per query.
+    scored = PoolContext(X=X, candidates=np.setdiff1d(np.arange(len(X)), labelled), labelled=labelled,
+                         model=model, rng=np.random.default_rng(7))
+    reference = build_strategy(params)
+    expected = [reference.select(scored, n) for n in (1, 5, 9)]
+    strategy = build_strategy(params)
+    ctx = context(X, labelled, model, seed=7)
+    strategy.warm(ctx.proba, np.random.default_rng(0))  # what the session does when it publishes a model
+    margins, passes = [], []
+    real_scale = score_functions.column_scale
+    monkeypatch.setattr(score_functions, "margin", lambda p: margins.append(len(p)))
+    monkeypatch.setattr(score_functions, "column_scale", lambda X: passes.append(len(X)) or real_scale(X))
+    got = [strategy.select(ctx, n) for n in (1, 5, 9)]
+    assert margins == [], "queries walk the model's ranking: no rescoring of the candidates"
+    assert passes == [len(X)], "the pool's column statistics once, not per clustered batch"
+    for a, b in zip(expected, got):
+        np.testing.assert_array_equal(a.indices, b.indices)
+        np.testing.assert_array_equal(a.scores, b.scores)
+        assert a.reason == b.reason
+
+
+def test_coverage_then_margin_measure_the_pool_columns_once(monkeypatch):
+    X, y = blobs()
+    passes = []
+    real = score_functions.column_scale
+    monkeypatch.setattr(score_functions, "column_scale", lambda X: passes.append(len(X)) or real(X))
+    strategy = build_strategy({"type": "auto", "params": {"explore_labels": 10}})
+    labelled = strategy.select(context(X), 10).indices  # coverage
+    late = context(X, np.sort(labelled), fitted_model(X, y, labelled))
+    assert strategy.select(late, 5).reason.startswith("margin")
+    assert passes == [len(X)]
+
+
+def test_ranked_head_is_the_head_of_a_stable_sort():
+    from alabel.core.strategies.base import ranked_head
+
+    rng = np.random.default_rng(0)
+    for size, k in ((1000, 10), (1000, 999), (50, 50), (5000, 300)):
+        values = rng.integers(0, 20, size).astype(np.float64)  # many ties, at the cut too
+        np.testing.assert_array_equal(ranked_head(values, k), np.argsort(-values, kind="stable")[:k])

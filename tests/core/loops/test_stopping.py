@@ -59,3 +59,22 @@ def test_update_checks_the_prediction_length():
     monitor = StabilisingPredictions(np.arange(2), n_rows=3)
     with pytest.raises(ValueError, match="expected 3 predictions"):
         monitor.update(np.zeros(4), version=1, n_labels=1)
+
+
+def test_probabilities_are_read_on_the_stop_set_only():
+    class Rows(np.ndarray):
+        """Pool probabilities that record which rows were read."""
+
+    rng = np.random.default_rng(0)
+    monitor = StabilisingPredictions.for_pool(10_000, size=50, seed=1, window=1, threshold=0.5)
+    reports = []
+    for _ in range(2):
+        proba = rng.dirichlet(np.ones(3), size=10_000).view(Rows)
+        read = []
+        proba.__class__.__getitem__ = lambda self, key, read=read: read.append(key) or np.ndarray.__getitem__(
+            self, key)
+        reports.append(monitor.update_proba(proba, version=len(reports) + 1, n_labels=10))
+        assert len(read) == 1 and np.array_equal(read[0], monitor.stop_rows)
+    second = reports[1]
+    assert second.changed_rows == 50 and 0.0 < second.changed_fraction < 1.0
+    assert "a sample of 50 rows" in second.message and second.kappa is not None
