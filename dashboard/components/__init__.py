@@ -8,6 +8,7 @@ from .detail import DetailView
 from .find import FindPanel
 from .keyboard import KeyCapture
 from .labelling import LabellingPanel
+from .light_curve import LightCurveRenderer
 from .metrics import MetricsPanel
 from .model import ModelPanel
 from .query import QueryPanel
@@ -23,6 +24,7 @@ __all__ = [
     "HeldOutPanel",
     "KeyCapture",
     "LabellingPanel",
+    "LightCurveRenderer",
     "MetricsPanel",
     "ModelPanel",
     "QueryPanel",
