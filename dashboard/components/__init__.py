@@ -6,6 +6,7 @@ a layout's ``type: scatter`` resolves to :class:`ScatterView`.
 from .base import Component
 from .detail import DetailView
 from .find import FindPanel
+from .grid import GridView
 from .keyboard import KeyCapture
 from .labelling import LabellingPanel
 from .light_curve import LightCurveRenderer
@@ -21,6 +22,7 @@ __all__ = [
     "Component",
     "DetailView",
     "FindPanel",
+    "GridView",
     "HeldOutPanel",
     "KeyCapture",
     "LabellingPanel",

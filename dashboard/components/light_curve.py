@@ -88,19 +88,7 @@ class LightCurveRenderer(DetailRenderer):
     # -- what the plots draw ---------------------------------------------------------
     def shape_of(self, row: int) -> FourierShape | None:
         """The star's Fourier description (None without a usable period or amplitude)."""
-        frame = self.pool.frame
-        period, amplitude = self.period[row], self.amplitude[row]
-        if not (np.isfinite(period) and period > 0 and np.isfinite(amplitude) and amplitude >= 0):
-            return None
-        mean = _number(frame.at[row, self.columns["mean"]]) if "mean" in self.columns else 0.0
-        ratios, phases = [], []
-        for ratio_role, phase_role in _TERMS:
-            if ratio_role not in self.columns or phase_role not in self.columns:
-                break
-            ratios.append(_number(frame.at[row, self.columns[ratio_role]]))
-            phases.append(_number(frame.at[row, self.columns[phase_role]]))
-        return FourierShape(float(period), mean if math.isfinite(mean) else 0.0, float(amplitude),
-                            tuple(ratios), tuple(phases))
+        return shape_of_row(self.pool.frame, row, self.column, self.columns)
 
     def _curve(self, row: int):
         import holoviews as hv
@@ -137,6 +125,25 @@ class LightCurveRenderer(DetailRenderer):
             return hv.Points([], dims)
         return hv.Points([(math.log10(self.period[row]), self.amplitude[row])], dims).opts(
             marker="star", size=18, color="#d62728", line_color="black")
+
+
+def shape_of_row(frame, row: int, period_column: str, columns: dict) -> FourierShape | None:
+    """The Fourier description of pool row ``row`` (None without a usable period or amplitude).
+
+    ``columns`` maps the renderer's roles (``amplitude``, ``mean``, ``R21``...)
+    to data columns; the series stops at the first term not given.
+    """
+    period, amplitude = _number(frame.at[row, period_column]), _number(frame.at[row, columns["amplitude"]])
+    if not (math.isfinite(period) and period > 0 and math.isfinite(amplitude) and amplitude >= 0):
+        return None
+    mean = _number(frame.at[row, columns["mean"]]) if "mean" in columns else 0.0
+    ratios, phases = [], []
+    for ratio_role, phase_role in _TERMS:
+        if ratio_role not in columns or phase_role not in columns:
+            break
+        ratios.append(_number(frame.at[row, columns[ratio_role]]))
+        phases.append(_number(frame.at[row, columns[phase_role]]))
+    return FourierShape(period, mean if math.isfinite(mean) else 0.0, amplitude, tuple(ratios), tuple(phases))
 
 
 def _load_bokeh_backend(hv) -> None:
