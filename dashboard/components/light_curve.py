@@ -9,8 +9,8 @@ renderer draws that reconstructed shape over two cycles (saying on the plot
 that it is a reconstruction) beside the star's place in the period–amplitude
 plane over the whole pool, where the classes form their known sequences.
 
-The two plots are one HoloViews layout driven by one stream: a new object in
-focus is one ``stream.event`` and both views follow. The pool's cloud is drawn
+The two plots are one HoloViews layout over one key dimension, the row in
+focus: a new object is one value of it and both views follow. The pool's cloud is drawn
 once; above :data:`RASTERIZE_ABOVE` stars it is rasterised by datashader.
 
 config.yaml::
@@ -28,7 +28,6 @@ import math
 
 import numpy as np
 import panel as pn
-import param
 
 from ..fourier import FourierShape, phased_curve
 from .renderers import DetailRenderer
@@ -39,12 +38,6 @@ RASTERIZE_ABOVE = 50_000
 _TERMS = (("R21", "phi21"), ("R31", "phi31"))
 _CAPTION = ("Light curve <b>reconstructed</b> from the catalogue's period, amplitude and Fourier "
             "parameters (R21, φ21, R31, φ31), not the measured photometry; two cycles, brighter up.")
-
-
-class _Focus(param.Parameterized):
-    """The stream's parameter: the pool row in focus (-1: none)."""
-
-    row = param.Integer(default=-1, doc="Pool row in focus; -1 when nothing is.")
 
 
 class LightCurveRenderer(DetailRenderer):
@@ -66,15 +59,19 @@ class LightCurveRenderer(DetailRenderer):
         frame = self.pool.frame
         self.period = frame[self.column].to_numpy(dtype=float)
         self.amplitude = frame[self.columns["amplitude"]].to_numpy(dtype=float)
-        self.focus = hv.streams.Params(_Focus(), ["row"])
-        curve = hv.DynamicMap(self._curve, streams=[self.focus])
-        marker = hv.DynamicMap(self._marker, streams=[self.focus])
+        # Both views follow one key dimension, the pool row in focus, driven by a hidden widget:
+        # Panel applies a widget change to the plots on the document's own tick (HoloViews' stream
+        # refresh would wait for a "document ready" that a busy page may never send).
+        n = len(frame)
+        curve = hv.DynamicMap(self._curve, kdims=["row"]).redim.range(row=(-1, n - 1))
+        marker = hv.DynamicMap(self._marker, kdims=["row"]).redim.range(row=(-1, n - 1))
         plane = (self._cloud(hv) * marker).opts(
             title="Period–amplitude plane (all objects)", logy=True, show_legend=False)
         layout = (curve + plane).opts(shared_axes=False, toolbar="right")
         self.caption = pn.pane.HTML(f"<small class='light-curve-caption'>{_CAPTION}</small>", margin=(0, 5),
                                     sizing_mode="stretch_width")
-        self.plot = pn.pane.HoloViews(layout, backend="bokeh", sizing_mode="stretch_width",
+        self.row = pn.widgets.IntInput(name="row", value=-1, start=-1, end=n - 1, visible=False)
+        self.plot = pn.pane.HoloViews(layout, backend="bokeh", widgets={"row": self.row},
                                       css_classes=["detail-light-curve-plot"])
         return pn.Column(self.plot, self.caption, sizing_mode="stretch_width",
                          css_classes=["detail-light-curve", f"detail-{_slug(self.column)}"])
@@ -83,7 +80,7 @@ class LightCurveRenderer(DetailRenderer):
         self.show_object(None)
 
     def show_object(self, row: int | None) -> None:
-        self.focus.event(row=-1 if row is None else int(row))
+        self.row.value = -1 if row is None else int(row)
 
     # -- what the plots draw ---------------------------------------------------------
     def shape_of(self, row: int) -> FourierShape | None:
@@ -97,14 +94,14 @@ class LightCurveRenderer(DetailRenderer):
         shape = self.shape_of(row) if row >= 0 else None
         if shape is None:
             return hv.Curve([], "phase", magnitude).opts(title="Reconstructed light curve: no object",
-                                                         invert_yaxis=True, responsive=True, height=230)
+                                                         invert_yaxis=True, width=360, height=230)
         phase, mag = phased_curve(shape, cycles=2.0)
         terms = shape.harmonics - 1
         how = (f"{terms + 1} harmonics" if terms else
                "no Fourier terms published: a sinusoid of the catalogue amplitude")
         return hv.Curve((phase, mag), "phase", magnitude).opts(
             title=f"Reconstruction (P = {shape.period:.5g} d, A = {shape.amplitude:.3g} mag; {how})",
-            invert_yaxis=True, responsive=True, height=230, line_width=2.5, color="#1f4e79",
+            invert_yaxis=True, width=360, height=230, line_width=2.5, color="#1f4e79",
             line_dash="solid" if terms else "dashed", fontsize={"title": "9pt"}, tools=["hover"])
 
     def _cloud(self, hv):
@@ -114,8 +111,8 @@ class LightCurveRenderer(DetailRenderer):
         if len(self.period) > RASTERIZE_ABOVE:
             from holoviews.operation.datashader import rasterize
 
-            return rasterize(points).opts(cmap="Greys", cnorm="eq_hist", responsive=True, height=230)
-        return points.opts(color="#9e9e9e", alpha=0.25, size=2, responsive=True, height=230)
+            return rasterize(points).opts(cmap="Greys", cnorm="eq_hist", width=360, height=230)
+        return points.opts(color="#9e9e9e", alpha=0.25, size=2, width=360, height=230)
 
     def _marker(self, row: int):
         import holoviews as hv
