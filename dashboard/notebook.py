@@ -17,6 +17,10 @@ from alabel.core.config import SessionConfig
 from alabel.core.session import Session
 
 
+#: Panel extensions the dashboard's components use (tables in the finder and the review tab).
+_EXTENSIONS = ("tabulator",)
+
+
 class NotebookSession(Session):
     """A :class:`Session` with ``dashboard()`` and ``train()`` for interactive use.
 
@@ -49,7 +53,8 @@ class NotebookSession(Session):
         from .layout import resolve_layout
         from .state import SessionState
 
-        pn.extension()  # loads Panel's JavaScript into the notebook (once per kernel)
+        # Panel's JavaScript, and the widgets' that load on demand (a served page loads them itself).
+        pn.extension(*_EXTENSIONS)
         hub = self._shared_hub()
         name = layout or self.config.ui.layout
         resolve_layout(name, self)  # a bad layout fails here, in one line
