@@ -9,9 +9,10 @@ renderer draws that reconstructed shape over two cycles (saying on the plot
 that it is a reconstruction) beside the star's place in the period–amplitude
 plane over the whole pool, where the classes form their known sequences.
 
-The two plots are one HoloViews layout over one key dimension, the row in
-focus: a new object is one value of it and both views follow. The pool's cloud is drawn
-once; above :data:`RASTERIZE_ABOVE` stars it is rasterised by datashader.
+Both views are HoloViews DynamicMaps over one key dimension, the pool row in
+focus (the plane overlays the star on the pool's static cloud): a new object
+is one value of it and both views follow. The cloud is drawn once; above
+:data:`RASTERIZE_ABOVE` stars it is rasterised by datashader.
 
 config.yaml::
 
@@ -23,7 +24,6 @@ config.yaml::
 """
 from __future__ import annotations
 
-import html
 import math
 
 import numpy as np
@@ -67,13 +67,12 @@ class LightCurveRenderer(DetailRenderer):
         marker = hv.DynamicMap(self._marker, kdims=["row"]).redim.range(row=(-1, n - 1))
         plane = (self._cloud(hv) * marker).opts(
             title="Period–amplitude plane (all objects)", logy=True, show_legend=False)
-        layout = (curve + plane).opts(shared_axes=False, toolbar="right")
         self.caption = pn.pane.HTML(f"<small class='light-curve-caption'>{_CAPTION}</small>", margin=(0, 5),
                                     sizing_mode="stretch_width")
         self.row = pn.widgets.IntInput(name="row", value=-1, start=-1, end=n - 1, visible=False)
-        self.plot = pn.pane.HoloViews(layout, backend="bokeh", widgets={"row": self.row},
-                                      css_classes=["detail-light-curve-plot"])
-        return pn.Column(self.plot, self.caption, sizing_mode="stretch_width",
+        self.plots = [pn.pane.HoloViews(view, backend="bokeh", widgets={"row": self.row}, linked_axes=False,
+                                        css_classes=["detail-light-curve-plot"]) for view in (curve, plane)]
+        return pn.Column(pn.FlexBox(*self.plots), self.caption, sizing_mode="stretch_width",
                          css_classes=["detail-light-curve", f"detail-{_slug(self.column)}"])
 
     def show(self, value) -> None:  # the renderer reads its row, not one cell
