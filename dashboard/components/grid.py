@@ -131,6 +131,8 @@ class ThumbnailGrid(pn.custom.JSComponent):
                    (model.keys[event.key] !== undefined || model.keys[event.key.toLowerCase()] !== undefined)) {
           const name = model.keys[event.key] ?? model.keys[event.key.toLowerCase()];
           model.send_msg({action: 'label', label: name, objects: [...model.selected]});
+          select([]);  // at once: the next selection may start before the server answers
+          draw();
         } else {
           handled = false;
         }
@@ -209,7 +211,7 @@ class GridView(Component):
     # -- actions -----------------------------------------------------------------------------
     def _on_msg(self, action: str, label: str = "", objects=(), object: str = "") -> None:
         if action == "label":
-            self._label(label, objects)
+            self._label(label, objects, clear=False)  # the browser cleared its selection itself
         elif action == "undo":
             held(self.state.undo_grid)
         elif action == "focus" and object:
@@ -217,8 +219,8 @@ class GridView(Component):
             if row is not None:
                 self.state.focus(row)
 
-    def _label(self, name: str, objects) -> None:
-        if held(self.state.label_grid, objects, name):
+    def _label(self, name: str, objects, *, clear: bool = True) -> None:
+        if held(self.state.label_grid, objects, name) and clear:
             self.grid.selected = []
 
     def _select_all(self) -> None:

@@ -103,7 +103,7 @@ def test_the_grid_component_draws_tiles_and_labels_what_the_browser_sent(make_st
     assert "thumb-text" in tile["html"] and tile["id"] in tile["caption"]  # the blobs' text detail
     grid.grid.selected = [t["id"] for t in grid.grid.tiles[:3]]
     grid.grid._handle_msg({"action": "label", "label": "c", "objects": list(grid.grid.selected)})
-    assert grid.grid.selected == [] and len(_current(state)) == 3
+    assert len(_current(state)) == 3  # (the browser clears its own selection when it sends a key)
     assert [t["label"] for t in grid.grid.tiles[:3]] == ["c", "c", "c"]
     grid.grid._handle_msg({"action": "undo"})
     assert _current(state) == {} and [t["label"] for t in grid.grid.tiles[:3]] == ["", "", ""]
