@@ -37,7 +37,8 @@ RASTERIZE_ABOVE = 50_000
 #: Fourier terms by harmonic: (ratio role, phase role).
 _TERMS = (("R21", "phi21"), ("R31", "phi31"))
 _CAPTION = ("Light curve <b>reconstructed</b> from the catalogue's period, amplitude and Fourier "
-            "parameters (R21, φ21, R31, φ31), not the measured photometry; two cycles, brighter up.")
+            "parameters (R21, φ21, R31, φ31), not the measured photometry; two cycles, brighter up. "
+            "<i>Sinusoid only</i> (dashed): the catalogue gives no Fourier terms for this star.")
 
 
 class LightCurveRenderer(DetailRenderer):
@@ -66,7 +67,7 @@ class LightCurveRenderer(DetailRenderer):
         curve = hv.DynamicMap(self._curve, kdims=["row"]).redim.range(row=(-1, n - 1))
         marker = hv.DynamicMap(self._marker, kdims=["row"]).redim.range(row=(-1, n - 1))
         plane = (self._cloud(hv) * marker).opts(
-            title="Period–amplitude plane (all objects)", logy=True, show_legend=False)
+            title="Period–amplitude plane (all objects)", logy=True, show_legend=False, fontsize={"title": "9pt"})
         self.caption = pn.pane.HTML(f"<small class='light-curve-caption'>{_CAPTION}</small>", margin=(0, 5),
                                     sizing_mode="stretch_width")
         self.row = pn.widgets.IntInput(name="row", value=-1, start=-1, end=n - 1, visible=False)
@@ -93,13 +94,13 @@ class LightCurveRenderer(DetailRenderer):
         shape = self.shape_of(row) if row >= 0 else None
         if shape is None:
             return hv.Curve([], "phase", magnitude).opts(title="Reconstructed light curve: no object",
-                                                         invert_yaxis=True, width=360, height=230)
+                                                         invert_yaxis=True, width=360, height=230, framewise=True)
         phase, mag = phased_curve(shape, cycles=2.0)
         terms = shape.harmonics - 1
-        how = (f"{terms + 1} harmonics" if terms else
-               "no Fourier terms published: a sinusoid of the catalogue amplitude")
+        # Short enough for the plot's width; the caption says what the reconstruction is.
+        how = f"{terms + 1} harmonics" if terms else "sinusoid only"
         return hv.Curve((phase, mag), "phase", magnitude).opts(
-            title=f"Reconstruction (P = {shape.period:.5g} d, A = {shape.amplitude:.3g} mag; {how})",
+            title=f"Reconstruction: P = {shape.period:.4g} d, {how}", framewise=True,
             invert_yaxis=True, width=360, height=230, line_width=2.5, color="#1f4e79",
             line_dash="solid" if terms else "dashed", fontsize={"title": "9pt"}, tools=["hover"])
 

@@ -79,19 +79,28 @@ def test_ogle_detail_draws_the_reconstructed_light_curve_and_the_period_amplitud
 
     def drawn():
         return page.evaluate("""() => {
-          const found = {curve: 0, star: [], title: ''};
+          const found = {curve: 0, star: [], title: '', y_range: []};
           for (const doc of Bokeh.documents) {
             for (const model of doc._all_models.values()) {
               if (model.type === 'ColumnDataSource' && model.data.phase) found.curve = model.data.phase.length;
               if (model.type === 'ColumnDataSource' && model.data['log10 P (d)'] &&
                   model.data['log10 P (d)'].length === 1) found.star = Array.from(model.data['log10 P (d)']);
               if (model.type === 'Title' && model.text.startsWith('Reconstruction')) found.title = model.text;
+              if (model.type === 'Figure' || model.type === 'Plot') {
+                const t = model.title && model.title.text;
+                if (t && t.startsWith('Reconstruction')) found.y_range = [Math.min(model.y_range.start, model.y_range.end),
+                                                                          Math.max(model.y_range.start, model.y_range.end)];
+              }
             }
           }
           return found;
         }""")
-    found = tab.wait(lambda: (lambda d: d if d["curve"] > 100 and d["star"] else None)(drawn()), timeout=60,
-                     what="the curve and the star's marker")
+    def ready(d):
+        # The axes follow the star (framewise): its mean magnitude is inside the y range drawn.
+        inside = d["y_range"] and d["y_range"][0] <= float(star["mag_I"]) <= d["y_range"][1]
+        return d if d["curve"] > 100 and d["star"] and inside else None
+
+    found = tab.wait(lambda: ready(drawn()), timeout=60, what="the curve, its axes and the star's marker")
     assert found["star"][0] == pytest.approx(float(star["log10_period"]), abs=1e-3)
-    assert found["title"].startswith("Reconstruction (P = ")
+    assert found["title"].startswith("Reconstruction: P = ")
     assert tab.errors == []
