@@ -201,7 +201,8 @@ class GridView(Component):
     def __panel__(self):
         tools = pn.Row(self.source, self.select_all, self.clear, self.undo, self.previous, self.next,
                        css_classes=["grid-tools"])
-        return self.card(tools, self.info, self.grid, self.buttons)
+        # The class buttons above the tiles: on a laptop screen they stay in view with the first row.
+        return self.card(tools, self.buttons, self.info, self.grid)
 
     def _button(self, label: str, css: str, action) -> pn.widgets.Button:
         button = pn.widgets.Button(label=label, css_classes=[css])
