@@ -277,6 +277,21 @@ class Session:
             self._labels_changed()
         return event
 
+    def retract(self, events: Sequence, *, annotator: str | None = None) -> list:
+        """Take back these events in one transaction (a grid's bulk label undone).
+
+        Nothing is deleted: a retract event cancels each one, and the label an
+        object had before (if any) is in force again. Raises LabelStoreError,
+        writing nothing, when one of them is already retracted.
+        """
+        rows = [dict(object_id=e.object_id, kind="retract", target_event_id=e.event_id, source=e.source,
+                     split=e.split, annotator=annotator or self.annotator) for e in events]
+        if not rows:
+            return []
+        retracts = self.store.record_many(rows)
+        self._labels_changed()
+        return retracts
+
     def add_class(self, name: str, *, color: str | None = None, key: str | None = None) -> None:
         """Add a class in the middle of a session (kept in exports of the config)."""
         if name in self.classes:

@@ -272,7 +272,8 @@ def check_layout_data(spec: LayoutSpec, session) -> None:
         node.cls.check_data(node.options, session, where=spec.source, key=node.key)
     check_ui_scatter(session, session.config.source)
     for i, detail in enumerate(session.config.data.detail):
-        resolve(DetailRenderer, detail.kind, key=f"data.detail[{i}].kind", where=session.config.source)
+        renderer = resolve(DetailRenderer, detail.kind, key=f"data.detail[{i}].kind", where=session.config.source)
+        renderer.check_spec(detail, where=session.config.source, key=f"data.detail[{i}]")
 
 
 def resolve_layout(name: str, session) -> LayoutSpec:

@@ -189,6 +189,34 @@ class QueryQueue:
             self.cursor = position
             return shown
 
+    def settle(self, object_ids, outcome: str) -> list[Shown]:
+        """Mark objects answered outside the one-at-a-time flow (the grid); returns them.
+
+        Those in the trail keep their place (navigation still finds them);
+        those queued ahead leave the batch, so the labelling panel does not
+        show them again.
+        """
+        wanted = {str(o) for o in object_ids}
+        with self._lock:
+            settled = [s for s in self.trail if s.object_id in wanted and s.outcome is None]
+            settled += [s for s in self.upcoming if s.object_id in wanted]
+            for shown in settled:
+                shown.outcome = outcome
+            self.upcoming = deque(s for s in self.upcoming if s.object_id not in wanted)
+            return settled
+
+    def unsettle(self, shown: list[Shown]) -> None:
+        """Undo :meth:`settle`: the objects wait for an answer again (those left over first in the batch)."""
+        with self._lock:
+            in_trail = {id(s) for s in self.trail}
+            queued = {s.object_id for s in self.upcoming}
+            back = []
+            for s in shown:
+                s.outcome = None
+                if id(s) not in in_trail and s.object_id not in queued:
+                    back.append(s)
+            self.upcoming.extendleft(reversed(back))
+
     def _trim(self) -> None:
         excess = len(self.trail) - TRAIL_LENGTH
         if excess > 0:

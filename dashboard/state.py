@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -102,6 +103,12 @@ class SessionState(param.Parameterized):
     selection_source = param.String(default="", doc="How the selection was made, in words.")
     bulk_pending = param.Dict(default=None, allow_None=True,
                               doc="A bulk label awaiting confirmation: {label, n, split}.")
+    grid_source = param.Selector(default="query", objects=["query", "selection"],
+                                 doc="What the labelling grid shows: the query batch or the selection.")
+    grid_page = param.List(default=[], doc="The grid's page, [{row, object_id, split}]: kept until the next page.")
+    grid_start = param.Integer(default=0, doc="Offset of the grid's page in the selection.")
+    grid_labels = param.Dict(default={}, doc="Labels given on the grid (object id → class) not yet undone.")
+    grid_undo_depth = param.Integer(default=0, doc="How many grid actions Undo can take back.")
 
     # -- how things are shown --------------------------------------------------------
     colour_by = param.Selector(default="label", objects=list(COLOUR_MODES),
@@ -149,6 +156,8 @@ class SessionState(param.Parameterized):
         self._labels_refresh = _Coalescer()
         self._label_index: dict[int, dict] = {}
         self._closed = False
+        self._grid_actions: list[_GridAction] = []
+        self._grid_wanted = 0  # size of a query page waiting for the batch to fill
         self._leased_as = self.annotator
         config = self.session.config
         scatter = config.ui.scatter or {}
@@ -278,6 +287,7 @@ class SessionState(param.Parameterized):
     def _fetched(self, future, generation: int, split: str, replace: bool) -> None:
         with self._lock:
             self._fetched_locked(future, generation, split, replace)
+            self._grid_top_up()
 
     def _fetched_locked(self, future, generation: int, split: str, replace: bool) -> None:
         try:
@@ -436,6 +446,7 @@ class SessionState(param.Parameterized):
             if event is None:
                 self._say("nothing to undo", "warning")
                 return
+            self._forget_grid_event(event)
             row = int(self.session.pool.index_of([event.object_id])[0])
             item = QueryItem(object_id=event.object_id, row=row, score=math.nan, strategy="undo",
                              reason="label undone: label it again", model_version=self.model_version)
@@ -600,6 +611,147 @@ class SessionState(param.Parameterized):
         """Rows matching the filters."""
         return np.flatnonzero(filter_mask(self.session.pool.frame, self.filters))
 
+    # ---------------------------------------------------------------- the grid
+    def load_grid(self, size: int, *, source: str | None = None, start: int = 0) -> None:
+        """Put a page of up to ``size`` objects on the labelling grid.
+
+        ``source="query"``: the query batch this tab is working through (the
+        object in focus and those queued after it), topped up from the
+        engine in the worker pool when it holds fewer than ``size``.
+        ``source="selection"``: the selected rows from ``start`` on. The page
+        stays as it is until the next call, so a new model does not move
+        objects under the person's selection.
+        """
+        source = source or self.grid_source
+        with self._lock:
+            if source == "selection":
+                rows = np.asarray(self.selection, dtype=np.int64)
+                start = max(0, min(int(start), max(len(rows) - 1, 0)))
+                split = "test" if self.test_mode else "train"
+                ids = self.session.pool.ids
+                page = [{"row": int(r), "object_id": str(ids[r]), "split": split} for r in rows[start:start + size]]
+                self.param.update(grid_source=source, grid_start=start, grid_page=page)
+                if not page:
+                    self._say("select objects first (lasso or box in the scatter, or the finder)", "warning")
+                return
+            self._grid_wanted = size
+            self.grid_source = "query"
+            self._grid_top_up()
+
+    def _grid_top_up(self, final: bool = False) -> None:
+        """Fill the query page once the batch holds enough objects (or no more are coming)."""
+        wanted = self._grid_wanted
+        if not wanted:
+            return
+        have = self._unanswered()
+        if len(have) >= wanted or final:
+            self._grid_wanted = 0
+            self.param.update(grid_source="query", grid_start=0, grid_page=have[:wanted])
+        elif not self.queue.fetching:  # else the fetch in flight calls back here when it lands
+            generation = self.queue.begin_fetch()
+            test, filters = self.test_mode, tuple(self.filters) if self.test_within_filters else ()
+            future = self.hub.submit(self._fetch, wanted - len(have), test, filters)
+            future.add_done_callback(lambda f: self.schedule(
+                partial(self._grid_fetched, f, generation, "test" if test else "train")))
+
+    def _grid_fetched(self, future, generation: int, split: str) -> None:
+        with self._lock:
+            self._fetched_locked(future, generation, split, replace=False)
+            self._grid_top_up(final=not self.queue.fetching)
+
+    def _unanswered(self) -> list[dict]:
+        """The query batch not yet answered: the object in focus, then those queued after it."""
+        shown = [self.current, *self.queue.ahead()]
+        return [{"row": s.row, "object_id": s.object_id, "split": s.split}
+                for s in shown if s is not None and s.outcome is None]
+
+    def label_grid(self, object_ids, name: str) -> int:
+        """Label the grid's objects ``object_ids`` (all on its page) ``name``; returns how many.
+
+        The ids are those the page showed selected: ids no longer on the page
+        (it changed meanwhile) are refused whole, never guessed. One grid
+        action is one store transaction per split, undone as a whole by
+        :meth:`undo_grid`.
+        """
+        object_ids = list(dict.fromkeys(str(o) for o in object_ids))
+        with self._lock:
+            if name not in self.session.classes:
+                self._say(f"unknown class {name!r}", "error")
+                return 0
+            if not object_ids:
+                self._say("select objects on the grid first (click, shift-click, or the keyboard)", "warning")
+                return 0
+            page = {entry["object_id"]: entry for entry in self.grid_page}
+            missing = [o for o in object_ids if o not in page]
+            if missing:
+                self._say(f"not labelled: {missing[0]} is no longer on the grid page; look and choose again",
+                          "warning")
+                return 0
+            splits: dict[str, list[str]] = {}
+            for object_id in object_ids:
+                splits.setdefault(page[object_id]["split"], []).append(object_id)
+            events = []
+            try:
+                for split, ids in splits.items():
+                    events += self.session.teach_many(ids, name, annotator=self.annotator, split=split)
+            except LabelStoreError as exc:
+                self._say(str(exc), "error")
+                if not events:
+                    return 0
+            done = [e.object_id for e in events]
+            self._grid_actions.append(_GridAction(list(events), self.queue.settle(done, name)))
+            self.param.update(grid_labels={**self.grid_labels, **{o: name for o in done}},
+                              grid_undo_depth=len(self._grid_actions))
+            self._skip_answered()
+            self._refill()
+            self._say(f"labelled {len(done)} objects {name} on the grid")
+            return len(done)
+
+    def undo_grid(self) -> int:
+        """Take back the last grid action whole; its objects wait for a label again. Returns how many."""
+        with self._lock:
+            if not self._grid_actions:
+                self._say("nothing to undo on the grid", "warning")
+                return 0
+            action = self._grid_actions.pop()
+            try:
+                self.session.retract(action.events, annotator=self.annotator)
+            except LabelStoreError as exc:
+                self._say(str(exc), "error")
+                self.grid_undo_depth = len(self._grid_actions)
+                return 0
+            self.queue.unsettle(action.settled)
+            undone = [e.object_id for e in action.events]
+            labels = {o: lab for o, lab in self.grid_labels.items() if o not in set(undone)}
+            on_page = {entry["object_id"] for entry in self.grid_page}
+            update = dict(grid_labels=labels, grid_undo_depth=len(self._grid_actions))
+            if not set(undone) <= on_page:  # the page moved on: show the undone objects again
+                pool = self.session.pool
+                rows = pool.index_of(undone)
+                update["grid_page"] = [{"row": int(r), "object_id": e.object_id, "split": e.split}
+                                       for r, e in zip(rows, action.events)]
+            self.param.update(**update)
+            if self.current is None:
+                self._show(self.queue.advance())
+            self._say(f"undid {len(undone)} grid labels")
+            return len(undone)
+
+    def _skip_answered(self) -> None:
+        """Move past the object in focus when the grid answered it."""
+        for _ in range(len(self.queue.trail) + 1):
+            shown = self.current
+            if shown is None or shown.outcome is None:
+                return
+            self._advance()
+
+    def _forget_grid_event(self, event) -> None:
+        """A single undo took back one of a grid action's labels: the grid's undo must not retract it again."""
+        for action in self._grid_actions:
+            action.events = [e for e in action.events if e.event_id != event.event_id]
+        self._grid_actions = [a for a in self._grid_actions if a.events]
+        self.grid_labels = {o: lab for o, lab in self.grid_labels.items() if o != event.object_id}
+        self.grid_undo_depth = len(self._grid_actions)
+
     # ---------------------------------------------------------------- classes, modes
     def add_class(self, name: str, color: str | None = None) -> bool:
         """Add a class for every tab of this session (kept in exported configs)."""
@@ -682,6 +834,14 @@ class SessionState(param.Parameterized):
                 self.session.release(leased, self._leased_as)
             except AlabelError:
                 log.debug("could not release leases of %s", self._leased_as)
+
+
+@dataclass
+class _GridAction:
+    """One grid label action: the events it recorded and the queued objects it answered."""
+
+    events: list
+    settled: list
 
 
 class _Coalescer:

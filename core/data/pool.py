@@ -166,6 +166,8 @@ def load_pool(spec: DataSpec, *, require_ground_truth: bool = False, cache_dir: 
     first = spec.sources[0].path
     for i, d in enumerate(spec.detail):
         joined.require(d.column, f"data.detail[{i}].column")
+        for role, column in d.columns.items():
+            joined.require(column, f"data.detail[{i}].columns.{role}")
     for i, column in enumerate(spec.hidden):
         joined.require(column, f"data.hidden[{i}]")
     if spec.root is not None and not spec.root.is_dir():

@@ -20,7 +20,7 @@ from ..errors import ConfigError, did_you_mean
 #: How rows with missing feature values are treated.
 MISSING_POLICIES = ("impute", "drop")
 #: Renderers the dashboard's detail view knows.
-DETAIL_KINDS = ("image", "spectrum", "text", "table")
+DETAIL_KINDS = ("image", "spectrum", "text", "table", "light_curve")
 
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
@@ -56,10 +56,22 @@ class EmbeddingSpec:
 
 @dataclass(frozen=True)
 class DetailSpec:
-    """A column shown in the dashboard's detail view, and how to render it."""
+    """A column shown in the dashboard's detail view, and how to render it.
+
+    ``columns`` names the other columns a renderer reads, by role (a light
+    curve rebuilt from a star's period also needs its amplitude and Fourier
+    terms: ``{amplitude: amplitude_I, R21: R21, ...}``); the renderer says
+    which roles it knows.
+    """
 
     column: str
     kind: str
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def all_columns(self) -> tuple[str, ...]:
+        """The column and the role columns (every column the renderer reads)."""
+        return (self.column, *self.columns.values())
 
 
 @dataclass(frozen=True)
@@ -190,7 +202,8 @@ class DataSpec:
             out["ground_truth"] = self.ground_truth
         out["missing"] = self.missing
         if self.detail:
-            out["detail"] = [{"column": x.column, "kind": x.kind} for x in self.detail]
+            out["detail"] = [{"column": x.column, "kind": x.kind, **({"columns": dict(x.columns)} if x.columns else {})}
+                             for x in self.detail]
         if self.hidden:
             out["hidden"] = list(self.hidden)
         if self.root is not None:
@@ -346,11 +359,15 @@ class _Parser:
         out = []
         for i, item in enumerate(value):
             k = f"{key}[{i}]"
-            item = self.mapping(item, k, allowed=("column", "kind"), required=("column", "kind"))
+            item = self.mapping(item, k, allowed=("column", "kind", "columns"), required=("column", "kind"))
+            roles = item.get("columns") or {}
+            if not isinstance(roles, Mapping):
+                raise self.fail(f"{k}.columns", f"expected a mapping of role to column, got {_describe(roles)}")
             out.append(
                 DetailSpec(
                     self.string(item["column"], f"{k}.column", "a column name"),
                     self.choice(item["kind"], f"{k}.kind", DETAIL_KINDS),
+                    {str(role): self.string(c, f"{k}.columns.{role}", "a column name") for role, c in roles.items()},
                 )
             )
         return tuple(out)
@@ -358,7 +375,7 @@ class _Parser:
     def check_hidden(self, hidden: tuple[str, ...], id_column: str, features: FeatureSpec,
                      detail: tuple[DetailSpec, ...]) -> None:
         """A hidden column is neither the id, nor a feature, nor rendered in the detail view."""
-        shown = {d.column: i for i, d in enumerate(detail)}
+        shown = {c: i for i, d in enumerate(detail) for c in d.all_columns}
         for i, column in enumerate(hidden):
             key = f"data.hidden[{i}]"
             if column == id_column:

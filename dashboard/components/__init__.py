@@ -6,8 +6,10 @@ a layout's ``type: scatter`` resolves to :class:`ScatterView`.
 from .base import Component
 from .detail import DetailView
 from .find import FindPanel
+from .grid import GridView
 from .keyboard import KeyCapture
 from .labelling import LabellingPanel
+from .light_curve import LightCurveRenderer
 from .metrics import MetricsPanel
 from .model import ModelPanel
 from .query import QueryPanel
@@ -20,9 +22,11 @@ __all__ = [
     "Component",
     "DetailView",
     "FindPanel",
+    "GridView",
     "HeldOutPanel",
     "KeyCapture",
     "LabellingPanel",
+    "LightCurveRenderer",
     "MetricsPanel",
     "ModelPanel",
     "QueryPanel",

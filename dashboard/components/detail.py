@@ -30,7 +30,7 @@ class DetailView(Component):
         self.pool = pool
         self.renderers: list[DetailRenderer] = [
             resolve(DetailRenderer, spec.kind, key=f"data.detail[{i}].kind", where=state.session.config.source)(
-                spec.column, pool)
+                spec.column, pool, spec.columns)
             for i, spec in enumerate(state.session.config.data.detail)
         ]
         rendered = {r.column for r in self.renderers if r.type_name != "text"}
@@ -67,8 +67,7 @@ class DetailView(Component):
         frame = self.pool.frame
         object_id = str(self.pool.ids[row])
         for renderer in self.renderers:
-            value = frame.at[row, renderer.column]
-            renderer.show(None if _missing(value) else value)
+            renderer.show_object(row)
         self.table.object = key_value_table((c, _cell(frame.at[row, c])) for c in self.columns)
         self.header.object = self._header(row, object_id)
 
@@ -93,14 +92,6 @@ class DetailView(Component):
             parts.append(f"model v{prediction.model_version} predicts <b>{html.escape(prediction.label)}</b> "
                          f"({prediction.confidence:.2f})")
         return "<div class='detail-status'>" + " · ".join(parts) + "</div>"
-
-
-def _missing(value) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and np.isnan(value):
-        return True
-    return False
 
 
 def _cell(value):

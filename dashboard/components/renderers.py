@@ -13,6 +13,7 @@ import base64
 import html
 import io
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,7 +21,7 @@ import panel as pn
 from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 
-from alabel.core.errors import AlabelError
+from alabel.core.errors import AlabelError, ConfigError, did_you_mean
 
 from ..redact import redact_paths
 
@@ -41,14 +42,37 @@ class DetailRenderer:
     """
 
     type_name: ClassVar[str]
+    #: Other columns the renderer reads, by role (``data.detail[i].columns``): role → meaning.
+    roles: ClassVar[dict[str, str]] = {}
+    #: Roles that must be given.
+    required_roles: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, column: str, pool):
+    def __init__(self, column: str, pool, columns: Mapping[str, str] | None = None):
         self.column = column
         self.pool = pool
+        self.columns = dict(columns or {})
         self.pane = self._build()
+
+    @classmethod
+    def check_spec(cls, spec, *, where: str, key: str) -> None:
+        """Raise ConfigError for a role this renderer does not know, or a required one missing."""
+        for role in spec.columns:
+            if role not in cls.roles:
+                known = ", ".join(cls.roles) or "none"
+                raise ConfigError(f"{where}: {key}.columns.{role}: the {cls.type_name} renderer has no such "
+                                  f"role{did_you_mean(role, list(cls.roles))}; known: {known}")
+        for role in cls.required_roles:
+            if role not in spec.columns:
+                raise ConfigError(f"{where}: {key}.columns.{role}: required by the {cls.type_name} renderer "
+                                  f"({cls.roles[role]})")
 
     def _build(self):
         raise NotImplementedError
+
+    def show_object(self, row: int) -> None:
+        """Draw pool row ``row``: its ``column`` cell by default (renderers of several columns override)."""
+        value = self.pool.frame.at[row, self.column]
+        self.show(None if _missing(value) else value)
 
     def show(self, value: Any) -> None:
         """Draw ``value`` (the column's cell of the object in focus); None clears."""
@@ -189,6 +213,10 @@ def key_value_table(rows) -> str:
     body = "".join(f"<tr><th style='text-align:left;padding-right:12px'>{html.escape(str(k))}</th>"
                    f"<td>{html.escape(_short(v))}</td></tr>" for k, v in rows)
     return f"<table class='detail-columns'>{body}</table>"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _short(value: Any, limit: int = 80) -> str:

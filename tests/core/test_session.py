@@ -185,6 +185,21 @@ def test_undo_and_unknown_object(tmp_path):
         assert session.store.n_labels() == 6
 
 
+def test_retract_takes_a_bulk_label_back_whole_and_earlier_labels_return(tmp_path):
+    with _session(tmp_path) as session:
+        ids = [str(i) for i in session.pool.ids[:4]]
+        session.teach(ids[0], "a", annotator="ann")
+        bulk = session.teach_many(ids, "b", annotator="ann")
+        revision = session.store.revision
+        session.retract(bulk, annotator="ann")
+        current = session.store.current()
+        assert dict(zip(current["object_id"], current["label"])) == {ids[0]: "a"}
+        assert session.store.revision > revision
+        with pytest.raises(LabelStoreError, match="already retracted"):
+            session.retract(bulk[:1], annotator="ann")  # nothing written: all or nothing
+        assert len(session.store.current()) == 1 and session.retract([], annotator="ann") == []
+
+
 def test_empty_pool_raises(tmp_path):
     with _session(tmp_path, n=12) as session:
         session.teach_many(session.pool.ids, session.pool.ground_truth)

@@ -1,0 +1,88 @@
+"""The OGLE detail: a light curve rebuilt from the catalogue's numbers, and the period–amplitude plane."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+from dash_fixtures import config_dict
+
+from alabel.core.config import SessionConfig
+from alabel.core.data import load_pool
+from alabel.core.errors import ConfigError, DataError
+from alabel.dashboard.components.light_curve import LightCurveRenderer
+from alabel.dashboard.layout import builtin_layouts, check_layout_data, load_layout
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _with_detail(detail: list) -> dict:
+    cfg = copy.deepcopy(config_dict())
+    cfg["data"]["detail"] = detail
+    return cfg
+
+
+@pytest.mark.parametrize("columns, message", [
+    ({"amplitude": "x", "R2l": "y"},
+     "data.detail[0].columns.R2l: the light_curve renderer has no such role (did you mean 'R21'?)"),
+    ({"mean": "x"}, "data.detail[0].columns.amplitude: required by the light_curve renderer"),
+])
+def test_light_curve_roles_are_checked_before_building(make_hub, columns, message):
+    hub = make_hub(data=_with_detail([{"column": "x", "kind": "light_curve", "columns": columns}])["data"])
+    spec = load_layout(builtin_layouts()["default"], "layouts/default.yaml")
+    with pytest.raises(ConfigError) as info:
+        check_layout_data(spec, hub.session)
+    assert message in str(info.value) and str(info.value).startswith(str(hub.session.config.source))
+
+
+def test_a_role_column_missing_from_the_data_is_named(tmp_path):
+    from dash_fixtures import write_config
+
+    path = write_config(tmp_path, data=_with_detail(
+        [{"column": "x", "kind": "light_curve", "columns": {"amplitude": "amp"}}])["data"])
+    config = SessionConfig.load(path)
+    with pytest.raises(DataError, match=r"data.detail\[0\].columns.amplitude: column 'amp' not found"):
+        load_pool(config.data)
+    assert config.data.to_dict(tmp_path)["detail"][0]["columns"] == {"amplitude": "amp"}
+
+
+def test_a_hidden_column_cannot_be_a_light_curve_role(tmp_path):
+    from dash_fixtures import write_config
+
+    data = _with_detail([{"column": "x", "kind": "light_curve", "columns": {"amplitude": "name"}}])["data"]
+    data["hidden"] = ["name"]
+    with pytest.raises(ConfigError, match=r"data.hidden\[0\]: 'name' is also shown by data.detail\[0\]"):
+        SessionConfig.load(write_config(tmp_path, data=data))
+
+
+@pytest.fixture(scope="module")
+def ogle():
+    config = SessionConfig.load(REPO / "config.yaml")
+    spec = config.data.detail[0]
+    assert spec.kind == "light_curve"  # the shipped config shows OGLE stars this way
+    pool = load_pool(config.data)
+    return pool, LightCurveRenderer(spec.column, pool, spec.columns)
+
+
+def test_the_curve_of_a_cepheid_spans_its_catalogue_amplitude(ogle):
+    pool, renderer = ogle
+    frame = pool.frame
+    row = int(np.flatnonzero((frame["label"] == "Cep").to_numpy() & frame["phi31"].notna().to_numpy())[0])
+    curve = renderer._curve(row)
+    magnitudes = curve.dimension_values("mag_I")
+    assert np.ptp(magnitudes) == pytest.approx(float(frame.at[row, "amplitude_I"]), rel=1e-3)
+    assert magnitudes.mean() == pytest.approx(float(frame.at[row, "mag_I"]), abs=1e-3)
+    assert curve.opts.get().kwargs["title"].startswith("Reconstruction: P = ")  # says what it is
+    assert "3 harmonics" in curve.opts.get().kwargs["title"]
+    renderer.show_object(row)  # the stream drives both views without error
+    renderer.show_object(None)
+
+
+def test_a_star_without_fourier_terms_is_drawn_as_a_sinusoid_and_says_so(ogle):
+    pool, renderer = ogle
+    row = int(np.flatnonzero((pool.frame["label"] == "LPV").to_numpy())[0])
+    title = renderer._curve(row).opts.get().kwargs["title"]
+    assert title.endswith("sinusoid only")
+    marker = renderer._marker(row)
+    assert marker.dimension_values(0)[0] == pytest.approx(np.log10(pool.frame.at[row, "period_days"]))
