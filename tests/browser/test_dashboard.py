@@ -25,8 +25,8 @@ TRUTH = dict(zip(DIGITS["id"].astype(str), DIGITS["label"].astype(str)))
 
 
 def key_of(digit: str) -> str:
-    """The default class key of a digit class: classes "0".."9" get keys 1..9, 0."""
-    return str(int(digit) + 1) if digit != "9" else "0"
+    """The default class key of a digit class: a one-character class name is its own key."""
+    return digit
 
 
 def store_of(server) -> LabelStore:
