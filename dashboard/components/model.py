@@ -56,7 +56,8 @@ class ModelPanel(Component):
     def _on_status(self, *_) -> None:
         state = self.state
         busy = state.trainer_state in ("waiting", "training", "evaluating")
-        self.progress.value = int(round(state.progress * 100)) if busy else (100 if state.model_version else 0)
+        # Empty when idle: a full bar reads as "something finished just now" or "still busy".
+        self.progress.value = int(round(state.progress * 100)) if busy else 0
         self.progress.active = busy and state.progress <= 0
         self.progress.bar_color = "danger" if state.trainer_state == "failed" else "info"
         error = f"<br><span style='color:#b00020'>{html.escape(state.trainer_error)}</span>" \
@@ -105,14 +106,20 @@ def head_choice_html(metrics: dict) -> str:
         return ""
     scores = choice.get("scores") or {}
     criterion = choice.get("criterion", "log_loss")
+    # Candidates too big for the labels so far have no scores: a row of blanks says nothing, a name does.
+    scored = {name: s for name, s in scores.items() if s is not None}
+    waiting = [name for name, s in scores.items() if s is None and name != choice["chosen"]]
     cells = "".join(
         f"<tr{' class=chosen' if name == choice['chosen'] else ''}><td>{html.escape(name)}</td>"
-        f"<td>{'' if s is None else format(s.get(criterion, float('nan')), '.3f')}</td>"
-        f"<td>{'' if s is None else format(s.get('accuracy', float('nan')), '.3f')}</td></tr>"
-        for name, s in scores.items())
+        f"<td>{format(s.get(criterion, float('nan')), '.3f')}</td>"
+        f"<td>{format(s.get('accuracy', float('nan')), '.3f')}</td></tr>"
+        for name, s in scored.items())
+    later = (f"<br><small class='head-waiting'>compared once there are enough labels: "
+             f"{html.escape(', '.join(waiting))}</small>") if waiting else ""
     return (f"<div class='head-choice' data-chosen='{html.escape(str(choice['chosen']))}' "
             f"data-labels='{int(choice.get('n_selected', 0))}'>auto head: <b>{html.escape(str(choice['chosen']))}</b>"
             f"<br><small>{html.escape(str(choice.get('note', '')))}</small>"
             + (f"<table><tr><th>candidate</th><th>{html.escape(criterion.replace('_', '-'))}</th>"
                f"<th>accuracy</th></tr>{cells}</table>" if cells else "")
+            + later
             + "<small>out of fold on the labels; set head.type to override</small></div>")
