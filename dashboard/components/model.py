@@ -67,8 +67,50 @@ class ModelPanel(Component):
                               f"{error}</div>")
 
 
+def headline(metrics: dict) -> dict | None:
+    """The one accuracy to read first: the session's chosen estimate (test, else audit, else out-of-fold).
+
+    ``metrics["estimate"]`` is the engine's choice (core/evaluation/estimates.py); a
+    model whose phase-2 metrics have not arrived has none yet, and the held-out
+    or out-of-fold accuracy stands in.
+    """
+    estimate = metrics.get("estimate") or {}
+    if estimate.get("accuracy") is not None:
+        return estimate
+    n = metrics.get("n_evaluated") or 0
+    if not n or metrics.get("accuracy") is None:
+        return None
+    evaluation = metrics.get("evaluation", "?")
+    low, high = (metrics.get("accuracy_interval") or [float("nan")] * 2)[:2]
+    return {"accuracy": metrics["accuracy"], "interval": [low, high], "n": n, "source": evaluation,
+            "biased": evaluation == "out-of-fold", "method": _WHERE.get(evaluation, "{evaluation} (n={n})")
+            .format(n=n, evaluation=evaluation)}
+
+
+_WHERE = {"test": "held-out test labels (n={n})",
+          "out-of-fold": "out-of-fold on {n} labels (biased when a strategy chose them)",
+          "oracle": "oracle set (n={n})"}
+
+
+def headline_html(metrics: dict) -> str:
+    """``Accuracy 0.912 (95 % 0.88–0.94)`` and, under it, how it was measured."""
+    best = headline(metrics)
+    if best is None:
+        return ""
+    low, high = best["interval"]
+    label = "estimated accuracy" if best.get("source") == "audit" else "accuracy"
+    caution = " <span class='headline-biased'>(optimistic: the strategy chose these labels)</span>" \
+        if best.get("biased") else ""
+    return (f"<div class='accuracy-headline' data-source='{html.escape(str(best.get('source', '')))}' "
+            f"data-accuracy='{best['accuracy']:.6f}' data-n='{int(best.get('n') or 0)}' "
+            f"data-biased='{str(bool(best.get('biased'))).lower()}'>"
+            f"{label.capitalize()} <b style='font-size:1.3em'>{best['accuracy']:.3f}</b> "
+            f"<small>95 % [{low:.3f}, {high:.3f}]</small><br>"
+            f"<small>measured on {html.escape(str(best.get('method', '')))}{caution}</small></div>")
+
+
 def metrics_html(metrics: dict) -> str:
-    """The newest model's scores, saying how they were measured."""
+    """The newest model's headline accuracy, saying how it was measured, and the other scores folded away."""
     if not metrics:
         return "<i>no metrics yet</i>"
     evaluation = metrics.get("evaluation", "?")
@@ -77,9 +119,7 @@ def metrics_html(metrics: dict) -> str:
         note = "evaluating…" if metrics.get("pending") else metrics.get("note", "not evaluated yet")
         return f"<i>{html.escape(str(note))}</i>"
     low, high = (metrics.get("accuracy_interval") or [float("nan")] * 2)[:2]
-    where = {"test": f"held-out test labels (n={n})",
-             "out-of-fold": f"out-of-fold on {n} labels (biased when a strategy chose them)",
-             "oracle": f"oracle set (n={n})"}.get(evaluation, f"{evaluation} (n={n})")
+    where = _WHERE.get(evaluation, "{evaluation} (n={n})").format(n=n, evaluation=evaluation)
     rows = (f"<tr><th align='left'>accuracy</th><td>{metrics['accuracy']:.3f} "
             f"<small>[{low:.3f}, {high:.3f}]</small></td></tr>"
             f"<tr><th align='left'>balanced accuracy</th>"
@@ -89,14 +129,18 @@ def metrics_html(metrics: dict) -> str:
     estimate = metrics.get("estimate") or {}
     if estimate.get("accuracy") is not None and estimate.get("source") == "audit":
         # Audit labels are a uniform sample: their accuracy is the number to trust, the
-        # out-of-fold one above is measured on the rows the strategy found hard.
+        # out-of-fold one below is measured on the rows the strategy found hard.
         e_low, e_high = estimate["interval"]
         rows = (f"<tr class='estimate-row' data-source='audit' data-n='{int(estimate['n'])}'>"
-                f"<th align='left'>estimated accuracy</th><td><b>{estimate['accuracy']:.3f}</b> "
+                f"<th align='left'>estimated accuracy</th><td>{estimate['accuracy']:.3f} "
                 f"<small>95 % [{e_low:.3f}, {e_high:.3f}]; {html.escape(str(estimate['method']))}</small>"
                 f"</td></tr>") + rows
-    return (f"<table class='metrics-table' data-evaluation='{html.escape(evaluation)}' "
-            f"data-accuracy='{metrics['accuracy']:.6f}'>{rows}</table>" + head_choice_html(metrics))
+    # One number to trust on top; the others (the model's own evaluation, per-class
+    # averages) are one click away instead of competing with it.
+    return (headline_html(metrics)
+            + f"<details class='metrics-details'><summary>all scores</summary>"
+            f"<table class='metrics-table' data-evaluation='{html.escape(evaluation)}' "
+            f"data-accuracy='{metrics['accuracy']:.6f}'>{rows}</table></details>" + head_choice_html(metrics))
 
 
 def head_choice_html(metrics: dict) -> str:
