@@ -10,7 +10,8 @@ import html
 
 import numpy as np
 import panel as pn
-from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Legend, LegendItem, LinearColorMapper
+from bokeh.models import (ColumnDataSource, FactorRange, HoverTool, Legend, LegendItem, LinearColorMapper,
+                          Range1d)
 from bokeh.palettes import Blues256
 from bokeh.plotting import figure
 
@@ -54,8 +55,10 @@ class MetricsPanel(Component):
         self.curve_random = ColumnDataSource({"n": [], "acc": []})
         # The honest estimate (random audit labels) with its 95 % interval, per model version.
         self.curve_estimate = ColumnDataSource({"n": [], "acc": [], "low": [], "high": [], "k": []})
+        # Explicit ranges (widened as data arrive): an automatic range over empty sources
+        # makes Bokeh warn "could not set initial ranges" on every page load.
         curve = figure(height=height, width=380, title="Learning curve", x_axis_label="labels",
-                       y_axis_label="accuracy", y_range=(0, 1.02), tools="pan,wheel_zoom,reset",
+                       x_range=Range1d(0, 10), y_axis_label="accuracy", y_range=(0, 1.02), tools="pan,wheel_zoom,reset",
                        toolbar_location=None)
         session_line = curve.line("n", "acc", source=self.curve_session, color="#0072B2", line_width=2)
         session_dots = curve.scatter("n", "acc", source=self.curve_session, color="#0072B2", size=5)
@@ -98,7 +101,7 @@ class MetricsPanel(Component):
         self.confusion_fig = confusion
         self.balance_src = ColumnDataSource({"cls": [], "train": [], "test": [], "total": [], "color": []})
         balance = figure(height=height, width=300, title="Labels per class (hatched: test)",
-                         y_range=FactorRange(*reversed(names)),
+                         y_range=FactorRange(*reversed(names)), x_range=Range1d(0, 1),
                          x_axis_label="labels", tools="hover", tooltips=[("class", "@cls"), ("train", "@train"),
                                                                           ("test", "@test")],
                          toolbar_location=None)
@@ -161,6 +164,9 @@ class MetricsPanel(Component):
         self._caption()
 
     def _update_legend(self) -> None:
+        ns = [n for source in (self.curve_session, self.curve_truth, self.curve_random, self.curve_estimate)
+              for n in source.data["n"]]
+        self.curve_fig.x_range.end = max(10, max(ns, default=0) * 1.05)
         sources = {"session": self.curve_session, "truth": self.curve_truth, "random": self.curve_random,
                    "estimate": self.curve_estimate}
         for name, item in self.legend_items.items():
@@ -173,6 +179,7 @@ class MetricsPanel(Component):
             return
         names = [str(c) for c in counts.index]
         self.balance_fig.y_range.factors = list(reversed(names))
+        self.balance_fig.x_range.end = max(1, int((counts["train"] + counts["test"]).max() or 0)) * 1.1
         self.balance_src.data = {"cls": names, "train": counts["train"].tolist(), "test": counts["test"].tolist(),
                                  "total": (counts["train"] + counts["test"]).tolist(),
                                  "color": [colours.get(n, "#999999") for n in names]}
