@@ -207,7 +207,11 @@ class ScatterView(Component):
 
     def __panel__(self):
         controls = pn.Row(self.x_select, self.y_select, self.lasso_button)
-        return self.card(controls, self.colour, self.plot, self.legend, self.note, title=self.title)
+        # As wide as the plot (a row gives the rest to its other parts); on a screen narrower
+        # than the plot the card scrolls sideways, not the page.
+        return self.card(controls, self.colour, self.plot, self.legend, self.note, title=self.title,
+                         width=self.width + 24, sizing_mode="fixed",
+                         styles={"max-width": "100%", "overflow-x": "auto"})
 
     # -- coordinates -----------------------------------------------------------------------
     def _coords(self, name: str) -> np.ndarray:
