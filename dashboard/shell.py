@@ -43,11 +43,12 @@ SHELL_CSS = f"""
 #sidebar {{ padding: 6px 6px 6px 4px; }}
 @media screen and (max-width: {NARROW_PX}px) {{
   /* stack: the sidebar above the main area, one scrolling page, nothing wider than the screen */
-  #content {{ flex-direction: column; overflow-y: auto; overflow-x: hidden; }}
-  #sidebar {{ width: 100% !important; max-width: 100% !important; height: auto; overflow: visible;
-              order: 2; }}
+  #header {{ height: auto; flex-wrap: wrap; }}
+  #content {{ flex-direction: column; height: auto; overflow: visible; overflow-x: clip; }}
+  #sidebar, #sidebar .sidenav {{ width: 100% !important; max-width: 100% !important; height: auto;
+                                 overflow: visible; box-sizing: border-box; }}
+  #sidebar {{ order: 2; }}
   #main {{ height: auto; overflow: visible; max-width: 100vw; order: 1; }}
-  #header {{ flex-wrap: wrap; }}
 }}
 """
 

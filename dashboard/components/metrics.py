@@ -121,8 +121,8 @@ class MetricsPanel(Component):
         self._on_counts()
 
     def __panel__(self):
-        plots = pn.Row(pn.pane.Bokeh(self.curve_fig), pn.pane.Bokeh(self.confusion_fig),
-                       pn.pane.Bokeh(self.balance_fig))
+        plots = pn.FlexBox(pn.pane.Bokeh(self.curve_fig), pn.pane.Bokeh(self.confusion_fig),
+                           pn.pane.Bokeh(self.balance_fig), flex_wrap="wrap")  # narrow screens stack them
         return self.card(self.caption, plots)
 
     def _on_model(self, *_) -> None:
