@@ -59,13 +59,18 @@ def _ring(colour: str, dash: str, width: float, cross: bool = False) -> str:
             f"{mark.format(c=colour, w=width, d=dash)}</svg>")
 
 
-#: What the overlay marks mean, under every colouring (the ring is not a class).
-MARKS_LEGEND = (
-    "<div class='scatter-marks'><small>"
-    f"<span class='mark-queued'>{_ring(BATCH_RING['color'], '3 2', 1.5)} queued for you</span> · "
-    f"<span class='mark-focus'>{_ring('#e00000', '', 2.5)} in focus</span> · "
-    f"<span class='mark-selected'>{_ring('#d6006f', '', 1.5, cross=True)} selected</span>"
-    "</small></div>")
+def ring_colour() -> str:
+    """The queued ring's colour: black, or white under the dark theme (a black ring vanishes there)."""
+    return "#ffffff" if pn.config.theme == "dark" else BATCH_RING["color"]
+
+
+def marks_legend(ring: str) -> str:
+    """What the overlay marks mean, under every colouring (the ring is not a class)."""
+    return ("<div class='scatter-marks'><small>"
+            f"<span class='mark-queued'>{_ring(ring, '3 2', 1.5)} queued for you</span> · "
+            f"<span class='mark-focus'>{_ring('#e00000', '', 2.5)} in focus</span> · "
+            f"<span class='mark-selected'>{_ring('#d6006f', '', 1.5, cross=True)} selected</span>"
+            "</small></div>")
 
 #: Keys ``ui.scatter`` may hold in config.yaml.
 UI_SCATTER_KEYS = ("x", "y", "datashade_above", "colour_by")
@@ -170,7 +175,8 @@ class ScatterView(Component):
                     line_width=1.5, level="overlay")
         self.batch_src = ColumnDataSource({"x": [], "y": []})
         # Black and dashed: no class colour is a dashed ring, so a queued point never reads as a class.
-        fig.scatter("x", "y", source=self.batch_src, size=15, fill_alpha=0, line_color=BATCH_RING["color"],
+        self.ring = ring_colour()
+        fig.scatter("x", "y", source=self.batch_src, size=15, fill_alpha=0, line_color=self.ring,
                     line_dash=BATCH_RING["dash"], line_width=1.8, level="overlay")
         self.focus_src = ColumnDataSource({"x": [], "y": []})
         fig.scatter("x", "y", source=self.focus_src, size=22, fill_alpha=0, line_color="#e00000",
@@ -337,7 +343,7 @@ class ScatterView(Component):
                                                                    " (no model yet: grey)") + "</small>")
         else:
             text = "<small>grey: every object; the marks below show the queue and the focus</small>"
-        self.legend.object = text + MARKS_LEGEND
+        self.legend.object = text + marks_legend(self.ring)
 
     # -- datashader image (large pools) -----------------------------------------------------
     def _on_ranges(self, event) -> None:
