@@ -10,7 +10,9 @@ import html
 from functools import partial
 
 import numpy as np
+import pandas as pd
 import panel as pn
+from bokeh.models.widgets.tables import StringFormatter
 
 from alabel.core.errors import AlabelError
 
@@ -58,9 +60,11 @@ class FindPanel(Component):
         self.neighbours = self._table("find-neighbours")
         self.neighbours.param.watch(partial(self._picked, "selection"), "selection")
         self.summary = pn.pane.HTML("", css_classes=["find-summary"])
-        self.neighbours_summary = pn.pane.HTML("", css_classes=["find-neighbours-summary"])
-        self.neighbours_box = pn.Column(self.neighbours_summary, self.neighbours, visible=False,
-                                        sizing_mode="stretch_width")
+        self.neighbours_summary = pn.pane.HTML("<i>More like this, a lasso or a box selection lists here</i>",
+                                               css_classes=["find-neighbours-summary"])
+        # Always shown (a Tabulator drawn while hidden stays empty when shown): a hint until filled.
+        self.neighbours_box = pn.Column(self.neighbours_summary, self.neighbours, sizing_mode="stretch_width",
+                                        min_width=300)
         self._rows = {"matches": np.zeros(0, dtype=np.int64), "selection": np.zeros(0, dtype=np.int64)}
         self.watch(self._on_filters, "filters")
         self.watch(self._on_selection, "selection")
@@ -71,20 +75,22 @@ class FindPanel(Component):
         check_columns(options.get("columns") or [], session, where=where, key=f"{key}.columns")
 
     def __panel__(self):
-        lists = pn.Row(pn.Column(self.summary, self.results, sizing_mode="stretch_width"), self.neighbours_box,
-                       sizing_mode="stretch_width")
+        lists = pn.FlexBox(pn.Column(self.summary, self.results, sizing_mode="stretch_width", min_width=300),
+                           self.neighbours_box, flex_wrap="wrap", sizing_mode="stretch_width")
         return self.card(pn.Row(self.column, self.op, self.value, self.add, self.clear), self.active,
                          pn.Row(self.select_all, self.id_input, self.more), lists)
 
     def _table(self, css_class: str) -> pn.widgets.Tabulator:
+        # A text formatter for the id: a number column prints 10870 as "10,870" (or 1 as "1.0").
         return pn.widgets.Tabulator(
             self._frame(np.zeros(0, dtype=np.int64)), disabled=True, selectable=1, show_index=False,
-            pagination="local", page_size=10, height=300, sizing_mode="stretch_width", css_classes=[css_class])
+            pagination="local", page_size=10, height=300, sizing_mode="stretch_width", css_classes=[css_class],
+            formatters={"id": StringFormatter()})
 
     def _frame(self, rows: np.ndarray):
         """The listed rows, the object id first and as text (a number column would print 10870 as 10,870)."""
         shown = self.state.session.pool.frame.iloc[rows][self.table_columns].reset_index(drop=True)
-        shown.insert(0, "id", [str(i) for i in self.state.session.pool.ids[rows]])
+        shown.insert(0, "id", pd.Series([str(i) for i in self.state.session.pool.ids[rows]], dtype=object))
         return shown
 
     def _add_filter(self, _) -> None:
@@ -110,7 +116,6 @@ class FindPanel(Component):
             text = f"{len(rows):,} selected ({html.escape(self.state.selection_source)})"
             self.neighbours_summary.object = self._show_rows("selection", self.neighbours, rows, text,
                                                              "find-selection")
-        self.neighbours_box.visible = len(rows) > 1
 
     def _show_rows(self, kind: str, table, rows: np.ndarray, text: str, css_class: str) -> str:
         self._rows[kind] = rows[:SHOWN_ROWS]
