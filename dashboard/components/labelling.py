@@ -46,16 +46,18 @@ class LabellingPanel(Component):
         self.bulk_confirm.on_click(lambda _: held(self.state.confirm_bulk))
         self.bulk_cancel = pn.widgets.Button(label="Cancel", css_classes=["bulk-cancel"], visible=False)
         self.bulk_cancel.on_click(lambda _: self.state.cancel_bulk())
-        self.bulk_row = pn.Row(self.bulk_info, self.bulk_class, self.bulk_button, self.bulk_confirm,
-                               self.bulk_cancel, visible=False, css_classes=["label-bulk"])
+        # Wraps: beside the scatter the panel is narrow, and an overflowing row slid under the plot.
+        self.bulk_row = pn.FlexBox(self.bulk_info, self.bulk_class, self.bulk_button, self.bulk_confirm,
+                                   self.bulk_cancel, visible=False, css_classes=["label-bulk"], flex_wrap="wrap",
+                                   align_items="center", sizing_mode="stretch_width")
         self.new_name = pn.widgets.TextInput(placeholder="new class name", width=160, css_classes=["new-class-name"])
         self.new_colour = pn.widgets.ColorPicker(value="#7f7f7f", width=60, css_classes=["new-class-colour"])
         self.new_button = pn.widgets.Button(label="Add class", css_classes=["new-class-add"])
         self.new_button.on_click(self._add_class)
         # Folded behind a small toggle: adding a class is rare, and an open row would push
         # the object's detail below a laptop's screen.
-        self.add_row = pn.Row(self.new_name, self.new_colour, self.new_button, css_classes=["label-add-class"],
-                              visible=False)
+        self.add_row = pn.FlexBox(self.new_name, self.new_colour, self.new_button, css_classes=["label-add-class"],
+                                  visible=False, flex_wrap="wrap", sizing_mode="stretch_width")
         self.add_toggle = pn.widgets.Toggle(name="+ class", width=80, css_classes=["label-add-toggle"])
         self.add_toggle.link(self.add_row, value="visible")
         self.watch(self._on_classes, "classes")
