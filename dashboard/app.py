@@ -83,8 +83,7 @@ class DashboardPage(pn.viewable.Viewer):
         self.title_text = f"alabel · {session.config.name}"
         self.title = pn.pane.HTML(f"<h2 class='alabel-heading' style='margin:4px 0'>alabel · {title} "
                                   f"<small style='color:#666'>({session.pool.n:,} objects)</small></h2>")
-        self.progress = pn.pane.HTML("", css_classes=["session-progress-pane"], margin=(0, 10),
-                                     styles={"color": "inherit"})
+        self.progress = pn.pane.HTML("", css_classes=["session-progress-pane"], margin=(0, 10))
         self.layout_marker = pn.pane.HTML("", margin=0, width=0, height=0)
         self.keys = KeyCapture(partial(held, state.press), keys=state.keymap.keys, height=0, width=0, margin=0)
         self.sidebar = pn.Column(width=380)

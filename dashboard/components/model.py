@@ -99,14 +99,15 @@ def headline_html(metrics: dict) -> str:
         return ""
     low, high = best["interval"]
     label = "estimated accuracy" if best.get("source") == "audit" else "accuracy"
+    method = str(best.get("method", ""))
     caution = " <span class='headline-biased'>(optimistic: the strategy chose these labels)</span>" \
-        if best.get("biased") else ""
+        if best.get("biased") and "biased" not in method else ""
     return (f"<div class='accuracy-headline' data-source='{html.escape(str(best.get('source', '')))}' "
             f"data-accuracy='{best['accuracy']:.6f}' data-n='{int(best.get('n') or 0)}' "
             f"data-biased='{str(bool(best.get('biased'))).lower()}'>"
             f"{label.capitalize()} <b style='font-size:1.3em'>{best['accuracy']:.3f}</b> "
             f"<small>95 % [{low:.3f}, {high:.3f}]</small><br>"
-            f"<small>measured on {html.escape(str(best.get('method', '')))}{caution}</small></div>")
+            f"<small>measured on {html.escape(method)}{caution}</small></div>")
 
 
 def metrics_html(metrics: dict) -> str:

@@ -23,6 +23,8 @@ def test_one_headline_accuracy_says_how_it_was_measured():
     shown = metrics_html(metrics)
     assert shown.startswith("<div class='accuracy-headline'") and shown.count("accuracy-headline") == 1
     assert "measured on out of fold on 30 labels" in shown and "optimistic" in shown
+    said_biased = dict(metrics, estimate=dict(metrics["estimate"], method="out of fold on 30 labels (biased)"))
+    assert "optimistic" not in headline_html(said_biased)  # said once, not twice
     assert "<details class='metrics-details'>" in shown  # the other scores are folded away
     audit = dict(metrics, estimate={"accuracy": 0.8, "interval": [0.6, 0.9], "n": 12, "source": "audit",
                                     "biased": False, "method": "12 random audit labels"})
