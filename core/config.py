@@ -150,7 +150,6 @@ def parse_classes(value: Any, where: str, reserved_keys: set[str]) -> list[Class
 def assign_class_defaults(entries: list[tuple[str, str | None, str | None]], where: str,
                           reserved_keys: set[str]) -> list[ClassSpec]:
     """Give every class a colour and a distinct key, keeping the ones already set."""
-    taken = {k for _, _, k in entries if k}
     for i, (_, _, k) in enumerate(entries):
         if k and k in reserved_keys:
             raise ConfigError(f"{where}: classes[{i}].key: {k!r} is already an action key")
@@ -160,15 +159,28 @@ def assign_class_defaults(entries: list[tuple[str, str | None, str | None]], whe
             raise ConfigError(f"{where}: classes[{i}].key: {k!r} is used by two classes")
         if k:
             seen.add(k)
-    free_keys = iter(k for k in _CLASS_KEYS if k not in taken and k not in reserved_keys)
-    classes = []
-    for i, (name, color, key) in enumerate(entries):
-        classes.append(ClassSpec(
-            name=name,
-            color=color or _PALETTE[i % len(_PALETTE)],
-            key=key or next(free_keys, ""),
-        ))
-    return classes
+    keys = _default_keys(entries, reserved_keys)
+    return [ClassSpec(name=name, color=color or _PALETTE[i % len(_PALETTE)], key=key)
+            for i, ((name, color, _), key) in enumerate(zip(entries, keys))]
+
+
+def _default_keys(entries: list[tuple[str, str | None, str | None]], reserved_keys: set[str]) -> list[str]:
+    """Each class's key: its own, else its name when one character (class "3" is key 3), else the next free.
+
+    A letter counts as taken in both cases: the key map lets Caps Lock type
+    either case, so "a" and "A" must not be two classes' keys.
+    """
+    def fold(key: str) -> str:
+        return key.lower() if len(key) == 1 and key.isalpha() else key
+
+    taken = {fold(k) for _, _, k in entries if k} | {fold(k) for k in reserved_keys}
+    keys = [k or "" for _, _, k in entries]
+    for i, (name, _, key) in enumerate(entries):  # first pass: one-character names claim themselves
+        if not key and len(name) == 1 and not name.isspace() and fold(name) not in taken:
+            keys[i] = name
+            taken.add(fold(name))
+    free_keys = iter(k for k in _CLASS_KEYS if fold(k) not in taken)
+    return [key or next(free_keys, "") for key in keys]
 
 
 #: ``loop:`` (batch_size is read here and nowhere else: its default is this one).

@@ -724,6 +724,7 @@ class Session:
                 n_pseudo_labels=int(record.get("n_pseudo_labels", 0)))
         except (KeyError, TypeError, ValueError) as exc:
             raise self.models.damaged(record, exc) from None
+        self.strategy.warm(model.proba, np.random.default_rng([self.config.seed, model.version]))
         with self._lock:
             self.model = model
         return model

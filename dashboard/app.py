@@ -35,6 +35,7 @@ from alabel.dashboard.components.identity import AnnotatorMemory, annotator_fiel
 from alabel.dashboard.hub import SessionHub, close_all, open_hub, resolve_alias
 from alabel.dashboard.layout import LayoutCatalog, build_layout, resolve_layout
 from alabel.dashboard.redact import redact_paths
+from alabel.dashboard.shell import app_shell
 from alabel.dashboard.state import SessionState
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,10 @@ class DashboardPage(pn.viewable.Viewer):
             state.param.watch(lambda event: setattr(self.memory, "annotator", event.new), "annotator")
         self.message = pn.pane.HTML("", css_classes=["alabel-message"], sizing_mode="stretch_width")
         title = html.escape(session.config.name)
+        self.title_text = f"alabel · {session.config.name}"
         self.title = pn.pane.HTML(f"<h2 class='alabel-heading' style='margin:4px 0'>alabel · {title} "
                                   f"<small style='color:#666'>({session.pool.n:,} objects)</small></h2>")
+        self.progress = pn.pane.HTML("", css_classes=["session-progress-pane"], margin=(0, 10))
         self.layout_marker = pn.pane.HTML("", margin=0, width=0, height=0)
         self.keys = KeyCapture(partial(held, state.press), keys=state.keymap.keys, height=0, width=0, margin=0)
         self.sidebar = pn.Column(width=380)
@@ -99,15 +102,48 @@ class DashboardPage(pn.viewable.Viewer):
         state.param.watch(self._on_layout, "layout_name")
         state.param.watch(self._on_message, ["message", "message_level"])
         state.param.watch(self._on_classes, "classes")
+        state.param.watch(self._on_progress, ["label_counts", "model_version", "model_n_labels"])
         self._on_layout()
         self._on_message()
+        self._on_progress()
 
     def __panel__(self):
-        header = pn.Row(self.title, pn.layout.HSpacer(), pn.pane.HTML("annotator"), self.annotator,
+        header = pn.Row(self.title, self.progress, pn.layout.HSpacer(), pn.pane.HTML("annotator"), self.annotator,
                         pn.pane.HTML("layout"), self.layout_select, sizing_mode="stretch_width")
         hidden = [self.keys, self.layout_marker] + ([self.memory] if self.memory is not None else [])
         return pn.Column(header, self.message, pn.Row(self.sidebar, self.main, sizing_mode="stretch_width"),
                          *hidden, sizing_mode="stretch_width", stylesheets=[_CSS], css_classes=["alabel-page"])
+
+    # -- the parts the app shell (dashboard/shell.py) places in its header and main area ----------
+    def header_bar(self) -> pn.viewable.Viewable:
+        """Progress, annotator and layout picker, for the template's header."""
+        # The template's header makes text white, inputs included: dark text on white inputs,
+        # white words on the header.
+        for widget in (self.annotator, self.layout_select):
+            widget.stylesheets = [".bk-input { color: #111 !important; background-color: #fff !important; }"]
+        white = [":host, div, span, b { color: #fff !important; }"]
+        self.progress.stylesheets = white
+        return pn.FlexBox(self.progress, pn.pane.HTML("annotator", stylesheets=white), self.annotator,
+                          pn.pane.HTML("layout", stylesheets=white), self.layout_select, align_items="center",
+                          flex_wrap="wrap", css_classes=["alabel-header-bar"], sizing_mode="stretch_width",
+                          styles={"justify-content": "flex-end", "gap": "6px"})
+
+    def main_parts(self) -> list:
+        """Status line, the layout's main components, and the invisible key capture."""
+        hidden = [self.keys, self.layout_marker] + ([self.memory] if self.memory is not None else [])
+        return [self.message, self.main, *hidden]
+
+    def _on_progress(self, *_) -> None:
+        state = self.state
+        counts = state.label_counts
+        train = int(counts["train"].sum()) if counts is not None else 0
+        test = int(counts["test"].sum()) if counts is not None else 0
+        version = state.model_version
+        model = "no model yet" if version is None else f"model v{version} ({state.model_n_labels} labels)"
+        tested = f" + {test} test" if test else ""
+        self.progress.object = (
+            f"<span class='session-progress' data-labels='{train + test}' data-version='{version or ''}'>"
+            f"<b>{train}</b> labels{tested} of {state.session.pool.n:,} objects · {model}</span>")
 
     def _on_layout(self, *_) -> None:
         state = self.state
@@ -252,7 +288,9 @@ def serve(config_path: str | Path | None, *, address: str = "127.0.0.1", port: i
             pn.config.nthreads = int(num_threads)
 
         def page():  # a plain function: Panel calls functions once per browser session
-            return setup.page(layout, access) if hub is None else create_page(hub, layout, access)
+            if hub is None:
+                return setup.page(layout, access)
+            return app_shell(create_page(hub, layout, access))
         options = {}
         if auth.password_file:
             options["auth_provider"] = password_provider(auth.password_file)
@@ -285,7 +323,7 @@ def serve(config_path: str | Path | None, *, address: str = "127.0.0.1", port: i
 # ``panel serve dashboard/app.py --args CONFIG``: Panel imports this module as a script.
 if __name__.startswith("bokeh_app"):
     _config = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("ALABEL_CONFIG", "config.yaml")
-    create_page(open_hub(_config)).servable(title="alabel")
+    app_shell(create_page(open_hub(_config))).servable(title="alabel")
 
 
 __all__ = ["DashboardPage", "build_page", "create_page", "serve"]

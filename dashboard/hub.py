@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from alabel.core.errors import AlabelError
 from alabel.core.evaluation.reference import TruthTracker
 from alabel.core.session import Session
 
@@ -50,9 +51,10 @@ class SessionHub:
 
     def __init__(self, config_path: str | Path, *, session: Session | None = None, workers: int = 4):
         self.config_path = Path(config_path).resolve()
-        # A server's leases end with its process: after a crash, a restart frees them at once.
-        self.session = session if session is not None else Session.from_config(self.config_path,
-                                                                                process_leases=True)
+        # Models are saved as ``alabel train`` saves them: versions go on after a restart. A
+        # server's leases end with its process: after a crash, a restart frees them at once.
+        self.session = session if session is not None else Session.from_config(
+            self.config_path, persist_models=True, process_leases=True)
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alabel-ui")
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
@@ -65,10 +67,23 @@ class SessionHub:
         self._unsubscribe = self.session.subscribe(self._emit)
         self._on_close: list[Callable[[], None]] = []
         self.closed = False
+        self._restore_model()
         self.session.resume()  # labels from an earlier run: a model at once
         threshold = (self.session.config.ui.scatter or {}).get("datashade_above", 50_000)
         if isinstance(threshold, int) and self.session.pool.n > threshold:
             self.executor.submit(_warm_up_datashader)  # only pools big enough to be rasterised
+
+    def _restore_model(self) -> None:
+        """Put the newest saved model in use, so the first page shows it (not "no model yet")."""
+        if not self.session.persist_models:
+            return
+        try:
+            model = self.session.restore_latest_model()
+        except AlabelError as exc:  # a refused or torn model file: say so, train a new one from the labels
+            log.warning("%s; the dashboard trains a new model instead", exc)
+            return
+        if model is not None:
+            log.info("restored model v%d (%d labels)", model.version, model.n_labels)
 
     # -- events ------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:

@@ -45,6 +45,8 @@ from .components import Component
 from .components.renderers import DetailRenderer
 
 LAYOUT_KEYS = ("name", "description", "sidebar", "main")
+#: Width bounds (px) of a column inside a row: wide enough for ten class buttons in three lines.
+COLUMN_IN_ROW = (320, 400)
 CONTAINERS = ("row", "column", "tabs")
 
 
@@ -293,21 +295,28 @@ def resolve_layout(name: str, session) -> LayoutSpec:
 def build_layout(spec: LayoutSpec, state) -> tuple[pn.viewable.Viewable, pn.viewable.Viewable, list]:
     """Build (sidebar, main, components) for one tab's state."""
     built: list = []
-    sidebar = pn.Column(*[_build(n, state, built) for n in spec.sidebar], width=380,
+    sidebar = pn.Column(*[_build(n, state, built) for n in spec.sidebar], sizing_mode="stretch_width",
                         css_classes=["alabel-sidebar"])
     main = pn.Column(*[_build(n, state, built) for n in spec.main], sizing_mode="stretch_width",
                      css_classes=["alabel-main"])
     return sidebar, main, built
 
 
-def _build(node, state, built: list):
+def _build(node, state, built: list, in_row: bool = False):
     if isinstance(node, ComponentNode):
         component = node.cls(state, **node.options)
         built.append(component)
         return component
-    children = [_build(child, state, built) for child in node.children]
+    children = [_build(child, state, built, in_row=node.kind == "row") for child in node.children]
+    if node.kind == "column" and in_row:
+        # A column beside a plot (the labelling panel and the detail) keeps a reading width,
+        # leaving the rest of the row to the plot.
+        return pn.Column(*children, sizing_mode="stretch_width", min_width=COLUMN_IN_ROW[0],
+                         max_width=COLUMN_IN_ROW[1], css_classes=["alabel-row-column"])
     if node.kind == "row":
-        return pn.Row(*children, sizing_mode="stretch_width")
+        # A flex box wraps: on a narrow screen the row's parts stack instead of overflowing sideways.
+        return pn.FlexBox(*children, flex_wrap="wrap", align_items="flex-start", sizing_mode="stretch_width",
+                          css_classes=["alabel-row"])
     if node.kind == "column":
         return pn.Column(*children, sizing_mode="stretch_width")
     return pn.Tabs(*zip(node.titles, children), sizing_mode="stretch_width", dynamic=False,

@@ -77,11 +77,13 @@ class Component(pn.viewable.Viewer):
         self._watchers = []
 
     def card(self, *objects, title: str | None = None, **kwargs) -> pn.Column:
-        """The component's body in a titled column with the component's CSS class."""
-        header = pn.pane.HTML(f"<h3 class='alabel-title'>{title or self.title}</h3>",
-                              margin=(0, 5), sizing_mode="stretch_width")
+        """The component's body in a titled column with the component's CSS class (``title=""``: untitled)."""
         kwargs.setdefault("sizing_mode", "stretch_width")
         classes = ["alabel-card", f"alabel-{self.type_name}", f"in-layout-{self.state.layout_name}"]
+        if title == "":  # no heading: the body says what it is (the labelling banner)
+            return pn.Column(*objects, css_classes=classes, **kwargs)
+        header = pn.pane.HTML(f"<h3 class='alabel-title'>{title or self.title}</h3>",
+                              margin=(0, 5), sizing_mode="stretch_width")
         return pn.Column(header, *objects, css_classes=classes, **kwargs)
 
 

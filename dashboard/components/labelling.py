@@ -35,7 +35,7 @@ class LabellingPanel(Component):
         self.buttons = pn.FlexBox(css_classes=["label-classes"], sizing_mode="stretch_width")
         self.picker = pn.widgets.AutocompleteInput(
             label="", placeholder="type a class name…", case_sensitive=False, restrict=True,
-            min_characters=1, search_strategy="includes", width=220, css_classes=["label-picker"])
+            min_characters=1, search_strategy="includes", width=190, css_classes=["label-picker"])
         self.picker.param.watch(self._picked, "value")
         self.actions = pn.FlexBox(*[self._action_button(a) for a in ACTIONS], css_classes=["label-actions"],
                                   sizing_mode="stretch_width")
@@ -50,12 +50,20 @@ class LabellingPanel(Component):
         self.bulk_confirm.on_click(lambda _: held(self.state.confirm_bulk))
         self.bulk_cancel = pn.widgets.Button(label="Cancel", css_classes=["bulk-cancel"], visible=False)
         self.bulk_cancel.on_click(lambda _: self.state.cancel_bulk())
-        self.bulk_row = pn.Row(self.bulk_info, self.bulk_class, self.bulk_button, self.bulk_confirm,
-                               self.bulk_cancel, visible=False, css_classes=["label-bulk"])
+        # Wraps: beside the scatter the panel is narrow, and an overflowing row slid under the plot.
+        self.bulk_row = pn.FlexBox(self.bulk_info, self.bulk_class, self.bulk_button, self.bulk_confirm,
+                                   self.bulk_cancel, visible=False, css_classes=["label-bulk"], flex_wrap="wrap",
+                                   align_items="center", sizing_mode="stretch_width")
         self.new_name = pn.widgets.TextInput(placeholder="new class name", width=160, css_classes=["new-class-name"])
         self.new_colour = pn.widgets.ColorPicker(value="#7f7f7f", width=60, css_classes=["new-class-colour"])
         self.new_button = pn.widgets.Button(label="Add class", css_classes=["new-class-add"])
         self.new_button.on_click(self._add_class)
+        # Folded behind a small toggle: adding a class is rare, and an open row would push
+        # the object's detail below a laptop's screen.
+        self.add_row = pn.FlexBox(self.new_name, self.new_colour, self.new_button, css_classes=["label-add-class"],
+                                  visible=False, flex_wrap="wrap", sizing_mode="stretch_width")
+        self.add_toggle = pn.widgets.Toggle(name="+ class", width=80, css_classes=["label-add-toggle"])
+        self.add_toggle.link(self.add_row, value="visible")
         self.watch(self._on_classes, "classes")
         self.watch(self._on_banner, "current", "focus_row", "focus_source", "current_prediction",
                    "current_confidence", "current_prediction_version", "model_version", "test_mode", "position", "queued")
@@ -67,9 +75,8 @@ class LabellingPanel(Component):
         self._on_bulk()
 
     def __panel__(self):
-        add = pn.Row(self.new_name, self.new_colour, self.new_button, css_classes=["label-add-class"])
-        return self.card(self.banner, self.buttons, pn.Row(self.picker, self.counts), self.actions,
-                         self.bulk_row, pn.layout.Divider(), add)
+        return self.card(self.banner, self.buttons, pn.Row(self.picker, self.add_toggle, self.counts),
+                         self.actions, self.bulk_row, self.add_row, title="")
 
     # -- widgets ---------------------------------------------------------------------
     def _action_button(self, action: str) -> pn.widgets.Button:
@@ -141,8 +148,8 @@ class LabellingPanel(Component):
             self.counts.object = ""
             return
         train, test = int(counts["train"].sum()), int(counts["test"].sum())
-        self.counts.object = (f"<span class='label-total' data-train='{train}' data-test='{test}'>"
-                              f"{train + test} labels ({train} train, {test} test)</span>")
+        self.counts.object = (f"<span class='label-total' data-train='{train}' data-test='{test}' "
+                              f"title='{train} train, {test} test'>{train + test} labels</span>")
 
     def _on_bulk(self, *_) -> None:
         state = self.state

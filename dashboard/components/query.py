@@ -21,10 +21,10 @@ class QueryPanel(Component):
         super().__init__(state, **options)
         self.show = self.layout_options["show"]
         hub = state.hub
-        self.head = pn.widgets.Select(label="Head", options=hub.head_types, value=state.head_type, width=170,
+        self.head = pn.widgets.Select(label="Head", options=hub.head_types, value=state.head_type, width=140,
                                       css_classes=["query-head"])
         self.strategy = pn.widgets.Select(label="Strategy", options=hub.strategy_types,
-                                          value=state.strategy_type, width=170, css_classes=["query-strategy"])
+                                          value=state.strategy_type, width=140, css_classes=["query-strategy"])
         self.head.param.watch(lambda e: self._switch(state.set_head, e, "head_type"), "value")
         self.strategy.param.watch(lambda e: self._switch(state.set_strategy, e, "strategy_type"), "value")
         self.previous = pn.widgets.Button(label="◀ Previous", css_classes=["query-previous"], width=110)

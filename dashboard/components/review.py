@@ -206,7 +206,8 @@ class ReviewPanel(Component):
         else:
             note = f" ({html.escape(check.note)})" if getattr(check, "note", "") else ""
             self.check_status.object = (f"<span class='review-flagged' data-n='{len(queue)}'>{len(queue)} "
-                                        f"suspicious label(s) waiting{note}</span>")
+                                        f"suspicious label(s) waiting{note}</span>"
+                                        + trust_note(self.state.metrics or {}, check.n_checked))
         if not self.pseudo_labelling:
             return
         frame = data["pseudo"]
@@ -443,3 +444,32 @@ def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
     """Probabilities to 3 decimals for the tables (the engine keeps full precision)."""
     columns = [c for c in ("confidence", "self_confidence", "suggested_confidence") if c in frame]
     return frame.astype({c: float for c in columns}).round({c: 3 for c in columns}) if columns else frame
+
+
+#: Accuracy from which a flag is more likely a wrong label than a wrong model (and the words for each band).
+TRUST_BANDS = ((0.95, "good", "a flag is worth a careful look"),
+               (0.85, "fair", "many flags will still be the model's own mistakes"),
+               (0.0, "weak", "most flags are likely the model's own mistakes, not wrong labels: "
+                             "treat them as hints, and check again with more labels"))
+
+
+def trust_note(metrics: dict, n_checked: int) -> str:
+    """How far to trust the check at the model's current accuracy (it judges labels by that model).
+
+    A model right on a share ``a`` of the labels contradicts about ``(1 - a) * n``
+    of ``n`` correct labels, so with 40 labels at 0.55 some 18 flags are expected
+    even when every label is right.
+    """
+    from .model import headline
+
+    best = headline(metrics)
+    if best is None or not n_checked:
+        return ("<br><small class='review-trust' data-trust='unknown'>no model accuracy yet: "
+                "the check cannot say how far to trust its flags</small>")
+    accuracy = float(best["accuracy"])
+    level, advice = next((name, text) for floor, name, text in TRUST_BANDS if accuracy >= floor)
+    expected = round((1 - accuracy) * n_checked)
+    return (f"<br><small class='review-trust' data-trust='{level}' data-expected='{expected}'>"
+            f"Trust: <b>{level}</b>. The model is right on about {accuracy:.0%} "
+            f"({html.escape(str(best.get('method', '')))}), so it disagrees with about {expected} of "
+            f"{n_checked} labels even if all are right; {advice}.</small>")

@@ -25,9 +25,8 @@ import numpy as np
 import pandas as pd
 import panel as pn
 from bokeh.events import RangesUpdate, SelectionGeometry, Tap
-from bokeh.models import (BoxSelectTool, ColumnDataSource, LassoSelectTool, LinearColorMapper, PanTool,
-                          Range1d, ResetTool, WheelZoomTool)
-from bokeh.palettes import Viridis256
+from bokeh.models import (BoxSelectTool, ColorBar, ColumnDataSource, LassoSelectTool, LinearColorMapper,
+                          PanTool, Range1d, ResetTool, WheelZoomTool)
 from bokeh.plotting import figure
 
 from alabel.core.errors import ConfigError, did_you_mean
@@ -48,6 +47,32 @@ GREY = "#bdbdbd"
 EMPTY_LABELLED = {"x": [], "y": [], "color": [], "marker": [], "alpha": []}
 #: At most this many selected points are drawn (the selection itself may be larger).
 MAX_DRAWN_SELECTION = 20_000
+#: The queued batch's ring: black and dashed (an orange ring read as a class).
+BATCH_RING = {"color": "#000000", "dash": [3, 2]}
+#: Uncertainty, light (certain) to dark (uncertain): greys share no hue with the class colours drawn on top.
+UNCERTAINTY_PALETTE = [f"#{v:02x}{v:02x}{v:02x}" for v in np.linspace(235, 25, 64).astype(int)]
+
+
+def _ring(colour: str, dash: str, width: float, cross: bool = False) -> str:
+    mark = ("<path d='M3 3 L11 11 M11 3 L3 11' stroke='{c}' stroke-width='1.5'/>" if cross else
+            "<circle cx='7' cy='7' r='5' fill='none' stroke='{c}' stroke-width='{w}' stroke-dasharray='{d}'/>")
+    return (f"<svg width='14' height='14' style='vertical-align:middle'>"
+            f"{mark.format(c=colour, w=width, d=dash)}</svg>")
+
+
+def ring_colour() -> str:
+    """The queued ring's colour: black, or white under the dark theme (a black ring vanishes there)."""
+    return "#ffffff" if pn.config.theme == "dark" else BATCH_RING["color"]
+
+
+def marks_legend(ring: str) -> str:
+    """What the overlay marks mean, under every colouring (the ring is not a class)."""
+    return ("<div class='scatter-marks'><small>"
+            f"<span class='mark-queued'>{_ring(ring, '3 2', 1.5)} queued for you</span> · "
+            f"<span class='mark-focus'>{_ring('#e00000', '', 2.5)} in focus</span> · "
+            f"<span class='mark-selected'>{_ring('#d6006f', '', 1.5, cross=True)} selected</span>"
+            "</small></div>")
+
 #: What ``ui.scatter`` may hold in config.yaml (the axes are checked against the data too).
 UI_SCATTER_PARAMS = {
     "x": text(None, "default x axis: a numeric column, feature or embedding", label="x axis"),
@@ -158,11 +183,19 @@ class ScatterView(Component):
         fig.scatter("x", "y", source=self.selection_src, size=10, marker="x", line_color="#d6006f",
                     line_width=1.5, level="overlay")
         self.batch_src = ColumnDataSource({"x": [], "y": []})
-        fig.scatter("x", "y", source=self.batch_src, size=13, fill_alpha=0, line_color="#ff7f0e",
-                    line_width=2, level="overlay")
+        # Black and dashed: no class colour is a dashed ring, so a queued point never reads as a class.
+        self.ring = ring_colour()
+        fig.scatter("x", "y", source=self.batch_src, size=15, fill_alpha=0, line_color=self.ring,
+                    line_dash=BATCH_RING["dash"], line_width=1.8, level="overlay")
         self.focus_src = ColumnDataSource({"x": [], "y": []})
         fig.scatter("x", "y", source=self.focus_src, size=22, fill_alpha=0, line_color="#e00000",
                     line_width=3, level="overlay")
+        # The uncertainty colouring's scale (hidden in the other colourings).
+        self.uncertainty_mapper = LinearColorMapper(palette=UNCERTAINTY_PALETTE, low=0.0, high=1.0)
+        self.colour_bar = ColorBar(color_mapper=self.uncertainty_mapper, title="uncertainty (1 − max p)",
+                                   width=10, visible=False, major_label_text_font_size="8pt",
+                                   title_text_font_size="8pt", title_text_font_style="normal")
+        fig.add_layout(self.colour_bar, "right")
         fig.on_event(Tap, self._on_tap)
         fig.on_event(SelectionGeometry, self._on_geometry)
         self.fig = fig
@@ -189,7 +222,11 @@ class ScatterView(Component):
 
     def __panel__(self):
         controls = pn.Row(self.x_select, self.y_select, self.lasso_button)
-        return self.card(controls, self.colour, self.plot, self.legend, self.note, title=self.title)
+        # As wide as the plot (a row gives the rest to its other parts); on a screen narrower
+        # than the plot the card scrolls sideways, not the page.
+        return self.card(controls, self.colour, self.plot, self.legend, self.note, title=self.title,
+                         width=self.width + 24, sizing_mode="fixed",
+                         styles={"max-width": "100%", "overflow-x": "auto"})
 
     # -- coordinates -----------------------------------------------------------------------
     def _coords(self, name: str) -> np.ndarray:
@@ -275,7 +312,7 @@ class ScatterView(Component):
         if mode == "prediction":
             self.mapper.update(palette=colours or [GREY], low=-0.5, high=len(colours) - 0.5)
         elif mode == "uncertainty":
-            self.mapper.update(palette=list(Viridis256), low=0.0, high=1.0)
+            self.mapper.update(palette=UNCERTAINTY_PALETTE, low=0.0, high=1.0)
         else:
             self.mapper.update(palette=[GREY], low=0, high=1)
         self._update_legend()
@@ -298,6 +335,7 @@ class ScatterView(Component):
     def _update_legend(self) -> None:
         mode = self.state.colour_by
         model = self.session.model
+        self.colour_bar.visible = mode == "uncertainty"
         if mode in ("label", "prediction"):
             swatches = "".join(
                 f"<span class='swatch' style='display:inline-block;margin-right:10px'>"
@@ -307,13 +345,14 @@ class ScatterView(Component):
             what = ("labelled objects (outlined circles; faded triangles: pseudo-labels); grey: unlabelled"
                     if mode == "label"
                     else ("the newest model's class" if model is not None else "no model yet: grey"))
-            self.legend.object = f"<div>{swatches}</div><small>{what}</small>"
+            text = f"<div>{swatches}</div><small>{what}</small>"
         elif mode == "uncertainty":
-            self.legend.object = ("<small>uncertainty 1 − max probability: dark purple certain → yellow "
-                                  "uncertain" + ("" if model is not None else " (no model yet: grey)") + "</small>")
+            text = ("<small>uncertainty 1 − max probability (colour bar): light grey certain → black uncertain; "
+                    "labelled objects keep their class colour" + ("" if model is not None else
+                                                                   " (no model yet: grey)") + "</small>")
         else:
-            self.legend.object = ("<small>orange rings: this tab's queued objects; red ring: the object "
-                                  "in focus</small>")
+            text = "<small>grey: every object; the marks below show the queue and the focus</small>"
+        self.legend.object = text + marks_legend(self.ring)
 
     # -- datashader image (large pools) -----------------------------------------------------
     def _on_ranges(self, event) -> None:
@@ -365,7 +404,7 @@ class ScatterView(Component):
             image = tf.shade(aggregate, color_key=key, min_alpha=60)
         elif mode == "uncertainty" and np.isfinite(values).any():
             aggregate = canvas.points(frame.assign(u=values), "x", "y", ds.mean("u"))
-            image = tf.shade(aggregate, cmap=list(Viridis256), span=(0, 1), how="linear")
+            image = tf.shade(aggregate, cmap=UNCERTAINTY_PALETTE, span=(0, 1), how="linear")
         else:
             aggregate = canvas.points(frame, "x", "y", ds.count())
             image = tf.shade(aggregate, cmap=["#d9d9d9", "#525252"], how="eq_hist")

@@ -83,10 +83,27 @@ def test_missing_config_file(tmp_path):
 
 def test_defaults_fill_keys_and_colours(tmp_path):
     config = SessionConfig.load(write_config(tmp_path))
-    assert [c.key for c in config.classes] == ["1", "2", "3"]
+    assert [c.key for c in config.classes] == ["a", "b", "c"]  # one-character names are their own keys
     assert len({c.color for c in config.classes}) == 3
     assert config.training.backend == "thread"
     assert config.store_path == tmp_path / "labels.sqlite"
+
+
+@pytest.mark.parametrize("names, keys", [
+    # digits: the key you see is the class you get (it used to be 0 -> key 1, 3 -> key 4)
+    ([str(d) for d in range(10)], [str(d) for d in range(10)]),
+    # longer names take 1-9, 0, ... skipping the keys the one-character names claimed
+    (["LPV", "1", "Cep"], ["2", "1", "3"]),
+    # "s" is the skip key and "A" folds onto "a": neither can be a second class's key
+    (["s", "a", "A", "x"], ["1", "a", "2", "x"]),
+])
+def test_one_character_class_names_are_their_own_keys(names, keys):
+    from alabel.core.config import assign_class_defaults
+
+    classes = assign_class_defaults([(n, None, None) for n in names], "config.yaml", {"Enter", "s", "?"})
+    assert [c.key for c in classes] == keys
+    folded = [k.lower() for k in keys]
+    assert len(set(folded)) == len(folded), "no two classes share a key, whatever the case"
 
 
 def test_export_round_trip_relative_paths(tmp_path):
@@ -105,7 +122,7 @@ def test_with_classes_keeps_existing_colours(tmp_path):
     config = SessionConfig.load(write_config(tmp_path))
     grown = config.with_classes(["a", "b", "c", "d"])
     assert [c.color for c in grown.classes[:3]] == [c.color for c in config.classes]
-    assert grown.classes[3].key == "4"
+    assert grown.classes[3].key == "d"
     assert [c.name for c in config.classes] == ["a", "b", "c"], "the original is not changed"
 
 

@@ -109,11 +109,11 @@ def test_a_key_for_an_object_no_longer_in_focus_records_nothing(make_state):
     _with_model(state)
     n_events, current = len(state.session.store.events()), state.current.object_id
     stale = {"object": "not-the-current-one", "prediction": state.current_prediction, "version": ""}
-    for key in ("Enter", "1", "s", "?"):
+    for key in ("Enter", "a", "s", "?"):
         assert state.press(key, stale)
         assert state.message_level == "warning" and "press again" in state.message
     assert len(state.session.store.events()) == n_events and state.current.object_id == current
-    assert state.press("1", {"object": current, "prediction": "", "version": ""})  # what is on screen
+    assert state.press("a", {"object": current, "prediction": "", "version": ""})  # what is on screen
     assert state.session.store.current().set_index("object_id")["label"][current] == "a"
 
 
@@ -131,7 +131,7 @@ def test_accept_button_records_the_shown_prediction_when_a_newer_model_differs(m
 def test_keys_map_to_actions(make_state):
     state = make_state(annotator="ana")
     first = state.current.object_id
-    assert state.press("2")  # class keys 1, 2, 3 -> a, b, c
+    assert state.press("b")  # one-character class names are their own keys
     assert state.session.store.current().set_index("object_id")["label"][first] == "b"
     second = state.current.object_id
     assert state.press("s") and state.current.object_id != second
