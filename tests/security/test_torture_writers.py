@@ -6,7 +6,8 @@ is killed with SIGKILL in the middle and started again, re-sending every event
 from the first (a retry from a new process). Meanwhile two trainer processes
 (this file run as a script: a :class:`Session` with ``persist_models``, as
 ``alabel train`` opens it) retrain in a loop on the same config, store and
-models folder.
+models folder; one of them is killed with SIGKILL after two versions (maybe
+in the middle of a save) and a third trainer takes its place.
 
 Counted, and asserted at the end:
 
@@ -15,7 +16,7 @@ Counted, and asserted at the end:
 * **duplicated**: event ids stored more than once (must be 0); the journal
   must hold exactly the planned events of every writer, each with its content;
 * **versions**: model versions the trainers published; each has one owner
-  (the two trainers' versions are disjoint), one record in
+  (the trainers' versions are disjoint), one record in
   ``models/history.jsonl`` and a saved model in its own folder.
 
 Run with ``pytest -s`` to see the counts line (also written to
@@ -32,6 +33,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -43,7 +45,6 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 WRITERS = ("w0", "w1", "w2", "w3")
 EVENTS_PER_WRITER = 240
-TRAINERS = 2
 VERSIONS_PER_TRAINER = 5
 
 
@@ -95,10 +96,26 @@ def trainer_main(config: str, versions: int, deadline_s: float) -> None:
                 time.sleep(0.05)  # no new labels yet: wait for the writers
 
 
-def start_trainer(config: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, __file__, "trainer", str(config), str(VERSIONS_PER_TRAINER), "90"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+class Trainer:
+    """A trainer process and the versions it printed (read as they come)."""
+
+    def __init__(self, config: Path, versions: int):
+        self.proc = subprocess.Popen([sys.executable, __file__, "trainer", str(config), str(versions), "90"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.versions: list[int] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            if line.startswith("version ") and line.endswith("\n"):
+                self.versions.append(int(line.split()[1]))
+
+    def finish(self, timeout: float = 120.0) -> tuple[int, str]:
+        self.proc.wait(timeout)
+        self._reader.join(timeout)
+        return self.proc.returncode, self.proc.stderr.read()
 
 
 def test_four_writers_and_two_trainers_lose_and_duplicate_nothing(tmp_path):
@@ -111,7 +128,9 @@ def test_four_writers_and_two_trainers_lose_and_duplicate_nothing(tmp_path):
         pass  # creates the store and records its identity, as the first command that labels does
 
     rng = random.Random(20261202)
-    trainers = [start_trainer(config) for _ in range(TRAINERS)]
+    # Trainer 0 would retrain for ever: it is killed once it has published two versions, and a
+    # third trainer takes its place on the models folder it left (maybe with a claimed, unsaved version).
+    trainers = [Trainer(config, 10_000), Trainer(config, VERSIONS_PER_TRAINER)]
     children = {tag: writer.WriterProcess(store_path, "write", tag, EVENTS_PER_WRITER, seed=i)
                 for i, tag in enumerate(WRITERS)}
     for child in children.values():
@@ -128,15 +147,24 @@ def test_four_writers_and_two_trainers_lose_and_duplicate_nothing(tmp_path):
     kills = 1
     children["w0"] = writer.WriterProcess(store_path, "write", "w0", EVENTS_PER_WRITER, seed=99)
     children["w0"].go()
+    deadline = time.monotonic() + 90
+    while len(trainers[0].versions) < 2:
+        assert trainers[0].proc.poll() is None, f"trainer 0 failed:\n{trainers[0].proc.stderr.read()[-3000:]}"
+        assert time.monotonic() < deadline, "trainer 0 published fewer than two versions in 90 s"
+        time.sleep(0.01)
+    time.sleep(rng.uniform(0.0, 0.3))
+    trainers[0].proc.send_signal(signal.SIGKILL)
+    kills += 1
+    trainers.append(Trainer(config, VERSIONS_PER_TRAINER))
     for tag, child in children.items():
         assert child.finish(timeout=120) == 0, f"writer {tag} failed"
         acknowledged.update(child.acks)
 
     published: dict[int, list[int]] = {}
-    for number, proc in enumerate(trainers):
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, f"trainer {number} failed:\n{err[-3000:]}"
-        published[number] = [int(line.split()[1]) for line in out.splitlines() if line.startswith("version ")]
+    for number, trainer in enumerate(trainers):
+        code, err = trainer.finish()
+        assert code == (-signal.SIGKILL if number == 0 else 0), f"trainer {number} failed:\n{err[-3000:]}"
+        published[number] = trainer.versions
 
     conn = sqlite3.connect(store_path)
     try:
@@ -154,7 +182,7 @@ def test_four_writers_and_two_trainers_lose_and_duplicate_nothing(tmp_path):
                if line.strip()]
     recorded = collections.Counter(record["version"] for record in history)
     versions = [v for vs in published.values() for v in vs]
-    counts = (f"torture writers: writers {len(WRITERS)}, trainers {TRAINERS}, kills {kills}, "
+    counts = (f"torture writers: writers {len(WRITERS)}, trainers {len(trainers)}, kills {kills}, "
               f"acknowledged {len(acknowledged)}, found {len(set(stored) & acknowledged)}, lost {lost}, "
               f"duplicated {duplicated}, events {len(rows)}, versions {len(versions)} "
               f"(reused {len(versions) - len(set(versions))})")
