@@ -229,8 +229,27 @@ def _strip_hooks(head) -> None:
             setattr(head, name, None)
 
 
+#: How often a training process checks that the server that started it still runs.
+PARENT_CHECK_S = 0.5
+
+
 def worker_initializer(num_threads: int | None = None) -> None:
-    """Run in each training process: cap BLAS/torch threads so the server stays responsive."""
+    """Run in each training process: cap BLAS/torch threads so the server stays responsive.
+
+    Also ends the process when its server is gone: after a ``kill -9`` of
+    the server, a ``concurrent.futures`` worker would otherwise wait for work
+    for ever (it holds its own queue's write end, so it never reads EOF),
+    keeping its memory and the pool's memory map.
+    """
     n = str(num_threads or max(1, (os.cpu_count() or 2) - 1))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, n)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="alabel-parent-watch",
+                     daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    # Orphans are re-parented (to init or a subreaper): a new parent pid means the server died.
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
