@@ -26,8 +26,8 @@ import panel as pn
 from alabel.core.errors import AlabelError, ConfigError
 
 # Absolute imports: ``panel serve dashboard/app.py`` runs this file as a script, not as a module.
-from alabel.dashboard.access import (ANNOTATOR_COOKIE, ServerAccess, allowed_hosts, install_host_guard, is_loopback,
-                                    page_identity)
+from alabel.dashboard.access import (ANNOTATOR_COOKIE, ServerAccess, allowed_hosts, check_host_entry,
+                                    install_host_guard, is_loopback, page_identity, request_allowed)
 from alabel.dashboard.auth import AuthOptions, check_auth_options, cookie_secret, password_provider, signed_in_user
 from alabel.dashboard.components import KeyCapture
 from alabel.dashboard.components.base import held
@@ -320,10 +320,34 @@ def serve(config_path: str | Path | None, *, address: str = "127.0.0.1", port: i
         close_all()
 
 
+#: ``panel serve dashboard/app.py`` answers these host names (comma-separated, as ``--allow-host``)
+#: besides this machine's loopback names.
+SCRIPT_HOSTS_ENV = "ALABEL_ALLOW_HOSTS"
+SCRIPT_REFUSED = ("alabel: this server does not answer to that host name (panel serve dashboard/app.py "
+                  f"answers localhost, 127.0.0.1 and [::1]; add names with {SCRIPT_HOSTS_ENV}=name,...; "
+                  "or use alabel serve --allow-host)")
+
+
+def script_request_allowed(headers, environ=os.environ) -> bool:
+    """Whether ``panel serve dashboard/app.py`` may build a page for the request that started a session.
+
+    That command's server is Panel's, so :func:`serve`'s router-level Host
+    guard cannot be installed on it; instead the script checks the request
+    that starts each session (the page, or a websocket asking for a new
+    session) before it opens anything: a DNS-rebinding page names its own host.
+    """
+    extra = [check_host_entry(entry) for entry in environ.get(SCRIPT_HOSTS_ENV, "").split(",") if entry.strip()]
+    return request_allowed(headers or {}, ["localhost", "127.0.0.1", "[::1]", *extra])
+
+
 # ``panel serve dashboard/app.py --args CONFIG``: Panel imports this module as a script.
 if __name__.startswith("bokeh_app"):
-    _config = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("ALABEL_CONFIG", "config.yaml")
-    app_shell(create_page(open_hub(_config))).servable(title="alabel")
+    if script_request_allowed(pn.state.headers):
+        _config = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("ALABEL_CONFIG", "config.yaml")
+        app_shell(create_page(open_hub(_config))).servable(title="alabel")
+    else:
+        print(f"{SCRIPT_REFUSED}: Host {str(pn.state.headers.get('Host'))[:80]!r}", file=sys.stderr, flush=True)
+        pn.pane.Str(SCRIPT_REFUSED).servable(title="alabel")
 
 
 __all__ = ["DashboardPage", "build_page", "create_page", "serve"]

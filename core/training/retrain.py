@@ -297,6 +297,8 @@ def _strip_hooks(head) -> None:
 
 #: In a training process: the trainer's "stop the evaluation" flag (see worker_initializer).
 _WORKER_STOP = None
+#: How often a training process checks that the server that started it still runs.
+PARENT_CHECK_S = 0.5
 
 
 def worker_initializer(num_threads: int | None = None, stop_evaluation=None) -> None:
@@ -305,9 +307,22 @@ def worker_initializer(num_threads: int | None = None, stop_evaluation=None) -> 
     ``stop_evaluation`` (a multiprocessing Event shared with the trainer) is
     set when labels arrive during an evaluation: :func:`evaluate_fitted`
     checks it, so the worker is free for the next retrain within a fit step.
+    Also ends the process when its server is gone: after a ``kill -9`` of
+    the server, a ``concurrent.futures`` worker would otherwise wait for work
+    for ever (it holds its own queue's write end, so it never reads EOF),
+    keeping its memory and the pool's memory map.
     """
     global _WORKER_STOP
     n = str(num_threads or max(1, (os.cpu_count() or 2) - 1))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, n)
     _WORKER_STOP = stop_evaluation
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="alabel-parent-watch",
+                     daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    # Orphans are re-parented (to init or a subreaper): a new parent pid means the server died.
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
