@@ -111,6 +111,20 @@ def _one_line(exc: BaseException, secret: str | None = None) -> str:
     return text.replace(secret, "***") if secret else text
 
 
+def _url_secrets(url: str) -> list[str]:
+    """Passwords written in ``url`` (as far as it can be read), to blank out of messages."""
+    secrets = []
+    try:
+        parts = urllib.parse.urlsplit(url)
+        secrets.append(parts.password or "")
+        secrets += urllib.parse.parse_qs(parts.query).get("password", [])
+    except ValueError:
+        netloc = url.partition("://")[2].partition("/")[0]
+        if "@" in netloc:
+            secrets.append(netloc.rpartition("@")[0].partition(":")[2])
+    return sorted({s for s in secrets if s}, key=len, reverse=True)
+
+
 def _psycopg():
     try:
         import psycopg
@@ -154,8 +168,15 @@ class PostgresBackend(Backend):
         try:
             params = self.psycopg.conninfo.conninfo_to_dict(url)
         except self.psycopg.Error as exc:
-            raise LabelStoreError(f"{self._shown}: not a valid PostgreSQL URL ({_one_line(exc)})") from None
+            # libpq quotes the URI it could not read: show it without its password.
+            why = _one_line(exc).replace(url, self._shown)
+            for secret in _url_secrets(url):
+                why = why.replace(secret, "***")
+            raise LabelStoreError(f"{self._shown}: not a valid PostgreSQL URL ({why})") from None
         self._password = params.get("password") or None
+        bad_ports = [p for p in str(params.get("port") or "").split(",") if p and not p.isdigit()]
+        if bad_ports:
+            raise LabelStoreError(f"{self._shown}: not a valid PostgreSQL URL (port {bad_ports[0]!r} is not a number)")
         if not params.get("dbname"):
             raise LabelStoreError(
                 f"{self._shown}: the URL names no database (postgresql://user@host:5432/dbname)"
@@ -167,6 +188,9 @@ class PostgresBackend(Backend):
         self._connections: list[Any] = []
         self._pid = os.getpid()
         self._closed = False
+        # Only a server that answered once is waited for when it goes away (a restart);
+        # a server that never answered is a wrong URL, said at once.
+        self._reached = False
 
     @classmethod
     def from_url(cls, url: str, rest: str, **options: Any) -> PostgresBackend:
@@ -205,7 +229,7 @@ class PostgresBackend(Backend):
 
     def _connect(self):
         psycopg = self.psycopg
-        deadline = time.monotonic() + RECONNECT_S
+        deadline = time.monotonic() + (RECONNECT_S if self._reached else 0.0)
         while True:
             try:
                 conn = psycopg.connect(self.url, autocommit=True, connect_timeout=max(2, int(RECONNECT_S)),
@@ -217,6 +241,7 @@ class PostgresBackend(Backend):
                 time.sleep(0.2)
             except psycopg.Error as exc:
                 raise self._error("cannot connect to the PostgreSQL server: ", exc) from None
+        self._reached = True
         # lock_timeout bounds the wait for the write lock like SQLite's busy timeout.
         conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{int(self.busy_timeout_s * 1000)}ms",))
         return conn

@@ -53,6 +53,28 @@ def test_two_processes_write_interleaved_bursts(store_url):
     assert current.set_index("object_id")["label"].to_dict() == last.to_dict()
 
 
+def test_eight_writer_processes_lose_and_double_nothing(store_url):
+    """A team: eight processes write at once (bursts, batches, re-sent ids) into one store."""
+    path = store_url("labels")
+    tags = tuple("ABCDEFGH")
+    count = 40
+    acks = run_together(path, "write", count, tags=tags)
+    with LabelStore.open(path) as store:
+        journal = store.events()
+        # Each writer re-sends its first 10 events (a retry after a lost answer): applied once.
+        for tag in tags:
+            store.record_many([writer.planned(tag, i) for i in range(10)])
+        assert store.revision == journal["seq"].max()
+    ids = journal["event_id"].tolist()
+    planned = {writer.planned(tag, i)["event_id"] for tag in tags for i in range(count)}
+    acknowledged = [event_id for tag in tags for event_id in acks[tag]]
+    assert len(acknowledged) == len(set(acknowledged)) == len(planned)
+    assert set(acknowledged) == planned
+    assert len(ids) == len(set(ids)) == len(planned), "0 duplicated"
+    assert set(ids) == planned, "0 lost"
+    assert journal["seq"].is_monotonic_increasing
+
+
 def test_two_processes_never_lease_the_same_object(store_url):
     path = store_url("labels")
     rounds = 15
