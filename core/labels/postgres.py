@@ -286,24 +286,40 @@ class PostgresBackend(Backend):
         def attempt(conn) -> T:
             committing = False
             try:
-                conn.execute(begin)
-                try:
+                # Pipeline mode: statements whose answer nobody reads yet (BEGIN, the lock,
+                # inserts) travel with the next one that is read, so a write costs
+                # five round trips to the server instead of nine.
+                with conn.pipeline() as pipeline:
+                    conn.execute(begin)
                     if lock:
                         conn.execute(_WRITE_LOCK)
                     result = work(SqlJournal(conn, paramstyle="format"))
+                    # Every statement of ``work`` answered before COMMIT is sent: a connection
+                    # lost until here is a failed attempt (run again), not an unknown outcome.
+                    pipeline.sync()
                     committing = True
                     conn.execute("COMMIT")
-                    return result
-                finally:
-                    if not committing and not conn.broken and not conn.closed \
-                            and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                        conn.execute("ROLLBACK")
-            except psycopg.Error as exc:
+                return result
+            except BaseException as exc:
+                if not isinstance(exc, psycopg.Error) or not (conn.broken or conn.closed):
+                    self._rollback(conn)
+                if not isinstance(exc, psycopg.Error):
+                    raise
                 if conn.broken or conn.closed:
                     raise _LostConnection(exc, committing) from exc
                 raise
 
         return self._retrying(attempt)
+
+    def _rollback(self, conn) -> None:
+        """End a transaction that failed (a no-op when it is already over)."""
+        psycopg = self.psycopg
+        try:
+            if not conn.broken and not conn.closed \
+                    and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+        except psycopg.Error:
+            conn.close()  # a connection in an unknown state is not reused
 
     def read(self, work: Callable[[Journal], T]) -> T:
         return self._transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", False, work)
