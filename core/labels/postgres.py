@@ -62,6 +62,9 @@ _CREATE = (
     "CREATE INDEX IF NOT EXISTS label_events_by_object ON label_events (object_id)",
     "CREATE INDEX IF NOT EXISTS label_events_by_target ON label_events (target_event_id)",
     "CREATE INDEX IF NOT EXISTS label_events_by_annotator ON label_events (annotator, seq)",
+    # "Is this event retracted?" is asked of every event a view reads: a small index of
+    # the retracts alone keeps that an index probe even before the planner has statistics.
+    "CREATE INDEX IF NOT EXISTS label_events_retracts ON label_events (target_event_id) WHERE kind = 'retract'",
     # The journal is append-only: corrections are new events, never edits.
     """CREATE OR REPLACE FUNCTION alabel_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION 'label_events is append-only'; END $$""",
@@ -85,6 +88,10 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {}
 # Every writer of one store takes this lock (keyed on the schema, so stores in
 # other schemas of the same database do not wait for each other).
 _WRITE_LOCK = f"SELECT pg_advisory_xact_lock({APPLICATION_ID:d}, hashtext(current_schema()))"
+# A write that appends this many events changes the journal's shape enough that the
+# planner's statistics are refreshed at once (ANALYZE), not at autovacuum's next round:
+# a view planned for an empty table would compare every event with every other.
+ANALYZE_AFTER = 200
 # How long a store tries to reach a server that went away before giving up
 # (a restart takes a second or two; a person waiting for a click should not).
 RECONNECT_S = 3.0
@@ -133,6 +140,16 @@ def _psycopg():
             "PostgreSQL label stores need the psycopg driver: pip install 'alabel[postgres]'"
         ) from None
     return psycopg
+
+
+class _CountingJournal(SqlJournal):
+    """The SQL journal, counting the events a transaction appends."""
+
+    appended = 0
+
+    def append(self, events):
+        self.appended += len(events)
+        return super().append(events)
 
 
 class _LostConnection(Exception):
@@ -293,12 +310,15 @@ class PostgresBackend(Backend):
                     conn.execute(begin)
                     if lock:
                         conn.execute(_WRITE_LOCK)
-                    result = work(SqlJournal(conn, paramstyle="format"))
+                    journal = _CountingJournal(conn, paramstyle="format")
+                    result = work(journal)
                     # Every statement of ``work`` answered before COMMIT is sent: a connection
                     # lost until here is a failed attempt (run again), not an unknown outcome.
                     pipeline.sync()
                     committing = True
                     conn.execute("COMMIT")
+                if journal.appended >= ANALYZE_AFTER:
+                    self._analyze(conn)
                 return result
             except BaseException as exc:
                 if not isinstance(exc, psycopg.Error) or not (conn.broken or conn.closed):
@@ -310,6 +330,13 @@ class PostgresBackend(Backend):
                 raise
 
         return self._retrying(attempt)
+
+    def _analyze(self, conn) -> None:
+        """Refresh the planner's statistics of the journal (an optimisation: failures are ignored)."""
+        try:
+            conn.execute("ANALYZE label_events")
+        except self.psycopg.Error:
+            pass
 
     def _rollback(self, conn) -> None:
         """End a transaction that failed (a no-op when it is already over)."""
@@ -371,6 +398,8 @@ class PostgresBackend(Backend):
             )
         if version < SCHEMA_VERSION:
             self.write(lambda journal: self._migrate(journal, created))
+        # Plans made for the journal as it is now, not as autovacuum last saw it.
+        self._analyze(self.connection())
 
     @staticmethod
     def _create_schema(journal: SqlJournal, created: float) -> None:
