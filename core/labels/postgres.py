@@ -38,7 +38,7 @@ from typing import Any
 
 from ..errors import LabelStoreError
 from .backend import Backend, Journal, T
-from .sql import COLUMNS, SqlJournal
+from .sql import COLUMNS, INSERT, SqlJournal
 from .sqlite import APPLICATION_ID, SCHEMA_VERSION, SQLiteBackend
 
 _CREATE = (
@@ -142,14 +142,25 @@ def _psycopg():
     return psycopg
 
 
-class _CountingJournal(SqlJournal):
-    """The SQL journal, counting the events a transaction appends."""
+class _PgJournal(SqlJournal):
+    """The SQL journal on PostgreSQL: appends read their ``seq`` back with RETURNING, and are counted."""
 
     appended = 0
 
     def append(self, events):
+        if not events:
+            return {}
         self.appended += len(events)
-        return super().append(events)
+        cursor = self.conn.cursor()
+        # One round trip instead of "what is the revision" + insert + "what came after it".
+        cursor.executemany(self._sql(INSERT) + " RETURNING event_id, seq", [e.row() for e in events],
+                           returning=True)
+        seqs = {}
+        while True:
+            for event_id, seq in cursor.fetchall():
+                seqs[event_id] = int(seq)
+            if not cursor.nextset():
+                return seqs
 
 
 class _LostConnection(Exception):
@@ -310,7 +321,7 @@ class PostgresBackend(Backend):
                     conn.execute(begin)
                     if lock:
                         conn.execute(_WRITE_LOCK)
-                    journal = _CountingJournal(conn, paramstyle="format")
+                    journal = _PgJournal(conn, paramstyle="format")
                     result = work(journal)
                     # Every statement of ``work`` answered before COMMIT is sent: a connection
                     # lost until here is a failed attempt (run again), not an unknown outcome.
