@@ -19,7 +19,14 @@ INSTALL_HINT = "apt-get install -y postgresql (Debian) — .ci/run installs it"
 
 
 def find_bin() -> Path | None:
-    """The newest ``/usr/lib/postgresql/*/bin`` holding initdb (or initdb on PATH)."""
+    """The newest ``/usr/lib/postgresql/*/bin`` holding initdb (or initdb on PATH).
+
+    ``ALABEL_TEST_PG_BIN`` names the folder instead (another install; a folder
+    without initdb means "not installed").
+    """
+    chosen = os.environ.get("ALABEL_TEST_PG_BIN")
+    if chosen:
+        return Path(chosen) if (Path(chosen) / "initdb").is_file() else None
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
                    key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
     if found:

@@ -249,3 +249,47 @@ def test_two_sessions_on_one_store_share_labels_and_leases(tmp_path, pg_cluster)
     finally:
         ana.close()
         bob.close()
+
+
+def test_a_config_names_a_postgresql_store_by_url(tmp_path, pg_cluster):
+    from alabel.core.config import SessionConfig
+
+    url = pg_cluster.url(pg_cluster.new_schema("config"), password=SECRET)
+    write_table(tmp_path, n=30)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config_dict(labels={"store": url}), sort_keys=False))
+    config = SessionConfig.load(tmp_path / "config.yaml")
+    assert config.store_is_url and config.to_dict()["labels"]["store"] == url  # not made a path
+    assert SECRET not in config.store_name and config.store_name.startswith("postgresql://alabel@/")
+    with pytest.raises(LabelStoreError, match="no label store here") as excinfo:
+        config.open_store(create=False)  # commands that only read never create a store
+    one_line(excinfo)
+    with config.open_store(create=True) as store:
+        store.record(1, "a")
+    with config.open_store() as store:
+        assert store.n_labels() == 1
+
+
+# ------------------------------------------------------------------ the fixture itself
+
+PROBE = """
+def test_probe(pg_cluster):
+    pass
+"""
+
+
+@pytest.mark.parametrize("ci, outcome", [("true", "1 error"), ("", "1 skipped")])
+def test_without_postgresql_the_tests_fail_in_ci_and_skip_elsewhere(tmp_path, ci, outcome):
+    import os
+    import subprocess
+
+    here = Path(__file__).parent
+    probe = here / f"test_zz_probe_{uuid.uuid4().hex[:8]}.py"  # beside conftest.py, so it uses it
+    probe.write_text(PROBE)
+    try:
+        env = {**os.environ, "CI": ci, "ALABEL_TEST_PG_BIN": str(tmp_path)}  # a folder without initdb
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", str(probe)],
+                              capture_output=True, text=True, env=env, timeout=300, cwd=here)
+    finally:
+        probe.unlink()
+    assert outcome in done.stdout, done.stdout
+    assert "PostgreSQL is not installed" in done.stdout and "apt-get install -y postgresql" in done.stdout
