@@ -316,7 +316,7 @@ class PostgresBackend(Backend):
             try:
                 # Pipeline mode: statements whose answer nobody reads yet (BEGIN, the lock,
                 # inserts) travel with the next one that is read, so a write costs
-                # five round trips to the server instead of nine.
+                # four round trips to the server instead of eight.
                 with conn.pipeline() as pipeline:
                     conn.execute(begin)
                     if lock:
