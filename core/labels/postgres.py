@@ -213,7 +213,7 @@ class PostgresBackend(Backend):
         self.create = create
         self._guard = threading.Lock()
         self._local = threading.local()
-        self._connections: list[Any] = []
+        self._connections: list[tuple[threading.Thread, Any]] = []  # (owner thread, connection)
         self._pid = os.getpid()
         self._closed = False
         # Only a server that answered once is waited for when it goes away (a restart);
@@ -252,7 +252,12 @@ class PostgresBackend(Backend):
         conn = self._connect()
         self._local.conn = conn
         with self._guard:
-            self._connections.append(conn)
+            # Each connection is a server process: close those of threads that have ended
+            # (a server's short-lived threads would otherwise use up max_connections).
+            for thread, old in [entry for entry in self._connections if not entry[0].is_alive()]:
+                old.close()
+            self._connections = [entry for entry in self._connections if entry[0].is_alive()]
+            self._connections.append((threading.current_thread(), conn))
         return conn
 
     def _connect(self):
@@ -455,7 +460,7 @@ class PostgresBackend(Backend):
 
     def close(self) -> None:
         with self._guard:
-            for conn in self._connections:
+            for _thread, conn in self._connections:
                 if self._pid == os.getpid():
                     conn.close()
             self._connections = []

@@ -293,3 +293,19 @@ def test_without_postgresql_the_tests_fail_in_ci_and_skip_elsewhere(tmp_path, ci
         probe.unlink()
     assert outcome in done.stdout, done.stdout
     assert "PostgreSQL is not installed" in done.stdout and "apt-get install -y postgresql" in done.stdout
+
+
+def test_threads_that_end_leave_no_connection_behind(pg_cluster):
+    """Each connection is a server process: a server's short-lived threads must not pile them up."""
+    schema = pg_cluster.new_schema("threads")
+    count = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'alabel'"
+    before = pg_cluster.sql(count)[0][0]
+    store = LabelStore.open(pg_cluster.url(schema))
+    for i in range(12):
+        worker = threading.Thread(target=store.record, args=(i, "a"))
+        worker.start()
+        worker.join()
+    store.record(99, "a")
+    assert pg_cluster.sql(count)[0][0] - before <= 2  # this thread's and the last worker's
+    assert store.n_labels() == 13
+    store.close()
