@@ -748,3 +748,22 @@ def test_replace_pseudo_never_restores_a_rejected_pseudo_label(store_factory):
     update = store.replace_pseudo({"1": ("a", 0.99), "2": ("b", 0.98)}, model_version=2)
     assert set(store.current(sources=["pseudo"])["object_id"]) == {"2"}
     assert update.added == 0 and update.kept == 1
+
+
+# ------------------------------------------------------------------ identity (metadata)
+
+
+def test_store_identity_is_kept_and_another_session_is_refused(store_url, store):
+    ids = ["1", "2", "3"]
+    assert store.identity() is None
+    assert store.claim(id_column="obj", ids=ids, classes=list(CLASSES)) == list(CLASSES)
+    store.note_added_class("Mira")
+    with LabelStore.open(store_url("labels")) as again:  # another process, later
+        identity = again.identity()
+        assert (identity.id_column, identity.n_ids, identity.added) == ("obj", 3, ("Mira",))
+        assert again.claim(id_column="obj", ids=ids[::-1], classes=list(CLASSES)) == [*CLASSES, "Mira"]
+        with pytest.raises(LabelStoreError, match="belongs to another session") as excinfo:
+            again.claim(id_column="obj", ids=["9"], classes=list(CLASSES))
+        assert again._db.name in one_line_error(excinfo)
+        again.claim(id_column="obj", ids=["9"], classes=list(CLASSES), foreign="adopt")
+        assert again.identity().n_ids == 1
