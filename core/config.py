@@ -269,7 +269,8 @@ class TrainingSpec:
 
 #: ``labels:``
 LABELS_PARAMS = {
-    "store": text("labels.sqlite", "the label store (SQLite file), relative to the config's folder",
+    "store": text("labels.sqlite", "the label store: a SQLite file relative to the config's folder, or a "
+                  "postgresql://user@host/dbname URL (a store shared by a team)",
                   label="Label store"),
     "models": text("models", "folder of the saved model versions, relative to the config's folder",
                    label="Models folder"),
@@ -476,8 +477,23 @@ class SessionConfig:
         return p if p.is_absolute() else (self.base_dir / p)
 
     @property
+    def store_is_url(self) -> bool:
+        """Whether ``labels.store`` is a database URL (``postgresql://...``), not a file."""
+        return "://" in str(self.labels.store)
+
+    @property
     def store_path(self) -> Path:
+        """The store's file (for a file store; see :attr:`store_name` for messages)."""
         return self.resolve(self.labels.store)
+
+    @property
+    def store_name(self) -> str:
+        """How messages name the store: its file, or its URL without the password."""
+        if self.store_is_url:
+            from .labels.postgres import shown_url
+
+            return shown_url(str(self.labels.store))
+        return str(self.store_path)
 
     def open_store(self, *, create: bool = False, process_leases: bool = False):
         """Open the session's label store.
@@ -490,6 +506,9 @@ class SessionConfig:
         process_leases
             Leases end with this process (a server; see :mod:`core.labels.leases`).
         """
+        if self.store_is_url:
+            # A database server: LabelStore.open finds the backend by the URL's scheme.
+            return LabelStore.open(str(self.labels.store), create=create, process_leases=process_leases)
         path = self.store_path
         if not create and not path.exists():
             siblings = [p.name for p in path.parent.glob("*") if p.suffix in (".sqlite", ".db", ".sqlite3")] \
@@ -530,7 +549,8 @@ class SessionConfig:
         target = Path(relative_to) if relative_to is not None else self.base_dir
         labels = self.labels.to_dict()
         for key in ("store", "models"):
-            labels[key] = _relative_path(self.resolve(labels[key]), target)
+            if "://" not in str(labels[key]):  # a database URL stays as written
+                labels[key] = _relative_path(self.resolve(labels[key]), target)
         return {
             "name": self.name,
             "seed": self.seed,

@@ -270,7 +270,7 @@ def cmd_train(args) -> int:
     from alabel.core.evaluation.simulate import plot_curve
 
     with _open_session(args) as session:
-        _info(f"training {session.config.head.get('type')} on the labels in {session.config.store_path}",
+        _info(f"training {session.config.head.get('type')} on the labels in {session.config.store_name}",
               args.quiet)
         model = session.retrain()
         if model is None:
@@ -375,7 +375,7 @@ def cmd_label(args) -> int:
                                  known_ids=set(pool.ids),
                                  event_id=random_sample_event_id if args.chosen == "random" else None)
     after = store.n_labels(split=None, sources=None)
-    print(f"imported {len(events)} labels from {args.source_file} into {config.store_path} "
+    print(f"imported {len(events)} labels from {args.source_file} into {config.store_name} "
           f"({after - before} newly labelled objects, {after} in total)"
           + ("; marked as a random sample: they count for the audit estimate" if args.chosen == "random" else ""))
     return 0

@@ -6,6 +6,7 @@ Modules, one job each:
 ``backend``   the storage interface (journal, leases, metadata, transactions) a backend implements
 ``sql``       the journal operations in plain SQL, shared by SQL backends
 ``sqlite``    the SQLite backend (WAL, synchronous=FULL, append-only triggers, schema, migrations)
+``postgres``  the PostgreSQL backend (``postgresql://`` URLs, psycopg 3; a store shared by a team)
 ``store``     :class:`LabelStore`, the API the engine uses (record, retract, undo, confirm, views)
 ``views``     the precedence rules (which label of an object is in force)
 ``leases``    objects reserved for an annotator, freed when their owning server is gone

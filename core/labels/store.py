@@ -8,7 +8,7 @@ by fixed precedence rules, so the full history of who said what
 stays available for audits, conflict review and reproducible exports.
 
 The writing rules live here; storage lives behind a
-:class:`~core.labels.backend.Backend` (SQLite today). The read API and the
+:class:`~core.labels.backend.Backend` (SQLite or PostgreSQL). The read API and the
 precedence rules (``views.py``), leases (``leases.py``), files (``files.py``)
 and the session identity (``identity.py``) are mixed into :class:`LabelStore`,
 one job per module.
@@ -42,17 +42,16 @@ from .events import (
 from .files import FilesMixin
 from .identity import IdentityMixin
 from .leases import LeaseMixin
+from .postgres import shown_url  # the import also registers the PostgreSQL backend
 from .sqlite import SQLiteBackend
 from .views import ViewsMixin
 
-#: Schemes of label store URLs that a later alabel will open.
-_PLANNED_SCHEMES = {"postgresql": "PostgreSQL", "postgres": "PostgreSQL"}
 #: Kinds an annotator's undo walks back through (not retracts, not review confirmations).
 _UNDOABLE = ("label", "skip", "unsure")
 
 
 class LabelStore(ViewsMixin, LeaseMixin, FilesMixin, IdentityMixin):
-    """Append-only journal of label events (SQLite file in WAL mode by default).
+    """Append-only journal of label events (SQLite file in WAL mode by default, or PostgreSQL).
 
     Parameters
     ----------
@@ -112,8 +111,8 @@ class LabelStore(ViewsMixin, LeaseMixin, FilesMixin, IdentityMixin):
         Parameters
         ----------
         url_or_path : str or Path
-            A file path, or ``sqlite:///path``. ``postgresql://`` URLs are
-            reserved for a future backend.
+            A file path, ``sqlite:///path``, or a PostgreSQL URL
+            (``postgresql://user@host:5432/dbname``, see :mod:`core.labels.postgres`).
         **kwargs
             Passed to :class:`LabelStore` (``classes``, ``clock``, ``create``, ...).
         """
@@ -121,15 +120,12 @@ class LabelStore(ViewsMixin, LeaseMixin, FilesMixin, IdentityMixin):
         if "://" not in text:
             return cls(text, **kwargs)
         scheme, _, rest = text.partition("://")
-        shown = f"{scheme}://{rest.rpartition('@')[2]}"  # never echo credentials into logs
+        shown = shown_url(text)  # never echo credentials into logs
         backend = backend_for(scheme)
-        if backend is None and scheme in _PLANNED_SCHEMES:
-            raise LabelStoreError(
-                f"{shown}: {_PLANNED_SCHEMES[scheme]} label stores are not supported yet; use a SQLite file path"
-            )
         if backend is None:
             raise LabelStoreError(
-                f"{shown}: unknown label store URL scheme {scheme!r} (use a file path or sqlite:///path)"
+                f"{shown}: unknown label store URL scheme {scheme!r} "
+                "(use a file path, sqlite:///path or postgresql://user@host/dbname)"
             )
         options = {key: kwargs.pop(key) for key in ("busy_timeout_s", "create") if key in kwargs}
         return cls(backend.from_url(text, rest, **options), **kwargs)

@@ -41,9 +41,12 @@ class SessionPanel(Component):
         self.upload_result = pn.pane.HTML("", css_classes=["session-upload-result"])
         # Names relative to the session's folder: where the server keeps its files is not the page's business.
         folder = state.hub.config_path.parent
+        # A database store is named by kind only: its server's address is not the page's business either.
+        store_shown = f"a {session.config.store_name.partition(':')[0]} store" if session.config.store_is_url \
+            else shown_path(session.config.store_path, folder)
         self.where = pn.pane.HTML(
             f"<small>config <code>{html.escape(shown_path(state.hub.config_path, folder))}</code><br>labels "
-            f"<code>{html.escape(shown_path(session.config.store_path, folder))}</code></small>",
+            f"<code>{html.escape(store_shown)}</code></small>",
             sizing_mode="stretch_width", css_classes=["session-where"])
 
     def __panel__(self):

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python _label_writer.py STORE write TAG COUNT SEED [PEER]
+    python _label_writer.py STORE write TAG COUNT SEED [PEER]     (STORE: a path or a URL)
     python _label_writer.py STORE lease TAG ROUNDS SEED
 
 The process opens the store, prints ``ready``, waits for one line on stdin
@@ -96,7 +96,7 @@ def lease(store: LabelStore, tag: str, rounds: int, rng: random.Random, peer: st
 class WriterProcess:
     """Parent side: start this script as a child and collect its acknowledgements."""
 
-    def __init__(self, store: Path, mode: str, tag: str, amount: int, seed: int, peer: str | None = None):
+    def __init__(self, store: str | Path, mode: str, tag: str, amount: int, seed: int, peer: str | None = None):
         self.proc = subprocess.Popen(
             [sys.executable, __file__, str(store), mode, tag, str(amount), str(seed)] + ([peer] if peer else []),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -140,7 +140,7 @@ class WriterProcess:
 
 def main(argv: list[str]) -> None:
     path, mode, tag, amount, seed, *peer = argv
-    store = LabelStore(path, classes=CLASSES)
+    store = LabelStore.open(path, classes=CLASSES)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     sys.stdin.readline()

@@ -35,9 +35,9 @@ def clock():
 
 
 @pytest.fixture
-def store(tmp_path, clock):
-    with LabelStore(tmp_path / "labels.db", classes=CLASSES, clock=clock) as s:
-        yield s
+def store(store_factory, clock):
+    """The store of one test, on each backend (see conftest.py)."""
+    return store_factory("labels", classes=CLASSES, clock=clock)
 
 
 def one_line_error(excinfo) -> str:
@@ -56,6 +56,7 @@ def winner(store: LabelStore, object_id) -> dict:
 # ------------------------------------------------------------------ opening
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_new_store_uses_wal_full_sync_and_versioned_schema(tmp_path, store):
     assert store._db.connection().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     with sqlite3.connect(tmp_path / "labels.db") as conn:
@@ -64,19 +65,25 @@ def test_new_store_uses_wal_full_sync_and_versioned_schema(tmp_path, store):
         assert conn.execute("SELECT version FROM alabel_schema").fetchall() == [(SCHEMA_VERSION,)]
 
 
-def test_journal_rows_cannot_be_edited_or_deleted(tmp_path, store):
+def test_new_store_records_its_schema_version(store_url, store, raw):
+    assert raw(store_url("labels"), "SELECT version FROM alabel_schema") == [(SCHEMA_VERSION,)]
+
+
+def test_journal_rows_cannot_be_edited_or_deleted(store_url, store, raw):
     store.record(1, "Cep")
-    with sqlite3.connect(tmp_path / "labels.db") as conn:
-        for statement in ("UPDATE label_events SET label = 'LPV'", "DELETE FROM label_events"):
-            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-                conn.execute(statement)
+    statements = ["UPDATE label_events SET label = 'LPV'", "DELETE FROM label_events"]
+    if "://" in store_url("labels"):
+        statements.append("TRUNCATE label_events")  # PostgreSQL only: SQLite has no TRUNCATE
+    for statement in statements:
+        with pytest.raises(Exception, match="append-only"):
+            raw(store_url("labels"), statement)
     assert store.current()["label"].tolist() == ["Cep"]
 
 
-def test_reopened_store_keeps_its_labels(tmp_path):
-    with LabelStore(tmp_path / "l.db") as first:
+def test_reopened_store_keeps_its_labels(store_url):
+    with LabelStore.open(store_url("l")) as first:
         event = first.record(5, "x")
-    with LabelStore.open(tmp_path / "l.db") as again:
+    with LabelStore.open(store_url("l")) as again:
         assert again.current()[["object_id", "label", "event_id"]].values.tolist() == [["5", "x", event.event_id]]
 
 
@@ -110,15 +117,15 @@ def test_file_that_is_not_a_database_is_refused(tmp_path, content):
     assert path.read_bytes() == content
 
 
-def test_store_from_a_newer_alabel_is_refused(tmp_path):
-    path = tmp_path / "labels.db"
-    LabelStore(path).close()
-    with sqlite3.connect(path) as conn:
-        conn.execute("INSERT INTO alabel_schema VALUES (?, 0)", (SCHEMA_VERSION + 1,))
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+def test_store_from_a_newer_alabel_is_refused(store_url, raw):
+    url = store_url("labels")
+    LabelStore.open(url).close()
+    raw(url, "INSERT INTO alabel_schema VALUES (?, 0)", (SCHEMA_VERSION + 1,))
+    if "://" not in url:
+        raw(url, f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(LabelStoreError, match="newer alabel") as excinfo:
-        LabelStore(path)
-    assert str(path) in one_line_error(excinfo)
+        LabelStore.open(url)
+    assert url in one_line_error(excinfo)
 
 
 def test_store_with_mismatched_version_stamps_is_damaged(tmp_path):
@@ -138,8 +145,7 @@ def test_open_accepts_sqlite_urls(tmp_path):
 
 @pytest.mark.parametrize(
     "url, expected",
-    [("postgresql://alice:s3cret@db.example/labels", "not supported yet"),
-     ("mysql://bob:s3cret@db/labels", "unknown label store URL scheme 'mysql'")],
+    [("mysql://bob:s3cret@db/labels", "unknown label store URL scheme 'mysql'")],
 )
 def test_open_refuses_other_urls_without_leaking_passwords(url, expected):
     with pytest.raises(LabelStoreError) as excinfo:
@@ -206,8 +212,8 @@ def test_set_classes_changes_what_is_accepted(store):
     assert store.n_labels() == 2
 
 
-def test_integer_classes_are_compared_as_text(tmp_path):
-    with LabelStore(tmp_path / "d.db", classes=range(10)) as digits:
+def test_integer_classes_are_compared_as_text(store_factory):
+    with store_factory("d", classes=range(10)) as digits:
         assert digits.record(0, 7).label == "7"
         with pytest.raises(LabelStoreError, match="unknown class '12'"):
             digits.record(1, 12)
@@ -492,14 +498,14 @@ def test_replace_pseudo_validates_before_writing(store):
 # ------------------------------------------------------------------ revision, history, stats
 
 
-def test_revision_moves_with_every_write_from_any_handle(tmp_path, store):
+def test_revision_moves_with_every_write_from_any_handle(store_url, store):
     seen = [store.revision]
     store.record(1, "Cep")
     seen.append(store.revision)
     store.lease([5], "a")  # leases are not label events
     store.current()
     seen.append(store.revision)
-    with LabelStore(tmp_path / "labels.db") as other:
+    with LabelStore.open(store_url("labels")) as other:
         other.record(2, "LPV")
     seen.append(store.revision)
     store.undo("anonymous")
@@ -575,12 +581,12 @@ def test_bad_lease_arguments(store):
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_export_import_round_trip(tmp_path, store, suffix):
+def test_export_import_round_trip(tmp_path, store, store_factory, suffix):
     store.record("007", "Cep", annotator="a")
     store.record(8, "LPV", annotator="a", split="test")
     store.record(9, "RRLyr", source="pseudo", annotator="model", confidence=0.5)
     out = store.export(tmp_path / f"labels{suffix}")
-    with LabelStore(tmp_path / "copy.db", classes=CLASSES) as copy:
+    with store_factory("copy", classes=CLASSES) as copy:
         events = copy.import_labels(out, annotator="bob", split_column="split", confidence_column="confidence")
         assert len(events) == 3 and {e.source for e in events} == {"import"}
         imported = copy.current()
@@ -661,7 +667,7 @@ def test_import_refuses_missing_files_unknown_formats_and_sources(tmp_path, stor
     assert store.revision == 0
 
 
-def test_backup_is_a_complete_self_contained_store(tmp_path, store):
+def test_backup_is_a_complete_self_contained_store(tmp_path, store_url, store):
     store.record_many([(1, "Cep"), (2, "LPV")])
     store.undo("anonymous")
     dest = store.backup(tmp_path / "bundle.sqlite")
@@ -674,8 +680,9 @@ def test_backup_is_a_complete_self_contained_store(tmp_path, store):
     store.backup(dest, overwrite=True)
     with LabelStore(dest) as copy:
         assert copy.revision == store.revision
-    with pytest.raises(LabelStoreError, match="onto itself"):
-        store.backup(tmp_path / "labels.db", overwrite=True)
+    if store.path is not None:  # a file store only: PostgreSQL is not a file to overwrite
+        with pytest.raises(LabelStoreError, match="onto itself"):
+            store.backup(store.path, overwrite=True)
 
 
 # ------------------------------------------------------------------ threads
@@ -704,18 +711,16 @@ def test_threads_share_one_store(store):
     assert store.n_labels() == 100
 
 
-def test_closed_store_refuses_work(tmp_path):
-    s = LabelStore(tmp_path / "c.db")
+def test_closed_store_refuses_work(store_url):
+    s = LabelStore.open(store_url("c"))
     s.close()
     with pytest.raises(LabelStoreError, match="closed"):
         s.record(1, "a")
 
 
-def test_labelled_ids_matches_the_precedence_view(tmp_path):
+def test_labelled_ids_matches_the_precedence_view(store_factory):
     """The fast query-path set equals the objects whose label in force is not pseudo."""
-    from alabel.core.labels import LabelStore
-
-    store = LabelStore.open(tmp_path / "fast.sqlite")
+    store = store_factory("fast")
     store.record("1", "a", annotator="x")
     store.record("2", "b", annotator="x", split="test")
     store.record("3", "a", source="pseudo", annotator="model")
@@ -732,11 +737,9 @@ def test_labelled_ids_matches_the_precedence_view(tmp_path):
         store.labelled_ids(sources=["psuedo"])
 
 
-def test_replace_pseudo_never_restores_a_rejected_pseudo_label(tmp_path):
+def test_replace_pseudo_never_restores_a_rejected_pseudo_label(store_factory):
     """A person's rejection written while a pseudo-label round was computing wins."""
-    from alabel.core.labels import LabelStore
-
-    store = LabelStore.open(tmp_path / "race.sqlite")
+    store = store_factory("race")
     store.replace_pseudo({"1": ("a", 0.99), "2": ("b", 0.98)}, model_version=1)
     first = store.current(sources=["pseudo"]).set_index("object_id")
     store.record("1", None, kind="retract", source="pseudo", annotator="ana",
@@ -745,3 +748,22 @@ def test_replace_pseudo_never_restores_a_rejected_pseudo_label(tmp_path):
     update = store.replace_pseudo({"1": ("a", 0.99), "2": ("b", 0.98)}, model_version=2)
     assert set(store.current(sources=["pseudo"])["object_id"]) == {"2"}
     assert update.added == 0 and update.kept == 1
+
+
+# ------------------------------------------------------------------ identity (metadata)
+
+
+def test_store_identity_is_kept_and_another_session_is_refused(store_url, store):
+    ids = ["1", "2", "3"]
+    assert store.identity() is None
+    assert store.claim(id_column="obj", ids=ids, classes=list(CLASSES)) == list(CLASSES)
+    store.note_added_class("Mira")
+    with LabelStore.open(store_url("labels")) as again:  # another process, later
+        identity = again.identity()
+        assert (identity.id_column, identity.n_ids, identity.added) == ("obj", 3, ("Mira",))
+        assert again.claim(id_column="obj", ids=ids[::-1], classes=list(CLASSES)) == [*CLASSES, "Mira"]
+        with pytest.raises(LabelStoreError, match="belongs to another session") as excinfo:
+            again.claim(id_column="obj", ids=["9"], classes=list(CLASSES))
+        assert again._db.name in one_line_error(excinfo)
+        again.claim(id_column="obj", ids=["9"], classes=list(CLASSES), foreign="adopt")
+        assert again.identity().n_ids == 1

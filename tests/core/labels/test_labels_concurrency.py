@@ -17,7 +17,7 @@ writer = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(writer)
 
 
-def run_together(path: Path, mode: str, amount: int, tags=("A", "B")) -> dict[str, list[str]]:
+def run_together(path: str, mode: str, amount: int, tags=("A", "B")) -> dict[str, list[str]]:
     """Start one writer per tag, release them at once, return each one's acknowledgements."""
     peers = dict(zip(tags, tags[::-1]))
     children = {tag: writer.WriterProcess(path, mode, tag, amount, seed=seed, peer=peers[tag])
@@ -29,11 +29,11 @@ def run_together(path: Path, mode: str, amount: int, tags=("A", "B")) -> dict[st
     return {tag: child.acks for tag, child in children.items()}
 
 
-def test_two_processes_write_interleaved_bursts(tmp_path):
-    path = tmp_path / "labels.db"
+def test_two_processes_write_interleaved_bursts(store_url):
+    path = store_url("labels")
     count = 120
     acks = run_together(path, "write", count)
-    with LabelStore(path) as store:
+    with LabelStore.open(path) as store:
         journal = store.events()
         current = store.current()
     ids = journal["event_id"].tolist()
@@ -53,8 +53,30 @@ def test_two_processes_write_interleaved_bursts(tmp_path):
     assert current.set_index("object_id")["label"].to_dict() == last.to_dict()
 
 
-def test_two_processes_never_lease_the_same_object(tmp_path):
-    path = tmp_path / "labels.db"
+def test_eight_writer_processes_lose_and_double_nothing(store_url):
+    """A team: eight processes write at once (bursts, batches, re-sent ids) into one store."""
+    path = store_url("labels")
+    tags = tuple("ABCDEFGH")
+    count = 40
+    acks = run_together(path, "write", count, tags=tags)
+    with LabelStore.open(path) as store:
+        journal = store.events()
+        # Each writer re-sends its first 10 events (a retry after a lost answer): applied once.
+        for tag in tags:
+            store.record_many([writer.planned(tag, i) for i in range(10)])
+        assert store.revision == journal["seq"].max()
+    ids = journal["event_id"].tolist()
+    planned = {writer.planned(tag, i)["event_id"] for tag in tags for i in range(count)}
+    acknowledged = [event_id for tag in tags for event_id in acks[tag]]
+    assert len(acknowledged) == len(set(acknowledged)) == len(planned)
+    assert set(acknowledged) == planned
+    assert len(ids) == len(set(ids)) == len(planned), "0 duplicated"
+    assert set(ids) == planned, "0 lost"
+    assert journal["seq"].is_monotonic_increasing
+
+
+def test_two_processes_never_lease_the_same_object(store_url):
+    path = store_url("labels")
     rounds = 15
     granted = run_together(path, "lease", rounds)
     a, b = set(granted["A"]), set(granted["B"])
@@ -63,7 +85,7 @@ def test_two_processes_never_lease_the_same_object(tmp_path):
     assert a.isdisjoint(b), f"both processes hold {sorted(a & b)[:5]}"
     everything = {oid for r in range(rounds) for oid in writer.lease_objects(r)}
     assert a | b == everything  # every object went to someone
-    with LabelStore(path) as store:
+    with LabelStore.open(path) as store:
         assert store.leased_by_others("A") == b and store.leased_by_others("B") == a
 
 

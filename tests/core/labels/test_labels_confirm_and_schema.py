@@ -10,9 +10,9 @@ from alabel.core.labels import SCHEMA_VERSION, LabelStore
 
 
 @pytest.fixture
-def store(tmp_path):
-    with LabelStore(tmp_path / "labels.db", classes=("a", "b")) as s:
-        yield s
+def store(store_factory):
+    """One store per test, on each backend (see conftest.py)."""
+    return store_factory("labels", classes=("a", "b"))
 
 
 def test_a_confirm_is_a_journal_event_that_hides_nothing(store):
@@ -55,12 +55,12 @@ def test_confirm_refuses_what_is_not_a_label_in_force(store):
     assert store.confirmed() == {}
 
 
-def test_confirmations_survive_reopening(tmp_path):
-    path = tmp_path / "labels.db"
-    with LabelStore(path) as first:
+def test_confirmations_survive_reopening(store_url):
+    path = store_url("labels")
+    with LabelStore.open(path) as first:
         label = first.record("x", "a")
         first.confirm(label.event_id, annotator="ana", event_id="keep-1")
-    with LabelStore(path) as again:
+    with LabelStore.open(path) as again:
         assert again.confirmed() == {"x": label.event_id}
         assert again.confirm(label.event_id, annotator="ana", event_id="keep-1").seq == 2  # idempotent
 

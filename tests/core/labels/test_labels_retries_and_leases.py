@@ -28,16 +28,16 @@ def _python(code: str, *args: str, **kwargs) -> subprocess.Popen:
 RESEND = """
     import json, sys
     from alabel.core.labels import LabelStore
-    with LabelStore(sys.argv[1]) as store:
+    with LabelStore.open(sys.argv[1]) as store:
         event = store.record("obj-7", "Cep", annotator="ana", event_id="click-42", model_version=None)
     print(json.dumps({"seq": event.seq, "model_version": event.model_version, "time": event.time}))
 """
 
 
-def test_an_event_re_sent_by_a_new_process_is_the_same_event(tmp_path):
+def test_an_event_re_sent_by_a_new_process_is_the_same_event(store_url):
     """The first attempt saw model 3; the retrier (after a crash) cannot know that."""
-    path = tmp_path / "labels.db"
-    with LabelStore(path) as store:
+    path = store_url("labels")
+    with LabelStore.open(path) as store:
         first = store.record("obj-7", "Cep", annotator="ana", event_id="click-42", model_version=3,
                              time=1_700_000_000.0)
     child = _python(RESEND, str(path))
@@ -45,15 +45,15 @@ def test_an_event_re_sent_by_a_new_process_is_the_same_event(tmp_path):
     assert child.returncode == 0, err
     again = json.loads(out)
     assert again == {"seq": first.seq, "model_version": 3, "time": 1_700_000_000.0}, "the first write wins"
-    with LabelStore(path) as store:
+    with LabelStore.open(path) as store:
         assert len(store.events()) == 1
 
 
 @pytest.mark.parametrize("change, field", [(dict(label="LPV"), "label"), (dict(annotator="bob"), "annotator"),
                                            (dict(object_id="obj-8"), "object_id"), (dict(split="test"), "split"),
                                            (dict(source="import"), "source")])
-def test_a_retry_that_changes_what_the_event_says_is_refused(tmp_path, change, field):
-    with LabelStore(tmp_path / "l.db") as store:
+def test_a_retry_that_changes_what_the_event_says_is_refused(store_factory, change, field):
+    with store_factory("l") as store:
         store.record("obj-7", "Cep", annotator="ana", event_id="click-42", model_version=3)
         row = dict(object_id="obj-7", label="Cep", annotator="ana", event_id="click-42") | change
         with pytest.raises(LabelStoreError, match=f"different content \\({field} "):
@@ -77,19 +77,19 @@ def _zombie(pid: int) -> bool:
 HOLDER = """
     import sys, time
     from alabel.core.labels import LabelStore
-    store = LabelStore(sys.argv[1], process_leases=True)
+    store = LabelStore.open(sys.argv[1], process_leases=True)
     print(",".join(store.lease(["o1", "o2", "o3"], "alice", ttl_s=3600)), flush=True)
     time.sleep(600)
 """
 
 
-def test_leases_of_a_killed_server_are_free_at_once(tmp_path):
-    path = tmp_path / "labels.db"
-    LabelStore(path).close()
+def test_leases_of_a_killed_server_are_free_at_once(store_url):
+    path = store_url("labels")
+    LabelStore.open(path).close()
     server = _python(HOLDER, str(path))
     try:
         assert server.stdout.readline().strip() == "o1,o2,o3"
-        with LabelStore(path) as store:
+        with LabelStore.open(path) as store:
             assert store.leased_by_others("bob") == {"o1", "o2", "o3"}
             assert store.lease(["o1", "o4"], "bob") == ["o4"], "a live server's leases hold"
             os.kill(server.pid, signal.SIGKILL)
@@ -110,19 +110,19 @@ def test_leases_of_a_killed_server_are_free_at_once(tmp_path):
         server.stderr.close()
 
 
-def test_leases_without_an_owner_outlive_their_process(tmp_path):
+def test_leases_without_an_owner_outlive_their_process(store_url):
     """``alabel query`` leases objects to a person who labels them later."""
-    path = tmp_path / "labels.db"
-    LabelStore(path).close()
-    code = "import sys\nfrom alabel.core.labels import LabelStore\nLabelStore(sys.argv[1]).lease(['o1'], 'ann')"
+    path = store_url("labels")
+    LabelStore.open(path).close()
+    code = "import sys\nfrom alabel.core.labels import LabelStore\nLabelStore.open(sys.argv[1]).lease(['o1'], 'ann')"
     assert subprocess.run([sys.executable, "-c", code, str(path)], timeout=120).returncode == 0
-    with LabelStore(path) as store:
+    with LabelStore.open(path) as store:
         assert store.leased_by_others("bob") == {"o1"}
 
 
-def test_a_reused_pid_is_not_the_owner_and_other_hosts_are_trusted(tmp_path):
+def test_a_reused_pid_is_not_the_owner_and_other_hosts_are_trusted(store_factory):
     host, pid, start = this_process()
-    with LabelStore(tmp_path / "l.db") as store:
+    with store_factory("l") as store:
         far = 1e12
         store._db.write(lambda journal: journal.put_leases([
             Lease("mine-then", "ann", far, host, pid, "1" if start != "1" else "2"),  # our pid, older process
