@@ -67,25 +67,35 @@ CATALOGUE_CHUNK_ROWS = 200_000
 
 
 def saved_head(session, version: int | None = None):
-    """The head of saved model ``version`` (default: the newest) and its version number.
+    """The head of saved model ``version`` (default: the newest) of a session, and its version."""
+    return saved_head_in(session.config, version)
+
+
+def saved_head_in(config, version: int | None = None):
+    """The head of saved model ``version`` (default: the newest) in ``config``'s models folder.
+
+    Needs no pool (a Dask pool is never loaded whole).
 
     Raises
     ------
     NotReadyError
         When no model was saved yet, or ``version`` is not one of them.
     """
+    from . import files
     from .errors import NotReadyError
     from .heads.persist import load_head
+    from .session import HISTORY_FILE, model_folder_name
 
-    versions = [int(r["version"]) for r in session.history]
+    history = files.read_jsonl(config.models_dir / HISTORY_FILE) if (config.models_dir / HISTORY_FILE).exists() else []
+    versions = [int(r["version"]) for r in history if isinstance(r.get("version"), int)]
     if not versions:
-        raise NotReadyError(f"{session.config.source}: no saved model yet: run alabel train first")
+        raise NotReadyError(f"{config.source}: no saved model yet: run alabel train first")
     if version is None:
         version = versions[-1]
-    path = session.model_path(version)
+    path = config.models_dir / model_folder_name(version)
     if version not in versions or not path.exists():
         known = ", ".join(f"v{v}" for v in versions)
-        raise NotReadyError(f"{session.config.models_dir}: --model: no saved model v{version} (saved: {known})")
+        raise NotReadyError(f"{config.models_dir}: --model: no saved model v{version} (saved: {known})")
     return load_head(path), version
 
 
@@ -134,6 +144,45 @@ def score_catalogue(head, encoding, files, out_dir, *, model_version: int, chunk
         rows += n
         unseen += u
     return CatalogueScore(outputs=outputs, rows=rows, unseen_categories=unseen)
+
+
+def score_catalogue_on_dask(client, head, encoding, files, out_dir, *, model_version: int,
+                            chunk_rows: int = CATALOGUE_CHUNK_ROWS, progress=None) -> CatalogueScore:
+    """``score_catalogue`` with one Dask task per file (partition), run on ``client``'s cluster.
+
+    A worker holds one chunk of one file at a time: its memory is bounded by
+    ``chunk_rows``, not by the file or the catalogue.
+    """
+    from distributed import as_completed
+
+    from .data.catalogue import reader_for
+
+    files = [Path(f) for f in files]
+    for path in files:
+        encoding.check_columns(_read(path, reader_for(path).columns, path), path)
+    targets = [output_path(p, out_dir) for p in files]
+    head_future = client.scatter(head, broadcast=True)
+    futures = [client.submit(_score_one, head_future, encoding, str(p), str(t), model_version, chunk_rows,
+                             key=f"alabel-score-{i}-{p.name}", pure=False)
+               for i, (p, t) in enumerate(zip(files, targets))]
+    rows = unseen = 0
+    try:
+        for future in as_completed(futures):
+            n, u = future.result()
+            rows += n
+            unseen += u
+            if progress is not None:
+                progress(n)
+    finally:
+        client.cancel(futures)
+    return CatalogueScore(outputs=targets, rows=rows, unseen_categories=unseen)
+
+
+def _score_one(head, encoding, path: str, target: str, model_version: int, chunk_rows: int) -> tuple[int, int]:
+    from .data.catalogue import reader_for
+
+    path = Path(path)
+    return _score_file(head, encoding, path, reader_for(path), Path(target), model_version, chunk_rows, None)
 
 
 def _score_file(head, encoding, path, reader, target, model_version, chunk_rows, progress) -> tuple[int, int]:
