@@ -117,3 +117,23 @@ def test_unreachable_scheduler_is_one_line(trained, capsys):
     assert main(["-q", "score", str(config.source), "--out", str(folder / "never")]) == 3
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "training.scheduler: cannot reach the Dask scheduler" in err
+
+
+def test_datashader_draws_the_lazy_frame(trained):
+    """The scatter's renderer takes the Dask frame as it is (no pool in memory)."""
+    ds = pytest.importorskip("datashader")
+    folder, pool, model, config = trained
+    frame = DaskPool(config.data).frame(["x", "y"])
+    counts = ds.Canvas(plot_width=20, plot_height=20).points(frame, "x", "y").values
+    assert int(counts.sum()) == pool.n
+
+
+def test_score_new_files_on_the_cluster(trained, tmp_path, capsys):
+    folder, pool, model, config = trained
+    new = tmp_path / "new"
+    new.mkdir()
+    pd.read_parquet(folder / "blobs.parquet").iloc[:50].to_csv(new / "first.csv", index=False)
+    out = tmp_path / "scored"
+    assert main(["-q", "score", str(config.source), "--data", str(new), "--out", str(out), "--model", "1"]) == 0
+    table = pd.read_parquet(out / "first.parquet")
+    np.testing.assert_allclose(table[["proba_a", "proba_b", "proba_c"]].to_numpy(), model.proba[:50], atol=1e-6)
