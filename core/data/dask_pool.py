@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from .encoding import FeatureEncoding
+from ..errors import DataError, did_you_mean
+from .encoding import FeatureEncoding, required_columns
 from .spec import DataSpec
 
 #: Hidden column carrying each row's global index through the Dask graph.
@@ -107,10 +107,8 @@ class DaskPool:
                 counts.append(pq.ParquetFile(f).metadata.num_rows)
             except (OSError, ValueError) as exc:
                 raise DataError(f"{f}: cannot read as parquet ({type(exc).__name__}: {exc})") from None
-            for column, key in FeatureEncoding(spec, {}, {}, ())._keys():
+            for column, key in required_columns(spec):
                 if column not in schema.names:
-                    from ..errors import did_you_mean
-
                     raise DataError(f"{f}: {key}: column {column!r} not found{did_you_mean(column, schema.names)}")
         self.offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self.encoding = self._encoding()

@@ -79,7 +79,7 @@ class FeatureEncoding:
     def check_columns(self, available, path: Path) -> None:
         """One-line DataError for the first needed column missing from ``available``."""
         available = list(available)
-        for column, key in self._keys():
+        for column, key in required_columns(self.spec):
             if column not in available:
                 raise DataError(f"{path}: {key}: column {column!r} not found{did_you_mean(column, available)} "
                                 "(the model was trained on it)")
@@ -88,14 +88,6 @@ class FeatureEncoding:
                 raise DataError(f"{path}: data.features.embeddings: column {e.column!r} uses featurizer "
                                 f"{e.featurizer!r}, fitted on the pool's whole column: rows outside the pool "
                                 "cannot be embedded the same way (use a featurizer such as minilm)")
-
-    def _keys(self):
-        f = self.spec.features
-        yield self.spec.id_column, "data.id_column"
-        yield from ((c, "data.features.numeric") for c in f.numeric)
-        yield from ((c, "data.features.categorical") for c in f.categorical)
-        yield from ((c, "data.features.arrays") for c in f.arrays)
-        yield from ((e.column, "data.features.embeddings") for e in f.embeddings)
 
     def encode(self, frame: pd.DataFrame, path: Path) -> tuple[np.ndarray, int]:
         """``X`` of a chunk of new rows, and how many categorical cells were unseen in the pool.
@@ -125,22 +117,31 @@ class FeatureEncoding:
             X[hit, at + codes[hit]] = 1.0
             at += len(cats)
         for column in f.arrays:
-            where = f"{path}: data.features.arrays"
-            values = stack_arrays(frame[column].reset_index(drop=True), column=column, where=where)
-            at = self._fill(X, at, values, column, where)
+            key = "data.features.arrays"
+            values = stack_arrays(frame[column].reset_index(drop=True), column=column, where=f"{path}: {key}")
+            at = self._fill(X, at, values, column, path, key)
         for e in f.embeddings:
-            where = f"{path}: data.features.embeddings"
             featurizer = featurizer_class(e.featurizer)(**e.params)
             values = frame[e.column].reset_index(drop=True)
             values.name = e.column
-            at = self._fill(X, at, featurize(featurizer, values), e.column, where)
+            at = self._fill(X, at, featurize(featurizer, values), e.column, path, "data.features.embeddings")
         return X, unseen
 
-    def _fill(self, X: np.ndarray, at: int, values: np.ndarray, column: str, where: str) -> int:
+    def _fill(self, X: np.ndarray, at: int, values: np.ndarray, column: str, path: Path, key: str) -> int:
         width = self.widths[column]
         if values.ndim != 2 or values.shape[1] != width:
             got = values.shape[1] if values.ndim == 2 else "?"
-            raise DataError(f"{where}: column {column!r} has {got} values per row; the pool's had {width}")
-        _reject_inf(values, Path(where.split(": ")[0]), where.split(": ")[-1], column)
+            raise DataError(f"{path}: {key}: column {column!r} has {got} values per row; the pool's had {width}")
+        _reject_inf(values, path, key, column)
         X[:, at:at + width] = values
         return at + width
+
+
+def required_columns(spec: DataSpec):
+    """``(column, config key)`` of every column a row needs: the id, then the features by kind."""
+    f = spec.features
+    yield spec.id_column, "data.id_column"
+    yield from ((c, "data.features.numeric") for c in f.numeric)
+    yield from ((c, "data.features.categorical") for c in f.categorical)
+    yield from ((c, "data.features.arrays") for c in f.arrays)
+    yield from ((e.column, "data.features.embeddings") for e in f.embeddings)
