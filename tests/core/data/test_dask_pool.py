@@ -17,7 +17,7 @@ from tests.core.session_fixtures import config_dict, write_config
 pytest.importorskip("distributed")
 
 
-def _dask_config(folder, **training) -> SessionConfig:
+def _dask_config(folder, name: str = "dask.yaml", **training) -> SessionConfig:
     """The blobs config with the pool as a folder of three Parquet partitions on the Dask backend."""
     frame = pd.read_parquet(folder / "blobs.parquet")
     parts = folder / "parts"
@@ -28,7 +28,7 @@ def _dask_config(folder, **training) -> SessionConfig:
     cfg["data"]["sources"] = [{"path": "parts"}]
     cfg["data"]["backend"] = "dask"
     cfg["training"] = {"coalesce_s": 0.0, "dask_workers": 1, **training}
-    path = folder / "dask.yaml"
+    path = folder / name
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return SessionConfig.load(path)
 
@@ -113,7 +113,7 @@ def test_config_errors_are_one_line(trained, tmp_path):
 
 def test_unreachable_scheduler_is_one_line(trained, capsys):
     folder, *_ = trained
-    config = _dask_config(folder, scheduler="tcp://127.0.0.1:9")
+    config = _dask_config(folder, "unreachable.yaml", scheduler="tcp://127.0.0.1:9")
     assert main(["-q", "score", str(config.source), "--out", str(folder / "never")]) == 3
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "training.scheduler: cannot reach the Dask scheduler" in err
