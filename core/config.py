@@ -244,6 +244,13 @@ TRAINING_PARAMS = {
                                 low=2, label="Evaluation folds"),
     "coalesce_s": number(0.1, "seconds a retrain waits for more labels to arrive before it starts", low=0,
                          high=60, label="Retrain delay (s)"),
+    # Used by pools on Dask (data.backend: dask) and by alabel score on them.
+    "scheduler": text(None, "address of a Dask distributed scheduler (tcp://host:8786) for data.backend: dask; "
+                      "null: a LocalCluster on this machine", nullable=True, label="Dask scheduler"),
+    "dask_workers": integer(2, "workers of the LocalCluster when no scheduler is given", low=1,
+                            label="Dask workers"),
+    "dask_memory_limit": text("2GB", "memory limit of each LocalCluster worker (e.g. 2GB)",
+                              label="Dask worker memory"),
 }
 
 
@@ -255,6 +262,9 @@ class TrainingSpec:
     min_labels: int = TRAINING_PARAMS["min_labels"].default
     evaluation_folds: int = TRAINING_PARAMS["evaluation_folds"].default
     coalesce_s: float = TRAINING_PARAMS["coalesce_s"].default
+    scheduler: str | None = TRAINING_PARAMS["scheduler"].default
+    dask_workers: int = TRAINING_PARAMS["dask_workers"].default
+    dask_memory_limit: str = TRAINING_PARAMS["dask_memory_limit"].default
 
     KEYS = tuple(TRAINING_PARAMS)
     BACKENDS = TRAINING_PARAMS["backend"].choices

@@ -52,6 +52,9 @@ class Featurizer:
     version: ClassVar[str] = "1"
     #: Rows per ``transform_batch`` call.
     batch_size: ClassVar[int] = 256
+    #: True when the output depends on the whole column it is fitted on (TF-IDF's
+    #: vocabulary): rows outside the pool cannot be embedded the same way.
+    fitted_on_column: ClassVar[bool] = False
 
     def __init__(self, **params: Any):
         # Python-style errors for Python callers; config.yaml goes through validate_params.
@@ -122,6 +125,8 @@ class TfidfFeaturizer(Featurizer):
     when ``minilm`` (sentence embeddings) is not installed. Fitted on the whole
     column, which is the pool itself (no labels are used).
     """
+
+    fitted_on_column = True
 
     type_name = "tfidf"
     params_spec = {

@@ -16,11 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, did_you_mean
+from ..params import choice, validate
 
 #: How rows with missing feature values are treated.
 MISSING_POLICIES = ("impute", "drop")
 #: Renderers the dashboard's detail view knows.
 DETAIL_KINDS = ("image", "spectrum", "text", "table", "light_curve")
+
+#: ``data.backend``: how the pool is held (declared once; validated with core/params).
+BACKEND_PARAM = choice(
+    "memory", ("memory", "dask"),
+    "how the pool is held: memory (one table in this process, the default up to ~5M rows x 16 features) or "
+    "dask (a folder of Parquet files read lazily per partition, for pools beyond memory)",
+    label="Pool backend")
 
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
@@ -131,6 +139,7 @@ class DataSpec:
     detail: tuple[DetailSpec, ...] = ()
     hidden: tuple[str, ...] = ()
     root: Path | None = None
+    backend: str = "memory"
 
     @property
     def private_columns(self) -> set[str]:
@@ -208,6 +217,8 @@ class DataSpec:
             out["hidden"] = list(self.hidden)
         if self.root is not None:
             out["root"] = rel(self.root)
+        if self.backend != BACKEND_PARAM.default:
+            out["backend"] = self.backend
         return out
 
 
@@ -268,7 +279,8 @@ class _Parser:
         top = self.mapping(
             d,
             "data",
-            allowed=("sources", "id_column", "features", "ground_truth", "missing", "detail", "hidden", "root"),
+            allowed=("sources", "id_column", "features", "ground_truth", "missing", "detail", "hidden", "root",
+                     "backend"),
             required=("sources", "id_column", "features"),
         )
         sources = self.sources(top["sources"])
@@ -284,7 +296,10 @@ class _Parser:
         root = self.path(root, "data.root") if root is not None else None
         self.cross_check(id_column, features, ground_truth)
         self.check_hidden(hidden, id_column, features, detail)
+        backend = validate({"backend": BACKEND_PARAM}, {"backend": top.get("backend", BACKEND_PARAM.default)},
+                           where=self.where, key="data", noun="key")["backend"]
         return DataSpec(
+            backend=backend,
             sources=sources,
             id_column=id_column,
             features=features,
