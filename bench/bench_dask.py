@@ -60,7 +60,7 @@ def write_session(folder: Path, parts: Path) -> Path:
     from alabel.core.data.dask_pool import DaskPool
     from alabel.core.heads.base import build_head
     from alabel.core.heads.persist import save_head
-    from alabel.core.session import HISTORY_FILE, model_folder_name
+    from alabel.core.models_folder import HISTORY_FILE, model_folder_name
 
     cfg = {
         "name": "bench", "seed": 0,

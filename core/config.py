@@ -13,6 +13,10 @@ validated head, strategy and loop specs are kept (:class:`core.params.Spec`,
 ``SessionConfig.to_dict(relative_to=...)`` writes the config back with paths
 relative to a folder: that is how ``alabel export`` makes a bundle that
 reloads to the same session somewhere else.
+
+Why one module of this size: it is the whole ``config.yaml`` schema, one
+section class per top-level key, each declaring its keys with
+``core/params.py``; reading it top to bottom is the config reference.
 """
 from __future__ import annotations
 

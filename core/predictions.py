@@ -84,7 +84,7 @@ def saved_head_in(config, version: int | None = None):
     from . import files
     from .errors import NotReadyError
     from .heads.persist import load_head
-    from .session import HISTORY_FILE, model_folder_name
+    from .models_folder import HISTORY_FILE, model_folder_name
 
     history = files.read_jsonl(config.models_dir / HISTORY_FILE) if (config.models_dir / HISTORY_FILE).exists() else []
     versions = [int(r["version"]) for r in history if isinstance(r.get("version"), int)]

@@ -11,6 +11,13 @@ dashboard talk to. Its contract:
   same object;
 - the label store is the single owner of labelling state: the session caches
   nothing about labels beyond what it reads from the store each time.
+
+Why one module of this size: ``Session`` is the facade the CLI, the dashboard,
+notebooks and the simulator share, so its public methods (labels, queries,
+training, review decisions, exports) sit together; each delegates to a part
+with one job: the label store (``labels/``), the query planner
+(``strategies/planner.py``), the trainer (``training/``), the loop
+(``loops/``), the models folder (``models_folder.py``).
 """
 from __future__ import annotations
 

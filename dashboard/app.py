@@ -4,7 +4,7 @@
 --args CONFIG`` (or with ``ALABEL_CONFIG`` set) serves the same page, for
 deployments that prefer Panel's own command line.
 
-Per tab, :func:`create_page` makes a :class:`~alabel.dashboard.state.SessionState`
+Per tab, :func:`create_page` makes a :class:`~alabel.dashboard.state.TabState`
 whose ``schedule`` hands worker-thread results to the tab's Bokeh document, a
 :class:`DashboardPage` with the components of the chosen layout, and the
 keyboard capture; closing the tab releases its leases. The hub (engine
@@ -32,11 +32,11 @@ from alabel.dashboard.auth import AuthOptions, check_auth_options, cookie_secret
 from alabel.dashboard.components import KeyCapture
 from alabel.dashboard.components.base import held
 from alabel.dashboard.components.identity import AnnotatorMemory, annotator_field
-from alabel.dashboard.hub import SessionHub, close_all, open_hub, resolve_alias
+from alabel.dashboard.hub import ServerHub, close_all, open_hub, resolve_alias
 from alabel.dashboard.layout import LayoutCatalog, build_layout, resolve_layout
 from alabel.dashboard.redact import redact_paths
 from alabel.dashboard.shell import app_shell
-from alabel.dashboard.state import SessionState
+from alabel.dashboard.state import TabState
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class DashboardPage(pn.viewable.Viewer):
     ``catalog`` lists the layouts this page may show (by name only).
     """
 
-    def __init__(self, state: SessionState, catalog: LayoutCatalog | None = None, **params):
+    def __init__(self, state: TabState, catalog: LayoutCatalog | None = None, **params):
         super().__init__(**params)
         self.state = state
         session = state.session
@@ -176,7 +176,7 @@ class DashboardPage(pn.viewable.Viewer):
         self.components = []
 
 
-def create_page(hub: SessionHub, layout: str | None = None,
+def create_page(hub: ServerHub, layout: str | None = None,
                 access: ServerAccess | None = None) -> pn.viewable.Viewable:
     """The page of one browser tab (Panel calls this once per session).
 
@@ -198,7 +198,7 @@ def create_page(hub: SessionHub, layout: str | None = None,
     return page
 
 
-def build_page(hub: SessionHub, *, args: dict, cookies: dict, layout: str | None = None,
+def build_page(hub: ServerHub, *, args: dict, cookies: dict, layout: str | None = None,
                access: ServerAccess | None = None, schedule=None) -> DashboardPage:
     """The page for a request's address arguments (``?layout=``, ``?annotator=``, ``?session=``) and cookies.
 
@@ -231,7 +231,7 @@ def build_page(hub: SessionHub, *, args: dict, cookies: dict, layout: str | None
     params = {"layout_name": layout_name, "annotator_locked": identity.locked}
     if identity.name:
         params["annotator"] = identity.name
-    state = SessionState(hub, schedule=schedule, **params)
+    state = TabState(hub, schedule=schedule, **params)
     page = DashboardPage(state, catalog)
     if any(notes):
         state._say("; ".join(n for n in notes if n), "warning")

@@ -1,7 +1,7 @@
 """One shared engine session per label store, for every browser tab.
 
 AstronomicAL keeps one module-level settings dict that every browser tab
-mutates; alabel keeps one :class:`SessionHub` per config file instead. A hub
+mutates; alabel keeps one :class:`ServerHub` per config file instead. A hub
 owns the engine :class:`~alabel.core.session.Session` (so one label store and
 one background trainer serve every tab), a small thread pool for work that
 must not run on the server's event loop (queries, embeddings, reference
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 Listener = Callable[[str, object], None]
 
 
-class SessionHub:
+class ServerHub:
     """The engine session of one config, shared by every tab that opens it.
 
     Parameters
@@ -187,7 +187,7 @@ def _warm_up_datashader() -> None:
 # ---------------------------------------------------------------------------
 # the process-wide registry
 # ---------------------------------------------------------------------------
-_HUBS: dict[str, SessionHub] = {}
+_HUBS: dict[str, ServerHub] = {}
 _ALIASES: dict[str, str] = {}  # URL token -> hub key (uploaded bundles)
 _HUBS_LOCK = threading.Lock()
 
@@ -197,18 +197,18 @@ def hub_key(config_path: str | Path) -> str:
     return str(Path(config_path).resolve())
 
 
-def open_hub(config_path: str | Path, **kwargs) -> SessionHub:
+def open_hub(config_path: str | Path, **kwargs) -> ServerHub:
     """The hub of ``config_path``, opened on first use (one per label store per process)."""
     key = hub_key(config_path)
     with _HUBS_LOCK:
         hub = _HUBS.get(key)
         if hub is None or hub.closed:
-            hub = SessionHub(key, **kwargs)
+            hub = ServerHub(key, **kwargs)
             _HUBS[key] = hub
         return hub
 
 
-def get_hub(key: str) -> SessionHub | None:
+def get_hub(key: str) -> ServerHub | None:
     """An open hub by registry key (None when there is none)."""
     with _HUBS_LOCK:
         hub = _HUBS.get(key)
@@ -225,14 +225,14 @@ def register_alias(key: str) -> str:
     return token
 
 
-def resolve_alias(token: str) -> SessionHub | None:
+def resolve_alias(token: str) -> ServerHub | None:
     """The hub a URL token names, or None (unknown tokens are ignored, not errors)."""
     with _HUBS_LOCK:
         key = _ALIASES.get(str(token))
     return get_hub(key) if key else None
 
 
-def open_hubs() -> dict[str, SessionHub]:
+def open_hubs() -> dict[str, ServerHub]:
     with _HUBS_LOCK:
         return {k: h for k, h in _HUBS.items() if not h.closed}
 

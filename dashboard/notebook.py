@@ -51,22 +51,22 @@ class NotebookSession(Session):
 
         from .app import DashboardPage
         from .layout import resolve_layout
-        from .state import SessionState
+        from .state import TabState
 
         # Panel's JavaScript, and the widgets' that load on demand (a served page loads them itself).
         pn.extension(*_EXTENSIONS)
         hub = self._shared_hub()
         name = layout or self.config.ui.layout
         resolve_layout(name, self)  # a bad layout fails here, in one line
-        state = SessionState(hub, schedule=_kernel_scheduler(), annotator=annotator or self.annotator,
+        state = TabState(hub, schedule=_kernel_scheduler(), annotator=annotator or self.annotator,
                              layout_name=name)
         return DashboardPage(state)
 
     def _shared_hub(self):
-        from .hub import SessionHub
+        from .hub import ServerHub
 
         if self._hub is None or self._hub.closed:
-            self._hub = SessionHub(self.config.source, session=self, workers=2)
+            self._hub = ServerHub(self.config.source, session=self, workers=2)
         return self._hub
 
     def close(self) -> None:

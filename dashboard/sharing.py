@@ -169,7 +169,7 @@ def open_upload(data: bytes, uploads_dir: Path, *, name: str = "bundle.zip"):
 
     Returns
     -------
-    (config path, SessionHub)
+    (config path, ServerHub)
     """
     from .hub import open_hub
 

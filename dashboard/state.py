@@ -1,6 +1,6 @@
 """The UI state of one browser tab, as a ``param.Parameterized`` without Panel.
 
-Each tab gets its own :class:`SessionState`: who is labelling, what they are
+Each tab gets its own :class:`TabState`: who is labelling, what they are
 shown, what they selected, how the scatter is coloured, whether they label
 the test set. Everything shared between tabs (labels, models, the trainer)
 lives in the hub's engine session, which this class only calls.
@@ -19,6 +19,13 @@ the few engine actions without a tab-level meaning (the review loop's
 decisions, exports) go through :class:`~alabel.core.session.Session`'s own
 methods. Nothing in the dashboard touches the label store or the trainer
 (``tests/test_architecture.py``).
+
+Why one module of this size: ``TabState`` is one ``param.Parameterized``, and
+Panel components watch its params by name; its methods are the tab's actions
+(label, skip, undo, navigate, select, bulk, grid, test mode), each a few lines
+over the same params and lock. The parts with a job of their own already live
+apart: the query queue (``queue.py``), filters (``filters.py``), keys
+(``keys.py``), the engine (``Session``).
 """
 from __future__ import annotations
 
@@ -68,12 +75,12 @@ def _int_or_none(value) -> int | None:
         return None
 
 
-class SessionState(param.Parameterized):
+class TabState(param.Parameterized):
     """One browser tab's view of a shared labelling session.
 
     Parameters
     ----------
-    hub : SessionHub
+    hub : ServerHub
         The shared engine session.
     schedule : callable, optional
         ``schedule(fn)`` runs ``fn()`` where params may change (the tab's

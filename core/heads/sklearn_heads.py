@@ -12,6 +12,10 @@ Each head builds ``[imputer] -> [scaler] -> estimator`` at fit time:
 
 The estimator is trained on class *indices* so that columns can be placed
 under the explicit ``classes`` even when some are absent from the labels.
+
+Why one module of this size: the scikit-learn heads share one pipeline
+(imputation, missing indicators, scaling, class weights, index-trained
+estimator) and one fast pool-scoring path; each head adds a few lines on top.
 """
 from __future__ import annotations
 

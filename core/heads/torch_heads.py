@@ -31,6 +31,12 @@ chunk rows × d must stay below 2**31 (e.g. C ≤ 5 million at d = 384).
 
 This module imports torch only inside methods, so that registering the heads
 (importing :mod:`alabel.core.heads`) stays cheap.
+
+Why one module of this size: the three torch heads share one training loop
+(mini-batches, class weights, warm start, cancellation, progress), one
+imputation/indicator step and one safe persistence format (JSON + tensors
+loaded with ``weights_only``); the nets themselves live in ``nets/``. Split by
+head, each file would repeat or import most of the rest.
 """
 from __future__ import annotations
 

@@ -32,6 +32,11 @@ hundred points) and walks the precomputed typicality. The margin phase ranks
 the pool once per model (:meth:`AutoStrategy.warm`, in the trainer's thread)
 and a query walks that ranking, so neither phase passes over the pool per
 query.
+
+Why one module of this size: the ``auto`` strategy is one policy in two
+phases (coverage, then diverse margin) with the audit share, and the
+pool summary both phases reuse (``CoverageIndex``, column statistics); the
+pure score functions stay in ``scores.py``.
 """
 from __future__ import annotations
 

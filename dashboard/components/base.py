@@ -1,7 +1,7 @@
 """The base of every dashboard component a layout can place.
 
 A component is a thin :class:`panel.viewable.Viewer` over one tab's
-:class:`~alabel.dashboard.state.SessionState`: it builds widgets, watches the
+:class:`~alabel.dashboard.state.TabState`: it builds widgets, watches the
 state's params and calls the state's methods; it holds no labelling state of
 its own. Each declares its layout name once (``type_name``) and its layout
 options in ``params_spec`` (:mod:`alabel.core.params` declarations: type,
@@ -25,7 +25,7 @@ class Component(pn.viewable.Viewer):
 
     Parameters
     ----------
-    state : SessionState
+    state : TabState
         The tab's state.
     **options
         Layout options declared in ``params_spec``; missing ones take their default.

@@ -9,7 +9,7 @@ class key labels the selection, Backspace (or Undo) takes the whole last grid
 action back. Keys pressed in the grid stay in the grid: they never reach the
 page-wide keys of the one-at-a-time flow.
 
-Labels go through the tab's state (:meth:`SessionState.label_grid` →
+Labels go through the tab's state (:meth:`TabState.label_grid` →
 ``Session.teach_many``); the browser sends the ids it showed selected, and
 the state refuses ids that are no longer on the page.
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from dash_fixtures import wait_for, write_config
 
-from alabel.dashboard.hub import SessionHub
+from alabel.dashboard.hub import ServerHub
 
 
 @pytest.fixture
@@ -12,10 +12,10 @@ def make_hub(tmp_path):
     """Open a hub on a fresh small config (``**overrides`` replace config sections)."""
     hubs = []
 
-    def make(n: int = 300, **overrides) -> SessionHub:
+    def make(n: int = 300, **overrides) -> ServerHub:
         folder = tmp_path / f"session{len(hubs)}"
         folder.mkdir()
-        hub = SessionHub(write_config(folder, n=n, **overrides), workers=2)
+        hub = ServerHub(write_config(folder, n=n, **overrides), workers=2)
         hubs.append(hub)
         return hub
 
@@ -27,13 +27,13 @@ def make_hub(tmp_path):
 @pytest.fixture
 def make_state(make_hub):
     """A tab state whose first query has arrived (worker results applied at once)."""
-    from alabel.dashboard.state import SessionState
+    from alabel.dashboard.state import TabState
 
     states = []
 
-    def make(hub=None, **params) -> SessionState:
+    def make(hub=None, **params) -> TabState:
         hub = hub or make_hub()
-        state = SessionState(hub, **params)
+        state = TabState(hub, **params)
         assert wait_for(lambda: state.current is not None and state.labelled is not None), state.message
         states.append(state)
         return state

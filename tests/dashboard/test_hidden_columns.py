@@ -8,8 +8,8 @@ from dash_fixtures import config_dict, wait_for, write_table
 from alabel.dashboard.components.detail import DetailView
 from alabel.dashboard.components.find import FindPanel
 from alabel.dashboard.components.scatter import axis_names
-from alabel.dashboard.hub import SessionHub
-from alabel.dashboard.state import SessionState
+from alabel.dashboard.hub import ServerHub
+from alabel.dashboard.state import TabState
 
 
 def test_hidden_columns_stay_out_of_detail_finder_and_axes(tmp_path):
@@ -22,8 +22,8 @@ def test_hidden_columns_stay_out_of_detail_finder_and_axes(tmp_path):
     cfg["data"]["hidden"] = ["catalogue_id", "class_code"]
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    hub = SessionHub(config, workers=1)
-    state = SessionState(hub)
+    hub = ServerHub(config, workers=1)
+    state = TabState(hub)
     try:
         assert wait_for(lambda: state.current is not None, timeout=30)
         detail = DetailView(state)

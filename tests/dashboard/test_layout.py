@@ -126,11 +126,11 @@ def test_config_may_name_its_own_layout_file(tmp_path, make_hub):
 
 @pytest.mark.parametrize("name", sorted(builtin_layouts()))
 def test_shipped_layouts_build_on_a_session(make_hub, name):
-    from alabel.dashboard.state import SessionState
+    from alabel.dashboard.state import TabState
 
     hub = make_hub()
     spec = resolve_layout(name, hub.session)
-    state = SessionState(hub)
+    state = TabState(hub)
     try:
         sidebar, main, components = build_layout(spec, state)
         assert len(components) == len(list(spec.components()))

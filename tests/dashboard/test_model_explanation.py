@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from dash_fixtures import wait_for
 
-from alabel.dashboard.cli import model_explanation
+from alabel.dashboard.cli.training import model_explanation
 from alabel.dashboard.components.metrics import MetricsPanel
 from alabel.dashboard.components.model import ModelPanel, metrics_html
 

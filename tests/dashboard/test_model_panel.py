@@ -5,7 +5,7 @@ import numpy as np
 from dash_fixtures import wait_for, write_config
 
 from alabel.dashboard.components.model import ModelPanel, head_choice_html
-from alabel.dashboard.hub import SessionHub
+from alabel.dashboard.hub import ServerHub
 
 
 def _label(session, n: int) -> None:
@@ -16,14 +16,14 @@ def _label(session, n: int) -> None:
 
 def test_versions_go_on_after_a_server_restart(tmp_path):
     config = write_config(tmp_path)
-    hub = SessionHub(config, workers=2)
+    hub = ServerHub(config, workers=2)
     _label(hub.session, 12)
     assert hub.session.wait_for_model(timeout=60) is not None
     assert wait_for(lambda: hub.session.history, timeout=60)  # metrics in: the version is saved
     before = hub.session.history[-1]["version"]
     hub.close()
 
-    again = SessionHub(config, workers=2)  # a new server on the same folder
+    again = ServerHub(config, workers=2)  # a new server on the same folder
     try:
         assert again.session.model is not None and again.session.model.version >= before
         _label(again.session, 5)

@@ -7,7 +7,7 @@ import numpy as np
 from dash_fixtures import truth_of, wait_for
 
 from alabel.dashboard.filters import Filter
-from alabel.dashboard.state import SessionState
+from alabel.dashboard.state import TabState
 
 
 def _label_truth(state, n: int) -> list[str]:
@@ -272,7 +272,7 @@ def test_annotator_change_moves_the_leases(make_hub, make_state):
 
 def test_default_annotator_is_unique_per_tab(make_hub):
     hub = make_hub()
-    a, b = SessionState(hub), SessionState(hub)
+    a, b = TabState(hub), TabState(hub)
     try:
         assert a.annotator.startswith("tab-") and a.annotator != b.annotator
     finally:

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dashboard"))
 from dash_fixtures import wait_for, write_config  # noqa: E402
 
 from alabel.dashboard.access import ANNOTATOR_COOKIE, ServerAccess, page_identity  # noqa: E402
-from alabel.dashboard.hub import SessionHub  # noqa: E402
+from alabel.dashboard.hub import ServerHub  # noqa: E402
 
 SECRET_KEY = "db_password_of_the_operator"
 
@@ -24,7 +24,7 @@ SECRET_KEY = "db_password_of_the_operator"
 def hub(tmp_path):
     folder = tmp_path / "session"
     folder.mkdir()
-    hub = SessionHub(write_config(folder), workers=2)
+    hub = ServerHub(write_config(folder), workers=2)
     yield hub
     hub.close()
 
