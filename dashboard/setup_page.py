@@ -17,6 +17,7 @@ from pathlib import Path
 
 import panel as pn
 
+from alabel.dashboard.redact import redact_paths
 from alabel.dashboard.setup_state import KINDS, SetupState
 
 _CSS = """
@@ -84,7 +85,8 @@ class SetupPage(pn.viewable.Viewer):
         title = pn.pane.HTML(
             f"<h2 style='margin:4px 0'>alabel · set up {files}</h2><div>{len(state.proposal.frame):,} rows, "
             f"{state.proposal.frame.shape[1]} columns. Check the proposed choices (the same as "
-            f"<code>alabel init</code>), then save <code>{html.escape(str(state.out))}</code>.</div>",
+            f"<code>alabel init</code>), then save <code>{html.escape(state.out.name)}</code> beside the data "
+            "(the page never shows the server's folders).</div>",
             sizing_mode="stretch_width")
         return pn.Column(title, pn.Row(pn.Column(self.fields, self.notes["config"], self.save_button, width=560),
                                        pn.Column(pn.pane.HTML("<b>Columns</b>"), self.preview,
@@ -127,10 +129,10 @@ class SetupPage(pn.viewable.Viewer):
         for name, pane in self.notes.items():
             if name in errors:
                 pane.object = (f"<div class='setup-error-text' data-field='{name}'>"
-                               f"{html.escape(errors[name])}</div>")
+                               f"{html.escape(redact_paths(errors[name], self.state.out.parent))}</div>")
             elif name in warnings:
                 pane.object = (f"<div class='setup-warning' data-field='{name}'>"
-                               f"{html.escape(warnings[name])}</div>")
+                               f"{html.escape(redact_paths(warnings[name], self.state.out.parent))}</div>")
             else:
                 pane.object = ""
         self.save_button.disabled = bool(errors)
