@@ -24,6 +24,8 @@ PostgreSQL is meant to be the second, so nothing here is SQLite's:
 """
 from __future__ import annotations
 
+import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -172,6 +174,20 @@ class Backend(ABC):
     @abstractmethod
     def close(self) -> None:
         """Close every connection (in every thread)."""
+
+    def _forget_parent_connections(self) -> None:
+        """In a forked child, drop the parent's per-thread connections (never use them, never close them).
+
+        Backends keep one connection per thread in ``_local`` (all of them in
+        ``_connections``, for ``close``), guarded by ``_guard``, opened by
+        process ``_pid``: a child must open its own, and closing the
+        parent's would end them for the parent too.
+        """
+        if os.getpid() != self._pid:
+            with self._guard:
+                self._local = threading.local()
+                self._connections = []
+                self._pid = os.getpid()
 
 
 def backend_for(scheme: str) -> type[Backend] | None:

@@ -239,13 +239,7 @@ class PostgresBackend(Backend):
         """The calling thread's connection (opened on first use, again after it broke)."""
         if self._closed:
             raise LabelStoreError(f"{self._shown}: the label store is closed")
-        if os.getpid() != self._pid:
-            # A forked child must never talk on its parent's sockets; the parent's
-            # connections are left alone (not closed: that would end them for the parent).
-            with self._guard:
-                self._local = threading.local()
-                self._connections = []
-                self._pid = os.getpid()
+        self._forget_parent_connections()  # a forked child never talks on its parent's sockets
         conn = getattr(self._local, "conn", None)
         if conn is not None and not conn.closed and not conn.broken:
             return conn

@@ -152,12 +152,7 @@ class SQLiteBackend(Backend):
         """The calling thread's connection (opened on first use)."""
         if self._closed:
             raise LabelStoreError(f"{self.path}: the label store is closed")
-        if os.getpid() != self._pid:
-            # A forked child must never use its parent's SQLite handles.
-            with self._guard:
-                self._local = threading.local()
-                self._connections = []
-                self._pid = os.getpid()
+        self._forget_parent_connections()  # a forked child never uses its parent's SQLite handles
         conn = getattr(self._local, "conn", None)
         if conn is None:
             # check_same_thread=False only so that close() may close every
