@@ -13,7 +13,8 @@ Resumable: every finished (set, seed, method) run is appended to
 bench/results/wider_<set>.csv and skipped next time; ``--report`` only rebuilds the tables
 (bench/results/wider_table.md).
 
-    nice -n 19 python bench/bench_wider.py [--seeds 5] [--datasets penguins ...] [--methods ...] [--report]
+    nice -n 19 python bench/bench_wider.py [--seeds 5] [--max-budget 500] [--datasets penguins ...]
+                                           [--methods ...] [--report]
 """
 from __future__ import annotations
 
@@ -60,9 +61,13 @@ def config_for(name: str) -> tuple[SessionConfig, int]:
     return SessionConfig.from_dict(raw, base_dir=DATA, where=f"{name} (bench/datasets.py)"), pool
 
 
+#: Largest budget run (``--max-budget``); the report reads it from the runs on disk.
+MAX_BUDGET = max(BUDGETS)
+
+
 def budgets_for(pool: int) -> list[int]:
     """The report's budgets that leave the strategy something to choose from."""
-    return [b for b in BUDGETS if b < pool]
+    return [b for b in BUDGETS if b < pool and b <= MAX_BUDGET]
 
 
 def runs_path(name: str) -> Path:
@@ -78,7 +83,7 @@ def run(args) -> None:
     methods = [default_method(), *baseline_methods()]
     if args.methods:
         methods = [m for m in methods if m.name in args.methods]
-    for seed in range(args.seeds):
+    for seed in (args.seed_list if args.seed_list is not None else range(args.seeds)):
         for name in args.datasets:
             config, pool = config_for(name)
             budget = budgets_for(pool)[-1]
@@ -171,11 +176,124 @@ def main(argv=None) -> int:
     parser.add_argument("--datasets", nargs="+", default=[*TUNING, *NEVER_TUNED], choices=list(DATASETS))
     parser.add_argument("--methods", nargs="+", default=None)
     parser.add_argument("--report", action="store_true", help="only rebuild the tables")
+    parser.add_argument("--seed-list", type=int, nargs="+", default=None,
+                        help="run these seeds (several processes on disjoint seeds share the work)")
+    parser.add_argument("--max-budget", type=int, default=max(BUDGETS),
+                        help="stop every run here (the shared 2-core machine cannot afford 500 everywhere)")
+    parser.add_argument("--cold-start", action="store_true",
+                        help="only the 20-label start study (logistic regression from each start)")
     args = parser.parse_args(argv)
+    if args.cold_start:
+        return cold_start_main(args.datasets, args.seed_list or range(args.seeds))
+    global MAX_BUDGET
+    MAX_BUDGET = args.max_budget
     RESULTS.mkdir(parents=True, exist_ok=True)
     if not args.report:
         run(args)
     print(report(list(DATASETS)))
+    return 0
+
+
+
+# ---------------------------------------------------------------------------
+# cold start (issue 15, step 4): which 20 labels, measured on the tuning group only
+# ---------------------------------------------------------------------------
+def _typical_batches(X, pool_rows, seed, *, member="typical", batches=(10, 10)):
+    """The auto strategy's coverage phase as the session runs it: batches of 10, labels growing.
+
+    ``member="random"``: a seeded random member of each chosen cluster instead of its most
+    typical row (mean-imputed NaN cells and repeated rows make artificial dense spikes that
+    typicality prefers).
+    """
+    from alabel.core.strategies import cold_start
+
+    rng = np.random.default_rng(seed)
+    labelled = np.empty(0, dtype=np.int64)
+    for n in batches:
+        candidates = np.setdiff1d(pool_rows, labelled)
+        Z = cold_start.embed(X, np.concatenate([labelled, candidates]), seed)
+        Z_l, Z_c = Z[:len(labelled)], Z[len(labelled):]
+        if member == "typical":
+            positions, _, _ = cold_start.typical_coverage(Z_l, Z_c, n, seed)
+        else:
+            positions = _random_member_coverage(Z_l, Z_c, n, seed, rng)
+        labelled = np.concatenate([labelled, candidates[positions]])
+    return labelled
+
+
+def _random_member_coverage(Z_l, Z_c, n, seed, rng):
+    from sklearn.cluster import KMeans
+
+    Z = np.vstack([Z_l, Z_c]) if len(Z_l) else Z_c
+    k = int(min(len(Z_l) + n, len(Z)))
+    km = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(Z)
+    held = np.bincount(km.labels_[:len(Z_l)], minlength=k)
+    groups_c = km.labels_[len(Z_l):]
+    sizes = np.bincount(km.labels_, minlength=k)
+    order = sorted(range(k), key=lambda g: (held[g] > 0, -sizes[g]))
+    picks = []
+    for g in order:
+        members = np.flatnonzero(groups_c == g)
+        if len(members) and len(picks) < n:
+            picks.append(int(rng.choice(members)))
+    rest = np.setdiff1d(np.arange(len(Z_c)), picks)
+    picks += list(rng.choice(rest, n - len(picks), replace=False)) if len(picks) < n else []
+    return np.asarray(picks, dtype=np.int64)
+
+
+def cold_start_study(names, seeds) -> pd.DataFrame:
+    """Accuracy at 20 labels of logistic regression (the auto head's first rung) from each start."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from alabel.core.evaluation.simulate import load_oracle_pool
+
+    def model():
+        return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(max_iter=2000))
+
+    rows = []
+    for name in names:
+        config, _ = config_for(name)
+        pool = load_oracle_pool(config)
+        X, y = pool.X, np.asarray(pool.ground_truth).astype(str)
+        for seed in seeds:
+            pool_rows, test_rows = train_test_split(np.arange(len(y)), test_size=0.3, stratify=y, random_state=seed)
+            rng = np.random.default_rng(seed)
+            first = rng.choice(pool_rows, 10, replace=False)
+            starts = {"random": np.concatenate([first, rng.choice(np.setdiff1d(pool_rows, first), 10,
+                                                                  replace=False)])}
+            if len(set(y[first])) > 1:
+                rest = np.setdiff1d(pool_rows, first)
+                p = model().fit(X[first], y[first]).predict_proba(X[rest])
+                ent = -(p * np.log(np.clip(p, 1e-12, 1))).sum(1)
+                starts["entropy"] = np.concatenate([first, rest[np.argsort(-ent)[:10]]])
+            starts["typical"] = _typical_batches(X, pool_rows, seed)
+            starts["typical_random_member"] = _typical_batches(X, pool_rows, seed, member="random")
+            hedge = _typical_batches(X, pool_rows, seed, batches=(10,))
+            starts["typical10_random10"] = np.concatenate(
+                [hedge, rng.choice(np.setdiff1d(pool_rows, hedge), 10, replace=False)])
+            for start, rows_ in starts.items():
+                row = {"dataset": name, "seed": seed, "start": start, "classes_seen": len(set(y[rows_])),
+                       "accuracy": np.nan, "balanced_accuracy": np.nan}
+                if len(set(y[rows_])) > 1:
+                    pred = model().fit(X[rows_], y[rows_]).predict(X[test_rows])
+                    row.update(accuracy=float((pred == y[test_rows]).mean()),
+                               balanced_accuracy=float(balanced_accuracy_score(y[test_rows], pred)))
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def cold_start_main(names, seeds) -> int:
+    table = cold_start_study(names, seeds)
+    table.to_csv(RESULTS / "wider_cold_start.csv", index=False)
+    summary = table.groupby(["dataset", "start"]).agg(
+        accuracy=("accuracy", "mean"), worst=("accuracy", "min"), balanced=("balanced_accuracy", "mean"),
+        classes_seen=("classes_seen", "mean"), seeds=("seed", "nunique")).round(3)
+    print(summary.to_string())
     return 0
 
 
