@@ -14,6 +14,7 @@ vega_datasets; scikit-learn's sets come with scikit-learn).
 """
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -126,7 +127,10 @@ def build(name: str, folder: Path) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     frame = table(name)
     path = folder / f"{name}.parquet"
-    frame.to_parquet(path, index=False)
+    if not path.exists():  # several benchmark processes share the folder: write once, atomically
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
     features = {"numeric": list(spec.numeric)}
     if spec.categorical:
         features["categorical"] = list(spec.categorical)
