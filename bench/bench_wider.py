@@ -70,13 +70,20 @@ def budgets_for(pool: int) -> list[int]:
     return [b for b in BUDGETS if b < pool and b <= MAX_BUDGET]
 
 
+#: Runs to a budget other than the main table's go to their own files (``--runs-tag 500``).
+RUNS_TAG = ""
+
+
 def runs_path(name: str) -> Path:
-    return RESULTS / f"wider_{name}.csv"
+    return RESULTS / f"wider{RUNS_TAG}_{name}.csv"
 
 
 def load_runs(name: str) -> pd.DataFrame:
     path = runs_path(name)
-    return pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["dataset", "method", "seed"])
+    if not path.exists():
+        return pd.DataFrame(columns=["dataset", "method", "seed"])
+    # Two processes may finish the same (method, seed) run: count it once.
+    return pd.read_csv(path).drop_duplicates(["method", "seed", "labels"], keep="first")
 
 
 def run(args) -> None:
@@ -132,12 +139,14 @@ def summary(name: str) -> pd.DataFrame | None:
         if b not in gap.index:
             continue
         at = mine[mine["labels"] == b]["accuracy"]
-        fl = floor[floor["labels"] == b]["accuracy"].mean()
+        fl_runs = floor[floor["labels"] == b]["accuracy"]
+        fl = fl_runs.mean()
         g = gap.loc[b]
         rows.append({"labels": b, "default": g["default"], "best_baseline": g["best_baseline"],
                      "best": g["best_accuracy"], "margin": g["margin"], "se": g["margin_se"],
                      "won": int(g["seeds_won"]), "seeds": int(g["seeds"]), "worst": at.min(),
                      "spread": at.max() - at.min(), "floor": fl, "collapse": bool(at.min() < fl),
+                     "floor_worst": fl_runs.min(),
                      "share_full": g["default"] / full_acc})
     return pd.DataFrame(rows)
 
@@ -147,15 +156,15 @@ def report(names) -> str:
     for group, members in (("Tuning group", TUNING), ("Never-tuned group", NEVER_TUNED)):
         parts.append(f"#### {group}\n")
         parts.append("| data | labels | default | best baseline | its acc. | default − best ± paired s.e. "
-                     "| seeds won | worst seed | spread | floor (logreg+random mean) | worst ≥ floor "
-                     "| share of full sup. |")
-        parts.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+                     "| seeds won | worst seed | spread | floor (logreg+random mean) | worst − floor "
+                     "| floor's own worst seed | share of full sup. |")
+        parts.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for name in members:
             if name not in names:
                 continue
             table = summary(name)
             if table is None or table.empty:
-                parts.append(f"| {name} | not run | | | | | | | | | | |")
+                parts.append(f"| {name} | not run | | | | | | | | | | | |")
                 continue
             last = table["labels"].max()
             for i, r in enumerate(table.itertuples()):
@@ -163,10 +172,11 @@ def report(names) -> str:
                 parts.append(f"| {name if i == 0 else ''} | {r.labels} | {r.default:.3f} | {r.best_baseline} | "
                              f"{r.best:.3f} | {format_margin(r.margin, r.se)} | {r.won} of {r.seeds} | "
                              f"{r.worst:.3f} | {r.spread:.3f} | {r.floor:.3f} | "
-                             f"{'no — COLLAPSE' if r.collapse else 'yes'} | {share} |")
+                             f"{'**' if r.collapse else ''}{r.worst - r.floor:+.3f}{'**' if r.collapse else ''} | "
+                             f"{r.floor_worst:.3f} | {share} |")
         parts.append("")
     text = "\n".join(parts)
-    (RESULTS / "wider_table.md").write_text(text + "\n", encoding="utf-8")
+    (RESULTS / f"wider{RUNS_TAG}_table.md").write_text(text + "\n", encoding="utf-8")
     return text
 
 
@@ -178,6 +188,7 @@ def main(argv=None) -> int:
     parser.add_argument("--report", action="store_true", help="only rebuild the tables")
     parser.add_argument("--seed-list", type=int, nargs="+", default=None,
                         help="run these seeds (several processes on disjoint seeds share the work)")
+    parser.add_argument("--runs-tag", default="", help="suffix of the runs' files (e.g. 500: wider500_<set>.csv)")
     parser.add_argument("--max-budget", type=int, default=max(BUDGETS),
                         help="stop every run here (the shared 2-core machine cannot afford 500 everywhere)")
     parser.add_argument("--head-study", action="store_true",
@@ -190,8 +201,9 @@ def main(argv=None) -> int:
         return 0
     if args.cold_start:
         return cold_start_main(args.datasets, args.seed_list or range(args.seeds))
-    global MAX_BUDGET
+    global MAX_BUDGET, RUNS_TAG
     MAX_BUDGET = args.max_budget
+    RUNS_TAG = args.runs_tag
     RESULTS.mkdir(parents=True, exist_ok=True)
     if not args.report:
         run(args)
