@@ -72,6 +72,10 @@ DEFAULT_CANDIDATES: tuple[dict, ...] = (
 LADDER_KEYS = ("min_labels",)
 #: Name of the ensemble option (mean probability of the eligible candidates).
 ENSEMBLE = "ensemble"
+#: Below these the choice rests on few labels and the summary says so (issue 15): out-of-fold
+#: scores of a handful of labels, or of a class seen once or twice, are mostly noise.
+FEW_LABELS = 20
+FEW_PER_CLASS = 3
 #: Probabilities are clipped here in the log-loss: one confidently wrong fold
 #: prediction costs at most -log(0.001) ~ 6.9 and cannot decide the choice alone.
 LOG_LOSS_FLOOR = 1e-3
@@ -289,11 +293,14 @@ class AdaptiveHead(Head):
         n_classes = int(len(np.unique(y)))
         options = self._options(n, n_classes)
         kept = self._kept_choice(n, options)
-        self.__dict__.pop("_warm_source", None)
+        previous = self.__dict__.pop("_warm_source", None)
         self.oof_predictions_ = None
         self.n_classes_selected_ = n_classes
+        counts = np.bincount(y)
+        self.fewest_per_class_ = int(counts[counts > 0].min())  # of the classes with labels
         if kept is not None:
             chosen, self.candidates_scores_, self.n_selected_, self.n_classes_selected_ = kept
+            self.fewest_per_class_ = getattr(previous, "fewest_per_class_", self.fewest_per_class_)
             self.selection_note_ = (f"kept {options[chosen][0]} (chosen at {self.n_selected_} labels; "
                                     f"chooses again from {self._reselect_at(self.n_selected_)})")
         elif len(options) == 1:
@@ -429,7 +436,9 @@ class AdaptiveHead(Head):
         -------
         dict
             ``chosen``, ``n_selected`` (label count of the choice), ``criterion``,
-            ``scores`` (name -> out-of-fold log-loss and accuracy, or None), ``note``.
+            ``scores`` (name -> out-of-fold log-loss and accuracy, or None), ``note``,
+            ``few_labels`` (the choice was made on fewer than ``FEW_LABELS`` labels or with a
+            class of fewer than ``FEW_PER_CLASS``) and ``caution`` (a sentence saying so, or None).
         """
         from sklearn.utils.validation import check_is_fitted
 
@@ -437,5 +446,10 @@ class AdaptiveHead(Head):
         if self.single_class_ is not None:
             return {"chosen": None, "n_selected": 0, "criterion": self.criterion, "scores": {},
                     "note": f"one class only ({self.single_class_!r}): no model needed yet"}
+        fewest = int(getattr(self, "fewest_per_class_", 0))
+        few = int(self.n_selected_) < FEW_LABELS or fewest < FEW_PER_CLASS
+        caution = (f"rests on few labels ({int(self.n_selected_)} labels, the rarest labelled class has "
+                   f"{fewest}): treat the choice as provisional" if few else None)
         return {"chosen": self.chosen_, "n_selected": int(self.n_selected_), "criterion": self.criterion,
-                "scores": copy.deepcopy(self.candidates_scores_), "note": self.selection_note_}
+                "scores": copy.deepcopy(self.candidates_scores_), "note": self.selection_note_,
+                "fewest_per_class": fewest, "few_labels": few, "caution": caution}

@@ -59,6 +59,8 @@ def model_explanation(metrics: dict) -> list[str]:
     choice = metrics.get("head_choice")
     if choice:
         lines.append(f"head auto: {choice.get('note') or choice.get('chosen')}")
+        if choice.get("caution"):
+            lines.append(f"head auto: CAUTION: {choice['caution']}")
     estimate = metrics.get("estimate")
     if estimate is not None:
         biased = " BIASED: no random labels yet, see labels.audit_fraction" if estimate.get("biased") else ""

@@ -164,8 +164,12 @@ def head_choice_html(metrics: dict) -> str:
     later = (f"<br><small class='head-waiting'>compared once there are enough labels: "
              f"{html.escape(', '.join(waiting))}</small>") if waiting else ""
     return (f"<div class='head-choice' data-chosen='{html.escape(str(choice['chosen']))}' "
-            f"data-labels='{int(choice.get('n_selected', 0))}'>auto head: <b>{html.escape(str(choice['chosen']))}</b>"
+            f"data-labels='{int(choice.get('n_selected', 0))}' "
+            f"data-few-labels='{str(bool(choice.get('few_labels'))).lower()}'>"
+            f"auto head: <b>{html.escape(str(choice['chosen']))}</b>"
             f"<br><small>{html.escape(str(choice.get('note', '')))}</small>"
+            + (f"<br><small class='head-choice-caution'><b>caution:</b> {html.escape(str(choice['caution']))}"
+               "</small>" if choice.get("caution") else "")
             + (f"<table><tr><th>candidate</th><th>{html.escape(criterion.replace('_', '-'))}</th>"
                f"<th>accuracy</th></tr>{cells}</table>" if cells else "")
             + later

@@ -6,7 +6,7 @@ from dash_fixtures import wait_for
 
 from alabel.dashboard.cli.training import model_explanation
 from alabel.dashboard.components.metrics import MetricsPanel
-from alabel.dashboard.components.model import ModelPanel, metrics_html
+from alabel.dashboard.components.model import ModelPanel, head_choice_html, metrics_html
 
 AUTO = {"head": {"type": "auto"}, "strategy": {"type": "auto", "params": {"explore_labels": 0}}}
 
@@ -58,3 +58,16 @@ def test_cli_explanation_names_the_choice_and_the_interval():
     head, estimate = model_explanation(metrics)
     assert head == "head auto: chose ensemble by 5-fold out-of-fold log-loss on 60 labels"
     assert "0.800" in estimate and "0.490-0.940" in estimate and "BIASED" not in estimate
+
+
+def test_both_panels_say_when_the_choice_rests_on_few_labels():
+    caution = "rests on few labels (12 labels, the rarest labelled class has 1): treat the choice as provisional"
+    metrics = {"head_choice": {"chosen": "logistic_regression", "n_selected": 12, "criterion": "log_loss",
+                               "scores": {}, "note": "logistic_regression: the only candidate eligible",
+                               "fewest_per_class": 1, "few_labels": True, "caution": caution}}
+    assert model_explanation(metrics)[1] == f"head auto: CAUTION: {caution}"
+    shown = head_choice_html(metrics)
+    assert "data-few-labels='true'" in shown and "head-choice-caution" in shown
+    assert "rarest labelled class" in shown
+    metrics["head_choice"].update(few_labels=False, caution=None)
+    assert len(model_explanation(metrics)) == 1 and "head-choice-caution" not in head_choice_html(metrics)

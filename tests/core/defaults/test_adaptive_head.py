@@ -236,3 +236,26 @@ def test_out_of_fold_evaluation_refits_the_chosen_candidate_only(monkeypatch):
     assert metrics["n_evaluated"] == 300 and metrics["accuracy"] > 0.9 and selections == []
     single = auto().fit(X[:5], ["even"] * 5)
     assert single.evaluation_template() is single
+
+
+def test_the_choice_says_when_it_rests_on_few_labels():
+    X, y = linear(12)
+    few = auto().fit(X, y).choice_summary()
+    assert few["few_labels"] is True and "rests on few labels (12 labels" in few["caution"]
+    X, y = linear(120)
+    y[0] = "rare"  # a class seen once: the out-of-fold scores cannot speak for it
+    rare = auto().fit(X, y).choice_summary()
+    assert rare["few_labels"] is True and rare["fewest_per_class"] == 1
+    assert "rarest labelled class has 1" in rare["caution"]
+    X, y = linear(120)
+    enough = auto().fit(X, y).choice_summary()
+    assert enough["few_labels"] is False and enough["caution"] is None and enough["fewest_per_class"] >= 3
+
+
+def test_a_kept_choice_reports_the_labels_it_was_made_on():
+    X, y = linear(16)
+    first = auto(reselect_growth=0.5).fit(X, y)
+    X, y = linear(22)  # grew by less than half: the choice made at 16 labels is kept
+    second = auto(reselect_growth=0.5).warm_start_from(first).fit(X, y).choice_summary()
+    assert second["n_selected"] == 16 and second["few_labels"] is True
+    assert second["fewest_per_class"] == first.choice_summary()["fewest_per_class"]
