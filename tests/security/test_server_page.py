@@ -74,7 +74,7 @@ def test_layout_path_in_the_address_is_never_read_and_answers_like_a_missing_one
         assert SECRET_KEY not in page.state.message and SECRET_KEY not in document_text(page)
     first, second = messages.values()
     assert first == second  # whether or not the file exists: the same words
-    assert "?layout= ignored: unknown layout" in first and "available: compact, default, images" in first
+    assert "?layout= ignored: unknown layout" in first and "available: compact, default, grid, images" in first
 
 
 def test_a_shipped_layout_is_picked_by_name(hub, pages):

@@ -58,7 +58,7 @@ REPO = Path(__file__).resolve().parents[2]
 KILLS = 20
 N_OBJECTS = 400
 CLASSES = ("a", "b")
-KEYS = {"a": "1", "b": "2"}
+KEYS = {"a": "a", "b": "b"}  # a class named by one character is its own key
 ANNOTATOR = "torturer"
 
 
