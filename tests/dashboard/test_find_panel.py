@@ -20,9 +20,11 @@ def test_ids_are_text_and_neighbours_do_not_replace_the_matches(make_state):
     assert list(matches["id"]) == expected
 
     state.more_like(row=0, k=7)
-    assert wait_for(lambda: len(finder.neighbours.value) == 7, timeout=30)
+    # The list and its summary are two updates from the worker pool: wait for both.
+    assert wait_for(lambda: len(finder.neighbours.value) == 7
+                    and "data-n='7'" in finder.neighbours_summary.object, timeout=30), \
+        finder.neighbours_summary.object
     assert list(finder.results.value["id"]) == expected, "the filter's matches stay listed"
-    assert "data-n='7'" in finder.neighbours_summary.object
 
     finder.neighbours.selection = [2]  # picking a neighbour shows it in the detail
     assert state.focus_row == int(np.asarray(state.selection)[2])

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pandas as pd
 import yaml
-from nbclient import NotebookClient
 
 from alabel.core.labels import LabelStore
 
@@ -31,14 +32,33 @@ def _digits_config(folder: Path) -> Path:
     return path
 
 
+def _execute(notebook, folder: Path):
+    """Run the notebook with a real kernel, as ``jupyter nbconvert --execute`` would: in a process of its own.
+
+    nbclient drives the kernel from an asyncio loop it installs (nest_asyncio) in the process
+    that runs it; in the test process that loop would outlive this test and make Playwright's
+    sync API refuse to start in later browser tests.
+    """
+    source, done = folder / "in.ipynb", folder / "out.ipynb"
+    nbformat.write(notebook, source)
+    script = ("import sys, nbformat; from nbclient import NotebookClient; "
+              "nb = nbformat.read(sys.argv[1], as_version=4); "
+              "NotebookClient(nb, timeout=900, kernel_name='python3', "
+              "resources={'metadata': {'path': sys.argv[3]}}).execute(); "
+              "nbformat.write(nb, sys.argv[2])")
+    run = subprocess.run([sys.executable, "-c", script, str(source), str(done), str(folder)],
+                         capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return nbformat.read(done, as_version=4)
+
+
 def test_quickstart_labels_trains_and_shows_the_dashboard_inline(tmp_path):
     config = _digits_config(tmp_path)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     parameters = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(parameters) == 1
     parameters[0].source = f"CONFIG = {str(config)!r}"
-    NotebookClient(notebook, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    notebook = _execute(notebook, tmp_path)
 
     code = [c for c in notebook.cells if c.cell_type == "code"]
     text = "".join(o.get("text", "") for c in code for o in c.outputs if o.output_type == "stream")
