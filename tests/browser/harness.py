@@ -113,7 +113,15 @@ class Tab:
         page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
         page.goto(url, timeout=60_000)
-        self.wait(lambda: self.current() != "", timeout=60, what="the first query")
+        self.wait_ready()
+
+    def wait_ready(self, what: str = "the first query") -> None:
+        """Wait for a query on screen and for the key listener (after opening or reloading)."""
+        self.wait(lambda: self.current() != "", timeout=60, what=what)
+        # The banner can be on screen before the key listener's module has run (Panel renders
+        # ES-module components asynchronously): a key pressed then never reaches the server.
+        self.wait(lambda: self.page.locator(".alabel-keys").count() > 0, timeout=30,
+                  what=f"the key listener after {what}")
 
     # -- reading the page ---------------------------------------------------------------
     def attr(self, selector: str, name: str) -> str | None:

@@ -34,7 +34,7 @@ def test_annotator_and_undo_survive_a_reload(shared_server, open_tab):
     assert name.startswith("tab-")
     labelled = tab.click_class("3")
     tab.page.reload()
-    tab.wait(lambda: tab.current() != "", timeout=60, what="the first query after the reload")
+    tab.wait_ready("the first query after the reload")
     assert annotator_shown(tab) == name
     assert list(labels_of(shared_server.config, name)["object_id"]) == [labelled]
     tab.page.keyboard.press("Backspace")
@@ -46,7 +46,7 @@ def test_annotator_and_undo_survive_a_reload(shared_server, open_tab):
     field.press("Enter")
     tab.wait(lambda: "alabel_annotator=Kim" in tab.page.evaluate("document.cookie"), what="the name remembered")
     tab.page.reload()
-    tab.wait(lambda: tab.current() != "", timeout=60, what="the first query after the second reload")
+    tab.wait_ready("the first query after the second reload")
     assert annotator_shown(tab) == "Kim"
 
 

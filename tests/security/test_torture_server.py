@@ -291,7 +291,7 @@ def _torture(tmp_path):
                     tab = harness.Tab(page, url)
                 else:
                     page.goto(url, timeout=60_000)
-                    tab.wait(lambda: tab.current() != "", timeout=60, what="the first query after a restart")
+                    tab.wait_ready("the first query after a restart")
                 # The page's first query leased objects: the killed servers' leases are gone by now.
                 stale_leases += leases_of(store, killed_pids)
                 timer = threading.Timer(rng.uniform(0.4, 2.5), server.kill)
@@ -302,7 +302,7 @@ def _torture(tmp_path):
                 killed_pids.append(server.pid)
             last = start()
             page.goto(url, timeout=60_000)
-            tab.wait(lambda: tab.current() != "", timeout=60, what="the first query of the last server")
+            tab.wait_ready("the first query of the last server")
             stale_leases += leases_of(store, killed_pids)
             with urllib.request.urlopen(last.url, timeout=30) as answer:
                 status = answer.status
