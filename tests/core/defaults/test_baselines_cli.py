@@ -35,12 +35,25 @@ def _default_config(tmp_path):
     return path
 
 
-def test_baselines_end_to_end(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def baselines_run(tmp_path_factory):
+    """One ``simulate --baselines`` run (the slowest part), read by the tests below."""
+    import contextlib
+    import io
+
+    tmp_path = tmp_path_factory.mktemp("baselines")
     config = _default_config(tmp_path)
     out = tmp_path / "run"
-    assert main(["-q", "simulate", str(config), "--baselines", "--budget", "20", "--seeds", "1",
-                 "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["-q", "simulate", str(config), "--baselines", "--budget", "20", "--seeds", "1",
+                     "--out", str(out)])
+    assert code == 0
+    return out, printed.getvalue()
+
+
+def test_baselines_end_to_end(baselines_run):
+    out, printed = baselines_run
     assert "default = the config's session (auto head, auto strategy)" in printed
     curve = pd.read_csv(out / "curve.csv")
     methods = [DEFAULT_NAME] + [m.name for m in baseline_methods()]
@@ -123,15 +136,12 @@ def test_baselines_take_the_batch_size_from_the_config(tmp_path, monkeypatch):
     main(["-q", "simulate", str(path), "--baselines", "--budget", "20", "--seeds", "1",
           "--out", str(tmp_path / "o")])
     assert batches and set(batches) == {7}
-def test_baselines_give_every_run_its_own_store(tmp_path, capsys):
+def test_baselines_give_every_run_its_own_store(baselines_run):
     """Two heads with one strategy used to write labels-margin-seed0.sqlite in turn (the second
     replaced the first); each method now has a folder of its own."""
     from alabel.core.labels import LabelStore
 
-    config = _default_config(tmp_path)
-    out = tmp_path / "run"
-    assert main(["-q", "simulate", str(config), "--baselines", "--budget", "20", "--seeds", "1",
-                 "--out", str(out)]) == 0
+    out, _ = baselines_run
     stores = sorted(p.relative_to(out / "stores").as_posix() for p in (out / "stores").rglob("*.sqlite"))
     model_driven = [m.name for m in baseline_methods() if not m.name.endswith("+random")]
     assert stores == sorted([f"{DEFAULT_NAME}/labels-auto-seed0.sqlite"]
