@@ -6,7 +6,7 @@ One synthetic pool (four Gaussian classes in eight features, seeded) and two
 :class:`~core.session.Session` objects over it that differ only in
 ``labels.store``: a SQLite file, and a schema of a throwaway PostgreSQL
 cluster (socket only, ``fsync`` on, as SQLite's ``synchronous=FULL``; the
-cluster helper of ``tests/core/labels/_pg_cluster.py``). Both stores start
+cluster helper of ``tests/_pg_cluster.py``). Both stores start
 with the same ``--labels`` human labels and a trained model (logistic
 regression, retrained once, not during the clicks), so the query ranks the
 pool with the strategy.
@@ -37,7 +37,7 @@ import pandas as pd
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("_pg_cluster", REPO / "tests/core/labels/_pg_cluster.py")
+_spec = importlib.util.spec_from_file_location("_pg_cluster", REPO / "tests/_pg_cluster.py")
 pg = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pg)
 

@@ -41,12 +41,18 @@ from .errors import ConfigError, LabelStoreError, NotReadyError
 from .evaluation import estimates
 from .heads import parse_head
 from .labels import anonymous_annotator
+from .labels.watch import RevisionWatcher
 from .loops import LoopContext
 from .models_folder import ModelsFolder
 from .records import EvaluationSet, ModelVersion, Prediction, QueryItem
 from .strategies import parse_strategy
 from .strategies.planner import QueryPlanner
-from .training.retrain import TrainingJob, TrainingResult, fit_and_evaluate, predict_proba_chunked
+from .training.retrain import (
+    TrainingJob,
+    TrainingResult,
+    fit_and_evaluate,
+    predict_proba_chunked,
+)
 from .training.trainer import BackgroundTrainer, TrainerStatus
 
 log = logging.getLogger(__name__)
@@ -92,11 +98,16 @@ class Session:
     process_leases
         The leases of the store the session opens end with this process (a
         server: a restart after a crash frees them at once).
+    watch_store_s
+        Poll the store's revision this often and treat labels written by other
+        processes (a second server, ``alabel label``) as this session's own:
+        listeners hear of them, the model retrains (None: no polling).
     """
 
     def __init__(self, config: SessionConfig, *, pool=None, store=None, annotator: str | None = None,
                  evaluation_set: EvaluationSet | None = None, background: bool = True,
-                 persist_models: bool = False, create_store: bool = True, process_leases: bool = False):
+                 persist_models: bool = False, create_store: bool = True, process_leases: bool = False,
+                 watch_store_s: float | None = None):
         self.config = config
         self.pool = pool if pool is not None else load_pool(config.data, cache_dir=config.cache_dir)
         if not config.classes:
@@ -157,6 +168,10 @@ class Session:
                                              backend=config.training.backend,
                                              coalesce_s=config.training.coalesce_s)
             self.trainer.subscribe(self._emit)
+        # Labels written by other processes (a second server on the store, `alabel label`):
+        # heard of and trained on like this session's own (core/labels/watch.py).
+        self._watcher = None if watch_store_s is None else RevisionWatcher(
+            self.store.revision_written_elsewhere, self._labels_written_elsewhere, interval_s=watch_store_s)
 
     # -- construction helpers ----------------------------------------------------
     @classmethod
@@ -310,6 +325,10 @@ class Session:
         self.store_classes()
         self.store.note_added_class(name)
         self._emit("classes", list(self.classes))
+
+    def _labels_written_elsewhere(self, revision: int) -> None:
+        log.info("labels written by another process (store revision %d)", revision)
+        self._labels_changed()
 
     def _labels_changed(self) -> None:
         self._emit("labels", self.store.revision)
@@ -738,6 +757,9 @@ class Session:
 
     def close(self) -> None:
         """Stop the trainer; the store stays consistent (every label is already committed)."""
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
         if self.trainer is not None:
             self.trainer.close()
             self.trainer = None

@@ -33,6 +33,10 @@ from .features import FeatureSpace
 
 log = logging.getLogger(__name__)
 
+# How soon a server shows (and trains on) labels another process wrote to its store: a second
+# server of the team on one PostgreSQL store, or `alabel label` importing while it runs.
+WATCH_STORE_S = 1.0
+
 Listener = Callable[[str, object], None]
 
 
@@ -54,7 +58,7 @@ class ServerHub:
         # Models are saved as ``alabel train`` saves them: versions go on after a restart. A
         # server's leases end with its process: after a crash, a restart frees them at once.
         self.session = session if session is not None else Session.from_config(
-            self.config_path, persist_models=True, process_leases=True)
+            self.config_path, persist_models=True, process_leases=True, watch_store_s=WATCH_STORE_S)
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alabel-ui")
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()

@@ -8,7 +8,54 @@ import os
 
 os.environ.setdefault("TRITON_INTERPRET", "1")
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import pytest
+
+
+def _load(name: str):
+    """A helper module beside this file (tests/ is not a package)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+pg = _load("_pg_cluster")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One throwaway PostgreSQL server for the whole test session (socket only).
+
+    No mock: a missing PostgreSQL fails the run in CI (``CI=true``) and skips
+    the tests that need it elsewhere.
+    """
+    bin_dir = pg.find_bin()
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        missing = "the psycopg driver is not installed (pip install -e '.[test]')"
+    else:
+        missing = None if bin_dir else f"PostgreSQL is not installed (no initdb; {pg.INSTALL_HINT})"
+    if missing:
+        if _in_ci():
+            pytest.fail(f"PostgreSQL label store tests cannot run in CI: {missing}", pytrace=False)
+        pytest.skip(f"PostgreSQL label store tests skipped outside CI: {missing}")
+    # fsync off only speeds the tests up: acknowledged writes still survive a
+    # server stop or crash (they are in the OS cache); the benchmark keeps fsync on.
+    cluster = pg.Cluster(bin_dir, fsync=False)
+    yield cluster
+    cluster.destroy()
 
 
 @pytest.fixture

@@ -34,10 +34,18 @@ from typing import Any
 import pandas as pd
 
 from ..errors import LabelStoreError
-from .backend import Backend, Journal, backend_for
+from .backend import Backend, Journal, T, backend_for
 from .events import (
-    ROW_COLUMNS, TARGETING_KINDS, LabelEvent, PseudoUpdate, class_names, event_from_row, make_event, name,
-    optional_int, retract_event,
+    ROW_COLUMNS,
+    TARGETING_KINDS,
+    LabelEvent,
+    PseudoUpdate,
+    class_names,
+    event_from_row,
+    make_event,
+    name,
+    optional_int,
+    retract_event,
 )
 from .files import FilesMixin
 from .identity import IdentityMixin
@@ -101,6 +109,47 @@ class LabelStore(ViewsMixin, LeaseMixin, FilesMixin, IdentityMixin):
         except BaseException:
             self._db.close()
             raise
+        # This object's own writes, told apart from other processes' (revision_written_elsewhere).
+        self._own = threading.Lock()
+        self._own_in_flight = 0
+        self._own_revision = self.revision
+
+    # ------------------------------------------------------------ own writes and others'
+
+    def _write(self, work: Callable[[Journal], T]) -> T:
+        """Every write of this store object: ``work`` in one transaction, noted as our own."""
+        def noted(journal: Journal) -> T:
+            result = work(journal)
+            revision = journal.revision()
+            with self._own:
+                self._own_revision = max(self._own_revision, revision)
+            return result
+
+        with self._own:
+            self._own_in_flight += 1
+        try:
+            return self._db.write(noted)
+        finally:
+            with self._own:
+                self._own_in_flight -= 1
+
+    def revision_written_elsewhere(self) -> int | None:
+        """The store's revision if events arrived that this object did not write, else None.
+
+        For a server that must show labels another process wrote (a second server
+        on one PostgreSQL store, ``alabel label``). Asked while one of our own writes
+        is in flight, the answer is None: its commit would look foreign until noted.
+        An own write after a foreign one hides it, which is harmless: whoever wrote
+        it reacts to every label, the foreign ones included.
+        """
+        with self._own:
+            if self._own_in_flight:
+                return None
+            revision = self.revision
+            if revision <= self._own_revision:
+                return None
+            self._own_revision = revision
+            return revision
 
     # ------------------------------------------------------------ opening
 
@@ -205,7 +254,7 @@ class LabelStore(ViewsMixin, LeaseMixin, FilesMixin, IdentityMixin):
             "target_event_id": target_event_id,
         }
         event = make_event(row, defaults={}, now=self.clock(), where="", classes=self._classes)
-        return self._db.write(lambda journal: self._store_events(journal, [event]))[0]
+        return self._write(lambda journal: self._store_events(journal, [event]))[0]
 
     def record_many(
         self,
@@ -254,7 +303,7 @@ class LabelStore(ViewsMixin, LeaseMixin, FilesMixin, IdentityMixin):
                                      classes=self._classes))
         if not events:
             return []
-        return self._db.write(lambda journal: self._store_events(journal, events))
+        return self._write(lambda journal: self._store_events(journal, events))
 
     def _store_events(self, journal: Journal, events: list[LabelEvent]) -> list[LabelEvent]:
         """Insert ``events`` inside the caller's transaction; return them as stored."""
@@ -337,7 +386,7 @@ class LabelStore(ViewsMixin, LeaseMixin, FilesMixin, IdentityMixin):
             self._store_events(journal, [retract_event(found[0], annotator, now, event_id)])
             return found[0]
 
-        return self._db.write(work)
+        return self._write(work)
 
     def undo(self, annotator: str) -> LabelEvent | None:
         """Retract ``annotator``'s own latest label, skip or unsure that is still in force.
@@ -354,7 +403,7 @@ class LabelStore(ViewsMixin, LeaseMixin, FilesMixin, IdentityMixin):
                 self._store_events(journal, [retract_event(target, annotator, now)])
             return target
 
-        return self._db.write(work)
+        return self._write(work)
 
     def confirm(self, target_event_id: str, *, annotator: str, event_id: str | None = None) -> LabelEvent:
         """Record that ``annotator`` re-checked a label and keeps it (a ``confirm`` event).
@@ -383,7 +432,7 @@ class LabelStore(ViewsMixin, LeaseMixin, FilesMixin, IdentityMixin):
             )
             return self._store_events(journal, [event])[0]
 
-        return self._db.write(work)
+        return self._write(work)
 
     def confirmed(self) -> dict[str, str]:
         """Confirmations in force: object id -> event id of the label a person kept (latest wins)."""
@@ -450,7 +499,7 @@ class LabelStore(ViewsMixin, LeaseMixin, FilesMixin, IdentityMixin):
             return PseudoUpdate(added=len(added), retracted=len(retracts), kept=len(kept),
                                 revision=journal.revision())
 
-        return self._db.write(work)
+        return self._write(work)
 
 
 def _sqlite(path: str | os.PathLike, busy_timeout_s: float, create: bool) -> SQLiteBackend:
