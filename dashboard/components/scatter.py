@@ -223,9 +223,10 @@ class ScatterView(Component):
     def __panel__(self):
         controls = pn.Row(self.x_select, self.y_select, self.lasso_button)
         # As wide as the plot (a row gives the rest to its other parts); on a screen narrower
-        # than the plot the card scrolls sideways, not the page.
+        # than the plot the card scrolls sideways, not the page. Sizing mode None, not "fixed":
+        # Bokeh's "fixed" wants a height too (warning W-1005 at every page load).
         return self.card(controls, self.colour, self.plot, self.legend, self.note, title=self.title,
-                         width=self.width + 24, sizing_mode="fixed",
+                         width=self.width + 24, sizing_mode=None,
                          styles={"max-width": "100%", "overflow-x": "auto"})
 
     # -- coordinates -----------------------------------------------------------------------
