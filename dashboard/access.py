@@ -8,8 +8,9 @@ Three rules, each a small function tested without a server:
   ``evil.example`` that resolves to 127.0.0.1 could drive a loopback server.
   :func:`install_host_guard` answers 403 to every request (page, static file,
   websocket handshake, login) whose ``Host`` header is not in the allow-list
-  before any handler runs (and to a websocket handshake whose ``Origin`` is
-  not); a rebinding page cannot forge ``Host``.
+  before any handler runs (and to a websocket handshake or a post whose
+  ``Origin`` is not); a rebinding page cannot forge ``Host``, and another
+  site's form cannot post here (sign-in, uploads).
 * **Loopback or authentication.** :func:`is_loopback` decides whether a bound
   address is reachable from other machines; ``serve`` refuses those without
   authentication.
@@ -100,16 +101,24 @@ def host_allowed(host: str | None, allowlist: list[str]) -> bool:
     return False
 
 
-def request_allowed(headers, allowlist: list[str]) -> bool:
-    """Whether a request's ``Host`` is allowed and, for a websocket handshake, its ``Origin`` too.
+#: Methods a page of another site may make a browser send here without changing anything.
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def request_allowed(headers, allowlist: list[str], method: str = "GET") -> bool:
+    """Whether a request's ``Host`` is allowed and, for a websocket handshake or a form
+    post (``method``), its ``Origin`` too.
 
     Tornado skips the Origin check when the browser says ``Sec-Fetch-Site:
-    same-origin``; checking it here as well does not depend on that.
+    same-origin``; checking it here as well does not depend on that. A post
+    from another site's page (cross-site request forgery: signing a browser in
+    as someone else, an upload) carries that site's ``Origin`` and is refused.
     """
     if not host_allowed(headers.get("Host"), allowlist):
         return False
-    if headers.get("Upgrade", "").lower() != "websocket" or "Origin" not in headers:
-        return True  # non-browser websocket clients send no Origin; Host still had to match
+    changes = headers.get("Upgrade", "").lower() == "websocket" or method.upper() not in _SAFE_METHODS
+    if not changes or "Origin" not in headers:
+        return True  # clients that are not browsers send no Origin; Host still had to match
     return host_allowed(urlsplit(headers.get("Origin", "")).netloc, allowlist)
 
 
@@ -143,7 +152,7 @@ def install_host_guard(application, allowlist: list[str]) -> None:
 
     class RefusedHost(Matcher):
         def match(self, request):
-            return None if request_allowed(request.headers, hosts) else {}
+            return None if request_allowed(request.headers, hosts, request.method or "GET") else {}
 
     class RefusedHostHandler(tornado.web.RequestHandler):
         def prepare(self):

@@ -5,7 +5,8 @@ Panel's ``--basic-auth`` compares the typed password with a plaintext one.
 signed ``user`` cookie (so ``pn.state.user`` works as usual) and swaps only
 the check: a salted scrypt hash from the file ``alabel passwd`` writes
 (:mod:`alabel.dashboard.passwords`), verified in a worker thread so that a
-login never stalls the pages of others.
+login never stalls the pages of others; repeated failures lock the name and
+the client address for a while (:mod:`alabel.dashboard.login_throttle`).
 
 OAuth goes straight to Panel (``--oauth-provider github`` and friends, with
 ``PANEL_OAUTH_KEY`` / ``PANEL_OAUTH_SECRET``).
@@ -17,6 +18,7 @@ when set, else one generated once and kept in a file only its owner can read
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import secrets
 import stat
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from alabel.core.errors import ConfigError, did_you_mean
 
+from .login_throttle import LoginThrottle
 from .passwords import check_login, read_password_file
 
 
@@ -105,31 +108,45 @@ def cookie_secret(path: Path) -> str:
     return secret
 
 
-def password_provider(password_file: Path):
-    """A Panel auth provider: Panel's login pages, checked against ``password_file``'s hashes."""
+def password_provider(password_file: Path, throttle: LoginThrottle | None = None):
+    """A Panel auth provider: Panel's login pages, checked against ``password_file``'s hashes.
+
+    ``throttle`` locks a name or a client address after repeated failures
+    (default: 5 failures in 15 minutes lock it for 5 minutes).
+    """
     import tornado.escape
     from panel.auth import BasicAuthProvider, BasicLoginHandler, _validate_next_url
     from panel.io.state import state
     from tornado.ioloop import IOLoop
 
     password_file = Path(password_file)
+    throttle = throttle or LoginThrottle()
 
     class HashedPasswordLoginHandler(BasicLoginHandler):
         def _validate(self, username, password):
             return check_login(password_file, username, password)
 
+        def _refuse(self, message: str) -> None:
+            self.redirect(self.request.path + "?error=" + tornado.escape.url_escape(message))
+
         async def post(self):
             username = self.get_argument("username", "")
             password = self.get_argument("password", "")
+            keys = (f"user:{username.strip().lower()}", f"address:{self.request.remote_ip}")
+            wait = throttle.refused_for(*keys)
+            if wait > 0:  # locked: the password is not even checked, so no guess can succeed now
+                self._refuse(f"Too many failed sign-ins: try again in {math.ceil(wait / 60)} min.")
+                return
             # scrypt takes ~50 ms and 16 MiB by design: off the event loop that serves every page.
             ok = await IOLoop.current().run_in_executor(None, self._validate, username, password)
             if ok:  # as Panel's BasicLoginHandler.post does
+                throttle.succeeded(keys[0])
                 self.set_current_user(username)
                 self.redirect(_validate_next_url(self.get_cookie("next_url", state.base_url)))
             else:
+                throttle.failed(*keys)
                 await asyncio.sleep(FAILED_LOGIN_DELAY_S)  # slows guessing without blocking other pages
-                self.redirect(self.request.path + "?error=" + tornado.escape.url_escape(
-                    "Invalid username or password!"))
+                self._refuse("Invalid username or password!")
 
     class HashedPasswordProvider(BasicAuthProvider):
         @property

@@ -91,5 +91,13 @@ def test_host_allow_list():
     assert request_allowed({**upgrade, "Origin": "http://127.0.0.1:5006"}, hosts)
     assert not request_allowed({**upgrade, "Origin": "http://evil.example:5006"}, hosts)
     assert not request_allowed({**upgrade, "Origin": "null"}, hosts)
+    # Cross-site request forgery: another site's form posting here (sign-in, upload) is refused;
+    # the same post from the page's own origin, a GET from anywhere, a client without Origin pass.
+    page = {"Host": "127.0.0.1:5006"}
+    assert not request_allowed({**page, "Origin": "https://evil.example"}, hosts, "POST")
+    assert not request_allowed({**page, "Origin": "null"}, hosts, "post")
+    assert request_allowed({**page, "Origin": "http://127.0.0.1:5006"}, hosts, "POST")
+    assert request_allowed({**page, "Origin": "https://evil.example"}, hosts, "GET")
+    assert request_allowed(page, hosts, "POST")
     with pytest.raises(ConfigError, match="--allow-host"):
         allowed_hosts("127.0.0.1", 5006, ["http://x/"])

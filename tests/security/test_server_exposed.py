@@ -166,6 +166,17 @@ def test_network_server_with_password_sign_in(tmp_path):
         forged = re.sub(r"user=[^;]*", 'user="2|1:0|10:1700000000|4:user|8:Ym9i|' + "0" * 64 + '"', cookie)
         assert http(port, headers={"Cookie": forged})[0] == 302
         assert http(port, host=f"rebind.attacker.example:{port}", headers={"Cookie": cookie})[0] == 403
+        # Another site's form cannot sign a browser in (login CSRF): its Origin is refused.
+        assert http(port, "/login", method="POST", headers={"Origin": "https://evil.example"},
+                    body="username=ana&password=" + urllib.parse.quote(PASSWORD))[0] == 403
+        # Guessing is bounded: 5 failures from one address lock it (2 above, 3 here), and while
+        # locked even the right password is not checked.
+        for _ in range(3):
+            http(port, "/login", method="POST", body="username=eve&password=guess")
+        status, headers, _ = http(port, "/login", method="POST",
+                                  body="username=ana&password=" + urllib.parse.quote(PASSWORD))
+        assert status == 302 and "set-cookie" not in headers
+        assert "Too many failed sign-ins" in urllib.parse.unquote_plus(headers["location"][0])
     finally:
         server.stop()
 
