@@ -30,7 +30,6 @@ from alabel.core.errors import ConfigError, did_you_mean
 from .login_throttle import LoginThrottle
 from .passwords import check_login, read_password_file
 
-
 #: A wrong user name or password is answered after this long.
 FAILED_LOGIN_DELAY_S = 1.0
 
