@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..ids import id_text
+from ..memory import release_freed_memory
 from .features import FeatureBuilder
 from .paths import confine
 from .sources import JoinedSources, join_sources
@@ -194,7 +195,7 @@ def load_pool(spec: DataSpec, *, require_ground_truth: bool = False, cache_dir: 
         _check_classes(spec, joined, ground_truth)
     if ground_truth is not None:
         _warn_leaks(spec, frame, ground_truth, first)
-    return Pool(
+    pool = Pool(
         frame=frame,
         ids=ids,
         X=X,
@@ -203,6 +204,9 @@ def load_pool(spec: DataSpec, *, require_ground_truth: bool = False, cache_dir: 
         spec=spec,
         source_hashes=joined.hashes,
     )
+    del joined
+    release_freed_memory()  # the reading's temporaries: give them back (core/memory.py)
+    return pool
 
 
 def _ground_truth(spec: DataSpec, joined: JoinedSources) -> np.ndarray | None:
@@ -213,7 +217,9 @@ def _ground_truth(spec: DataSpec, joined: JoinedSources) -> np.ndarray | None:
     col = joined.frame[spec.ground_truth]
     present = col.notna().to_numpy()
     out = np.full(len(col), None, dtype=object)
-    out[present] = col[present].astype(str).to_numpy(dtype=object)
+    # One str object per class, shared by its rows (8 bytes a row, not a ~60-byte string each).
+    codes, classes = pd.factorize(col[present].astype(str))
+    out[present] = np.asarray(classes, dtype=object)[codes]
     return out
 
 

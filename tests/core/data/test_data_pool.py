@@ -204,3 +204,26 @@ def test_one_million_rows(tmp_path):
     pool = load_pool(spec, require_ground_truth=True)
     assert pool.X.shape == (n, 5)
     assert pool.ids.shape == (n,) and pool.ground_truth.shape == (n,)
+
+
+
+def test_ground_truth_rows_share_one_string_per_class(tmp_path):
+    """A class name is one object shared by its rows (8 bytes a row, not a ~60-byte string each):
+    at 10M rows that is ~500 MB (bench/bench_memory.py)."""
+    import yaml
+
+    from alabel.core.config import SessionConfig
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"id": [f"s{i}" for i in range(2000)], "f": rng.normal(size=2000),
+                          "truth": rng.choice(["RRab", "RRc", "Cep"], 2000)})
+    frame.loc[::7, "truth"] = None
+    frame.to_parquet(tmp_path / "pool.parquet", index=False)
+    config = {"name": "t", "data": {"sources": [{"path": "pool.parquet"}], "id_column": "id",
+                                    "ground_truth": "truth", "features": {"numeric": ["f"]}}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    pool = load_pool(SessionConfig.load(tmp_path / "config.yaml").data)
+    present = [v for v in pool.ground_truth if v is not None]
+    assert sorted(set(present)) == ["Cep", "RRab", "RRc"] and len(present) == 2000 - len(frame.loc[::7])
+    assert len({id(v) for v in present}) == 3
+    assert list(pool.ground_truth) == [None if pd.isna(t) else t for t in frame["truth"]]
