@@ -22,16 +22,30 @@ from functools import partial
 from pathlib import Path
 
 import panel as pn
-
 from alabel.core.errors import AlabelError, ConfigError
 
 # Absolute imports: ``panel serve dashboard/app.py`` runs this file as a script, not as a module.
-from alabel.dashboard.access import (ANNOTATOR_COOKIE, ServerAccess, allowed_hosts, check_host_entry,
-                                    install_host_guard, is_loopback, page_identity, request_allowed)
-from alabel.dashboard.auth import AuthOptions, check_auth_options, cookie_secret, password_provider, signed_in_user
+from alabel.dashboard.access import (
+    ANNOTATOR_COOKIE,
+    ServerAccess,
+    allowed_hosts,
+    check_host_entry,
+    install_host_guard,
+    is_loopback,
+    page_identity,
+    request_allowed,
+)
+from alabel.dashboard.auth import (
+    AuthOptions,
+    check_auth_options,
+    cookie_secret,
+    password_provider,
+    signed_in_user,
+)
 from alabel.dashboard.components import KeyCapture
 from alabel.dashboard.components.base import held
 from alabel.dashboard.components.identity import AnnotatorMemory, annotator_field
+from alabel.dashboard.disconnects import quiet_disconnects
 from alabel.dashboard.hub import ServerHub, close_all, open_hub, resolve_alias
 from alabel.dashboard.layout import LayoutCatalog, build_layout, resolve_layout
 from alabel.dashboard.redact import redact_paths
@@ -315,6 +329,7 @@ def serve(config_path: str | Path | None, *, address: str = "127.0.0.1", port: i
                   file=sys.stderr, flush=True)
         print(f"alabel: serving {name} ({n_objects:,} objects) at "
               f"http://{address}:{server.port}/  (Ctrl-C stops)", file=sys.stderr, flush=True)
+        quiet_disconnects(server.io_loop.asyncio_loop)
         server.io_loop.start()
     finally:
         close_all()
