@@ -133,6 +133,21 @@ def test_queries_are_leased_per_annotator(tmp_path):
         assert not again & bob
 
 
+def test_a_query_leases_its_batch_in_one_write_without_fsync(tmp_path):
+    """The planner asks for a few more than it needs; the surplus is never held, so no release write."""
+    with _session(tmp_path) as session:
+        _teach_first(session)
+        session.wait_for_model(timeout=30)
+        writes: list[bool] = []
+        write = session.store._db.write
+        session.store._db.write = lambda work, *, durable=True: writes.append(durable) or write(
+            work, durable=durable)
+        served = {i.object_id for i in session.query(3, annotator="alice")}
+        assert writes == [False]
+        # Only the served objects are held: bob is offered everything else.
+        assert session.store.leased_by_others("bob") == served
+
+
 def test_query_scores_follow_the_strategy_and_skip_labelled(tmp_path):
     with _session(tmp_path) as session:
         labelled = set(_teach_first(session))
