@@ -1,6 +1,8 @@
 """The session: teach never waits for training, queries come from the newest finished model."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 from session_fixtures import FAIL, FIT_STARTED, GATE, write_config
@@ -146,6 +148,22 @@ def test_a_query_leases_its_batch_in_one_write_without_fsync(tmp_path):
         assert writes == [False]
         # Only the served objects are held: bob is offered everything else.
         assert session.store.leased_by_others("bob") == served
+
+
+def test_the_label_snapshot_is_read_once_per_revision_for_every_caller(tmp_path):
+    """Every browser tab asks after every label: the store is read once per revision, not once per tab."""
+    with _session(tmp_path) as session:
+        with ThreadPoolExecutor(4) as tabs:  # four tabs asking at once get one snapshot
+            first, *others = tabs.map(lambda _: session.label_snapshot(), range(4))
+        assert all(other is first for other in others) and first.by_row == {}
+        object_id = session.pool.ids[7]
+        session.teach(object_id, str(_truth(session, [object_id])[0]), annotator="ana")
+        second = session.label_snapshot()
+        assert session.label_snapshot() is second
+        assert second.revision > first.revision
+        assert second.by_row == {7: {"label": str(_truth(session, [object_id])[0]), "split": "train",
+                                     "annotator": "ana", "source": "human"}}
+        assert int(second.counts["train"].sum()) == 1
 
 
 def test_query_scores_follow_the_strategy_and_skip_labelled(tmp_path):
