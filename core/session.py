@@ -39,7 +39,7 @@ from .config import SessionConfig, assign_class_defaults
 from .data import load_pool
 from .errors import ConfigError, LabelStoreError, NotReadyError
 from .evaluation import estimates
-from .heads import parse_head
+from .heads import parse_head, skops_payload
 from .labels import anonymous_annotator
 from .loops import LoopContext
 from .models_folder import ModelsFolder
@@ -135,6 +135,8 @@ class Session:
         self._model_published = threading.Condition()
         self._listeners: list[Callable[[str, object], None]] = []
         self.models = ModelsFolder(config.models_dir, keep=persist_models)
+        if persist_models:  # the first save would otherwise import skops mid-session
+            skops_payload.preload()
         self.history: list[dict] = self.models.history  # per-version summaries: the learning curve
         self.model: ModelVersion | None = None
         self._loop_info: dict[int, dict] = {}  # version -> TrainingSet.info of a job in flight

@@ -166,6 +166,18 @@ def test_the_label_snapshot_is_read_once_per_revision_for_every_caller(tmp_path)
         assert int(second.counts["train"].sum()) == 1
 
 
+def test_a_session_that_saves_models_imports_the_model_writer_before_its_first_model(tmp_path, monkeypatch):
+    """skops imports every scikit-learn module (seconds of GIL): at start-up, not at a server's first save."""
+    from alabel.core.heads import skops_payload
+
+    preloaded = []
+    monkeypatch.setattr(skops_payload, "preload", lambda: preloaded.append(True))
+    Session(SessionConfig.load(write_config(tmp_path)), background=False).close()
+    assert preloaded == []  # a session that saves nothing need not pay for it
+    Session(SessionConfig.load(write_config(tmp_path)), persist_models=True, background=False).close()
+    assert preloaded == [True]
+
+
 def test_query_scores_follow_the_strategy_and_skip_labelled(tmp_path):
     with _session(tmp_path) as session:
         labelled = set(_teach_first(session))
