@@ -197,8 +197,9 @@ class TruthTracker:
                         self._reference_head = head_spec
                         self.random_points = []
                     k = self._next_point()
-                if k is None:
-                    return
+                    if k is None:  # done: free the extension under the lock a later call checks
+                        self._busy = False
+                        return
                 fits = self._fit_executor() if self._wait_for_pause() else None
                 if fits is None:
                     return
