@@ -167,10 +167,10 @@ class Backend(ABC):
     def write(self, work: Callable[[Journal], T], *, durable: bool = True) -> T:
         """Run ``work`` in one serialised write transaction and commit before returning.
 
-        ``durable=False`` commits without waiting for the disk (the write
-        survives a process crash, not a power loss): for leases, which expire
-        anyway and cost a label click an fsync each otherwise. Durable commits
-        after it still order after it.
+        ``durable=False`` lets a backend commit without waiting for the disk
+        (the write survives a process crash, not a power loss): for leases, which
+        expire anyway and cost a label click an fsync each otherwise. Durable
+        commits after it still order after it. A backend may ignore it.
         """
 
     @abstractmethod

@@ -111,8 +111,9 @@ class LeaseMixin:
             and keeps its quota: one write instead of a lease and a release.
             Called again if the write is retried, so it must be pure.
 
-        Lease writes are not fsynced (``durable=False``): a lease lost with the
-        machine is harmless (leases expire, a dead server's leases are free).
+        Lease writes ask for no fsync (``durable=False``: SQLite commits them with
+        ``synchronous=NORMAL``): a lease lost with the machine is harmless (leases
+        expire, a dead server's leases are free).
 
         Returns
         -------

@@ -7,8 +7,8 @@ exist; alabel creates its tables in the connection's current schema.
 
 * Durability: every write is one transaction committed with PostgreSQL's
   default ``synchronous_commit = on`` (the WAL is flushed before the call
-  returns), so an acknowledged label survives a server crash; lease writes
-  (``durable=False``) set ``synchronous_commit = off`` for their transaction.
+  returns), so an acknowledged label survives a server crash; so does a
+  lease (``durable=False`` changes nothing here).
 * Concurrency: each thread has its own connection. Writes are serialised by
   one transaction-level advisory lock per store (the analogue of SQLite's
   ``BEGIN IMMEDIATE``), so ``seq`` grows in commit order and the store's
@@ -308,7 +308,7 @@ class PostgresBackend(Backend):
             except psycopg.Error as exc:
                 raise self._error("", exc) from None
 
-    def _transaction(self, begin: str, lock: bool, work: Callable[[Journal], T], *, durable: bool = True) -> T:
+    def _transaction(self, begin: str, lock: bool, work: Callable[[Journal], T]) -> T:
         psycopg = self.psycopg
 
         def attempt(conn) -> T:
@@ -319,8 +319,6 @@ class PostgresBackend(Backend):
                 # four round trips to the server instead of eight.
                 with conn.pipeline() as pipeline:
                     conn.execute(begin)
-                    if not durable:  # the commit does not wait for the WAL flush (leases)
-                        conn.execute("SET LOCAL synchronous_commit = off")
                     if lock:
                         conn.execute(_WRITE_LOCK)
                     journal = _PgJournal(conn, paramstyle="format")
@@ -367,13 +365,15 @@ class PostgresBackend(Backend):
     def write(self, work: Callable[[Journal], T], *, durable: bool = True) -> T:
         """Run ``work`` under the store's write lock in one transaction and commit.
 
-        ``durable=False``: ``synchronous_commit = off`` for this transaction only
-        (a server crash may lose it; leases expire anyway).
+        ``durable`` is accepted and ignored: a shared store's leases must survive
+        the database server's crash (``synchronous_commit = off`` would lose the
+        last ones), and the commit's cost there is the server's, not the clicking
+        process's interpreter.
 
         ``work`` may run more than once (after a lost connection), so it must
         only touch the database through the journal it is given.
         """
-        return self._transaction("BEGIN", True, work, durable=durable)
+        return self._transaction("BEGIN", True, work)
 
     # -- schema ---------------------------------------------------------------------
     def prepare(self, created: float) -> None:
