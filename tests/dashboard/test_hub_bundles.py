@@ -55,6 +55,7 @@ def test_reference_fits_run_in_their_own_process_and_wait_for_a_pause_in_the_lab
     tracker.pause_s = 0.5
     fits = tracker._fit_executor()
     assert fits.submit(os.getpid).result() != os.getpid()  # never the server's interpreter (its GIL)
+    assert fits.submit(os.nice, 0).result() == 19  # and only on CPU time the clicks and trainer leave
     submitted: list[float] = []
     real_submit = fits.submit
     fits.submit = lambda fn, *args: submitted.append(time.monotonic()) or real_submit(fn, *args)
