@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,7 @@ from .config import SessionConfig, assign_class_defaults
 from .data import load_pool
 from .errors import ConfigError, LabelStoreError, NotReadyError
 from .evaluation import estimates
-from .heads import parse_head
+from .heads import parse_head, skops_payload
 from .labels import anonymous_annotator
 from .labels.watch import RevisionWatcher
 from .loops import LoopContext
@@ -65,11 +65,16 @@ __all__ = ["EvaluationSet", "LabelSnapshot", "ModelVersion", "Prediction", "Quer
 
 @dataclass(frozen=True)
 class LabelSnapshot:
-    """Every current label (with its pool row) and the per-class counts, read at one store revision."""
+    """Every current label (with its pool row) and the per-class counts, read at one store revision.
+
+    Shared by every caller that asks at the same revision (one per browser tab): read-only.
+    """
 
     revision: int
     labels: pd.DataFrame
     counts: pd.DataFrame
+    #: Pool row -> {label, split, annotator, source}: the lookups a UI makes at every click.
+    by_row: dict = field(default_factory=dict)
 
 
 class Session:
@@ -136,9 +141,13 @@ class Session:
         if evaluation_set is not None:
             excluded[evaluation_set.rows] = True
         self._lock = threading.RLock()
+        self._snapshot: LabelSnapshot | None = None
+        self._snapshot_lock = threading.Lock()  # one read per revision, however many tabs ask
         self._model_published = threading.Condition()
         self._listeners: list[Callable[[str, object], None]] = []
         self.models = ModelsFolder(config.models_dir, keep=persist_models)
+        if persist_models:  # the first save would otherwise import skops mid-session
+            skops_payload.preload()
         self.history: list[dict] = self.models.history  # per-version summaries: the learning curve
         self.model: ModelVersion | None = None
         self._loop_info: dict[int, dict] = {}  # version -> TrainingSet.info of a job in flight
@@ -608,10 +617,24 @@ class Session:
         return self.store.n_labels(split=split)
 
     def label_snapshot(self) -> LabelSnapshot:
-        """Every current label and the counts per class and split, for views of the labelling."""
-        revision = self.store.revision
-        return LabelSnapshot(revision=int(revision), labels=self.labels(split=None, sources=None),
-                             counts=self.store.counts())
+        """Every current label and the counts per class and split, for views of the labelling.
+
+        Read once per store revision and shared: every browser tab asks after
+        every label, and N tabs re-reading the store each held the server's
+        interpreter N times per click (issue 12).
+        """
+        with self._snapshot_lock:
+            revision = int(self.store.revision)
+            cached = self._snapshot
+            if cached is not None and cached.revision == revision:
+                return cached
+            labels = self.labels(split=None, sources=None)
+            by_row = {int(r): {"label": lab, "split": sp, "annotator": an, "source": so}
+                      for r, lab, sp, an, so in zip(labels["row"], labels["label"], labels["split"],
+                                                    labels["annotator"], labels["source"])}
+            self._snapshot = LabelSnapshot(revision=revision, labels=labels, counts=self.store.counts(),
+                                           by_row=by_row)
+            return self._snapshot
 
     def export_labels(self, path) -> Path:
         """Write the current labels to ``path`` (CSV or Parquet by suffix); returns the path written."""

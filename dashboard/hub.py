@@ -4,8 +4,8 @@ AstronomicAL keeps one module-level settings dict that every browser tab
 mutates; alabel keeps one :class:`ServerHub` per config file instead. A hub
 owns the engine :class:`~alabel.core.session.Session` (so one label store and
 one background trainer serve every tab), a small thread pool for work that
-must not run on the server's event loop (queries, embeddings, reference
-curves), and the caches that are expensive and identical for every tab (the
+must not run on the server's event loop (queries, embeddings, label
+snapshots; the reference curve's fits go to a process of their own), and the caches that are expensive and identical for every tab (the
 standardised feature space, PCA, the ground-truth tracker).
 
 Tabs subscribe to the hub; it fans out the session's events (``model``,
@@ -104,6 +104,8 @@ class ServerHub:
     def _emit(self, kind: str, payload: object) -> None:
         if kind == "model" and self.truth is not None:
             self.truth.model_published(payload)
+        elif kind == "labels" and self.truth is not None:
+            self.truth.labels_arrived()  # the reference's next fit waits for a pause
         with self._lock:
             listeners = list(self._listeners)
         for listener in listeners:
@@ -162,6 +164,8 @@ class ServerHub:
             return
         self.closed = True
         self._unsubscribe()
+        if self.truth is not None:
+            self.truth.close()
         self.session.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
         for callback in self._on_close:

@@ -257,13 +257,11 @@ class TabState(param.Parameterized):
                 log.debug("label refresh failed: %s", exc)
                 self._labels_refresh.done()
                 return
-            revision, labelled, counts = snapshot.revision, snapshot.labels, snapshot.counts
-            frame = labelled[["object_id", "label", "split", "annotator", "source", "row"]].reset_index(drop=True)
-            # Row -> label lookups happen on every click (the detail header): a dict, built here.
-            index = {int(r): {"label": lab, "split": sp, "annotator": an, "source": so}
-                     for r, lab, sp, an, so in zip(frame["row"], frame["label"], frame["split"],
-                                                   frame["annotator"], frame["source"])}
-            self.schedule(partial(self._apply_labels, frame, index, counts, int(revision)))
+            # The snapshot is the session's, shared with every tab: read once per revision.
+            frame = snapshot.labels[["object_id", "label", "split", "annotator", "source", "row"]].reset_index(
+                drop=True)
+            self.schedule(partial(self._apply_labels, frame, snapshot.by_row, snapshot.counts,
+                                  int(snapshot.revision)))
             if not self._labels_refresh.done():
                 return
             time.sleep(max(0.0, LABELS_INTERVAL_S - (time.monotonic() - started)))

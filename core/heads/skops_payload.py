@@ -33,6 +33,15 @@ REDUCE_LOADERS = ("TreeNode", "LossNode", "ReduceNode", "ConstructorFromReduceNo
 PLAIN_DATA_LOADERS = ("JsonNode", "NdArrayNode", "TupleNode", "ListNode", "DTypeNode")
 
 
+def preload() -> None:
+    """Import skops now: its import loads every scikit-learn module (2–6 s, holding the GIL).
+
+    A server calls this before it listens, so that the first model it saves
+    does not stall the label clicks of a session in progress (issue 12).
+    """
+    import skops.io  # noqa: F401
+
+
 def skops_dump(head, path: Path) -> None:
     """Write ``head`` as ``path/head.skops``."""
     import skops.io as sio  # imported here: skops loads every scikit-learn module (~2 s)

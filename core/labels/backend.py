@@ -164,8 +164,14 @@ class Backend(ABC):
         """Run ``work`` on one consistent snapshot."""
 
     @abstractmethod
-    def write(self, work: Callable[[Journal], T]) -> T:
-        """Run ``work`` in one serialised write transaction and commit durably before returning."""
+    def write(self, work: Callable[[Journal], T], *, durable: bool = True) -> T:
+        """Run ``work`` in one serialised write transaction and commit before returning.
+
+        ``durable=False`` lets a backend commit without waiting for the disk
+        (the write survives a process crash, not a power loss): for leases, which
+        expire anyway and cost a label click an fsync each otherwise. Durable
+        commits after it still order after it. A backend may ignore it.
+        """
 
     @abstractmethod
     def backup(self, dest: Path) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -93,7 +93,8 @@ class LeaseMixin:
     Uses the store's ``_db`` (a backend), ``clock`` and ``process_leases``.
     """
 
-    def lease(self, object_ids: Iterable[Any] | Any, annotator: str, ttl_s: float = 120.0) -> list[str]:
+    def lease(self, object_ids: Iterable[Any] | Any, annotator: str, ttl_s: float = 120.0, *,
+              keep: Callable[[list[str]], Iterable[str]] | None = None) -> list[str]:
         """Reserve objects for ``annotator`` so no one else is served them.
 
         Grants, atomically, every object not leased to someone else (a lease
@@ -101,10 +102,23 @@ class LeaseMixin:
         on :meth:`release`, when the annotator records an event about the
         object, or with this process when the store has ``process_leases``.
 
+        Parameters
+        ----------
+        keep
+            Given the grantable ids (in the order given), returns those to hold;
+            the rest are released in the same transaction. A query asks for a
+            few more objects than it needs (another annotator may hold some)
+            and keeps its quota: one write instead of a lease and a release.
+            Called again if the write is retried, so it must be pure.
+
+        Lease writes ask for no fsync (``durable=False``: SQLite commits them with
+        ``synchronous=NORMAL``): a lease lost with the machine is harmless (leases
+        expire, a dead server's leases are free).
+
         Returns
         -------
         list of str
-            The granted object ids, in the order given.
+            The granted (and kept) object ids, in the order given.
         """
         name(annotator, "annotator", "lease: ")
         if not (isinstance(ttl_s, (int, float)) and math.isfinite(ttl_s) and ttl_s > 0):
@@ -119,17 +133,24 @@ class LeaseMixin:
             journal.drop_leases(expired_at=now, owned=_dead_owners(journal))
             holders = {x.object_id: x.annotator for x in journal.leases(ids)}
             granted = [oid for oid in ids if holders.get(oid, annotator) == annotator]
+            if keep is not None:
+                kept = set(keep(list(granted)))
+                surplus = [(oid, annotator) for oid in granted if oid not in kept]
+                if surplus:  # the annotator's own earlier lease on a surplus object ends too
+                    journal.drop_leases(held=surplus)
+                granted = [oid for oid in granted if oid in kept]
             journal.put_leases([Lease(oid, annotator, now + ttl_s, host, pid, start) for oid in granted])
             return granted
 
-        return self._db.write(work)
+        return self._db.write(work, durable=False)
 
     def release(self, object_ids: Iterable[Any] | Any, annotator: str) -> None:
         """End ``annotator``'s leases on ``object_ids`` (others' leases are untouched)."""
         name(annotator, "annotator", "release: ")
         ids = _ids(object_ids)
         if ids:
-            self._db.write(lambda journal: journal.drop_leases(held=[(oid, annotator) for oid in ids]))
+            self._db.write(lambda journal: journal.drop_leases(held=[(oid, annotator) for oid in ids]),
+                           durable=False)
 
     def leased_by_others(self, annotator: str) -> set[str]:
         """Ids of objects currently leased to anyone but ``annotator`` (by a live owner)."""

@@ -7,7 +7,8 @@ exist; alabel creates its tables in the connection's current schema.
 
 * Durability: every write is one transaction committed with PostgreSQL's
   default ``synchronous_commit = on`` (the WAL is flushed before the call
-  returns), so an acknowledged label survives a server crash.
+  returns), so an acknowledged label survives a server crash; so does a
+  lease (``durable=False`` changes nothing here).
 * Concurrency: each thread has its own connection. Writes are serialised by
   one transaction-level advisory lock per store (the analogue of SQLite's
   ``BEGIN IMMEDIATE``), so ``seq`` grows in commit order and the store's
@@ -361,8 +362,13 @@ class PostgresBackend(Backend):
     def read(self, work: Callable[[Journal], T]) -> T:
         return self._transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", False, work)
 
-    def write(self, work: Callable[[Journal], T]) -> T:
+    def write(self, work: Callable[[Journal], T], *, durable: bool = True) -> T:
         """Run ``work`` under the store's write lock in one transaction and commit.
+
+        ``durable`` is accepted and ignored: a shared store's leases must survive
+        the database server's crash (``synchronous_commit = off`` would lose the
+        last ones), and the commit's cost there is the server's, not the clicking
+        process's interpreter.
 
         ``work`` may run more than once (after a lost connection), so it must
         only touch the database through the journal it is given.

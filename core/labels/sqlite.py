@@ -1,8 +1,10 @@
-"""The SQLite backend: one file, WAL, every commit fsynced, the journal guarded by triggers.
+"""The SQLite backend: one file, WAL, every label commit fsynced, the journal guarded by triggers.
 
 * Durability: each connection runs with ``synchronous=FULL`` in WAL mode, so
   a write is on disk before the store's call returns and an acknowledged
-  label survives a crash or a power loss.
+  label survives a crash or a power loss. Lease writes (``durable=False``)
+  run with ``synchronous=NORMAL``: no fsync of their own, a process crash
+  still cannot lose them.
 * Concurrency: several processes may open the same file. Each thread gets its
   own connection; writes run in ``BEGIN IMMEDIATE`` transactions with a busy
   timeout, retried while SQLite answers "locked"; reads see one snapshot.
@@ -194,17 +196,25 @@ class SQLiteBackend(Backend):
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
 
-    def _transaction(self, begin: str, work: Callable[[Journal], T]) -> T:
+    def _transaction(self, begin: str, work: Callable[[Journal], T], *, durable: bool = True) -> T:
         def attempt():
             conn = self.connection()
-            conn.execute(begin)
+            if not durable:
+                # NORMAL in WAL mode: the commit is not fsynced (the WAL is, at the next
+                # durable commit or checkpoint), so it survives a process crash, not a power loss.
+                conn.execute("PRAGMA synchronous = NORMAL")
             try:
-                result = work(SqlJournal(conn))
-                conn.execute("COMMIT")
-                return result
+                conn.execute(begin)
+                try:
+                    result = work(SqlJournal(conn))
+                    conn.execute("COMMIT")
+                    return result
+                finally:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
             finally:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                if not durable:
+                    conn.execute("PRAGMA synchronous = FULL")
 
         return self._retrying(attempt)
 
@@ -212,13 +222,13 @@ class SQLiteBackend(Backend):
         # A deferred transaction: every statement of ``work`` reads one WAL snapshot.
         return self._transaction("BEGIN", work)
 
-    def write(self, work: Callable[[Journal], T]) -> T:
-        """Run ``work`` in one ``BEGIN IMMEDIATE`` transaction and commit.
+    def write(self, work: Callable[[Journal], T], *, durable: bool = True) -> T:
+        """Run ``work`` in one ``BEGIN IMMEDIATE`` transaction and commit (fsynced unless not ``durable``).
 
         ``work`` may run more than once (when the database was locked), so it
         must only touch the database through the journal it is given.
         """
-        return self._transaction("BEGIN IMMEDIATE", work)
+        return self._transaction("BEGIN IMMEDIATE", work, durable=durable)
 
     def _query(self, sql: str) -> list[tuple]:
         return self._retrying(lambda: self.connection().execute(sql).fetchall())

@@ -172,24 +172,28 @@ class QueryPlanner:
 
     def _lease_offers(self, offers: list[tuple], quota: dict, *, annotator: str, model: ModelVersion | None,
                       lease: bool) -> list[QueryItem]:
-        """Lease the offers and keep, per kind, as many as its quota; release the surplus."""
+        """Lease the offers, keeping per kind as many as its quota (one store write, surplus never held)."""
         ids = [str(self.pool.ids[offer[0]]) for offer in offers]
-        granted = set(self.store.lease(ids, annotator, ttl_s=self.lease_s)) if lease else set(ids)
+        kinds = [offer[2] if offer[2] in quota and offer[2] != "train" else "train" for offer in offers]
+
+        def within_quota(granted: Iterable[str]) -> list[int]:
+            granted, left, chosen = set(granted), dict(quota), []
+            for i, (object_id, kind) in enumerate(zip(ids, kinds)):
+                if object_id in granted and left.get(kind, 0) > 0:
+                    left[kind] -= 1
+                    chosen.append(i)
+            return chosen
+
+        granted = self.store.lease(ids, annotator, ttl_s=self.lease_s,
+                                   keep=lambda ok: [ids[i] for i in within_quota(ok)]) if lease else ids
         items = []
-        for (row, score, strategy, reason, split), object_id in zip(offers, ids):
-            kind = strategy if strategy in quota and strategy != "train" else "train"
-            if object_id not in granted or quota.get(kind, 0) == 0:
-                continue
-            quota[kind] -= 1
+        for i in within_quota(granted):
+            row, score, strategy, reason, split = offers[i]
             items.append(QueryItem(
-                object_id=object_id, row=int(row), score=float(score), strategy=strategy, reason=reason,
+                object_id=ids[i], row=int(row), score=float(score), strategy=strategy, reason=reason,
                 model_version=model.version if model else None,
                 prediction=model.predict_row(int(row)) if model is not None else None, split=split,
             ))
-        kept = {i.object_id for i in items}
-        surplus = [o for o in ids if o in granted and o not in kept]
-        if lease and surplus:
-            self.store.release(surplus, annotator)
         return items
 
     def release(self, object_ids: Iterable, annotator: str) -> None:

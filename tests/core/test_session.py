@@ -1,6 +1,8 @@
 """The session: teach never waits for training, queries come from the newest finished model."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 from session_fixtures import FAIL, FIT_STARTED, GATE, write_config
@@ -131,6 +133,49 @@ def test_queries_are_leased_per_annotator(tmp_path):
         # Asking again, alice gets her own leased objects back, never bob's.
         again = {i.object_id for i in session.query(10, annotator="alice")}
         assert not again & bob
+
+
+def test_a_query_leases_its_batch_in_one_write_without_fsync(tmp_path):
+    """The planner asks for a few more than it needs; the surplus is never held, so no release write."""
+    with _session(tmp_path) as session:
+        _teach_first(session)
+        session.wait_for_model(timeout=30)
+        writes: list[bool] = []
+        write = session.store._db.write
+        session.store._db.write = lambda work, *, durable=True: writes.append(durable) or write(
+            work, durable=durable)
+        served = {i.object_id for i in session.query(3, annotator="alice")}
+        assert writes == [False]
+        # Only the served objects are held: bob is offered everything else.
+        assert session.store.leased_by_others("bob") == served
+
+
+def test_the_label_snapshot_is_read_once_per_revision_for_every_caller(tmp_path):
+    """Every browser tab asks after every label: the store is read once per revision, not once per tab."""
+    with _session(tmp_path) as session:
+        with ThreadPoolExecutor(4) as tabs:  # four tabs asking at once get one snapshot
+            first, *others = tabs.map(lambda _: session.label_snapshot(), range(4))
+        assert all(other is first for other in others) and first.by_row == {}
+        object_id = session.pool.ids[7]
+        session.teach(object_id, str(_truth(session, [object_id])[0]), annotator="ana")
+        second = session.label_snapshot()
+        assert session.label_snapshot() is second
+        assert second.revision > first.revision
+        assert second.by_row == {7: {"label": str(_truth(session, [object_id])[0]), "split": "train",
+                                     "annotator": "ana", "source": "human"}}
+        assert int(second.counts["train"].sum()) == 1
+
+
+def test_a_session_that_saves_models_imports_the_model_writer_before_its_first_model(tmp_path, monkeypatch):
+    """skops imports every scikit-learn module (seconds of GIL): at start-up, not at a server's first save."""
+    from alabel.core.heads import skops_payload
+
+    preloaded = []
+    monkeypatch.setattr(skops_payload, "preload", lambda: preloaded.append(True))
+    Session(SessionConfig.load(write_config(tmp_path)), background=False).close()
+    assert preloaded == []  # a session that saves nothing need not pay for it
+    Session(SessionConfig.load(write_config(tmp_path)), persist_models=True, background=False).close()
+    assert preloaded == [True]
 
 
 def test_query_scores_follow_the_strategy_and_skip_labelled(tmp_path):

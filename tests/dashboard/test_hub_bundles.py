@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import io
+import os
 import stat
+import time
 import zipfile
 
 import pytest
@@ -45,6 +47,26 @@ def test_reference_curves_against_the_ground_truth(make_hub):
     assert all(0 <= p["accuracy"] <= 1 for p in snapshot["random"] + snapshot["session"])
     evaluated = set(hub.truth.eval_rows)
     assert not evaluated & set(hub.truth.draw_order)  # the reference never trains on its test rows
+
+
+def test_reference_fits_run_in_their_own_process_and_wait_for_a_pause_in_the_labels(make_hub):
+    hub = make_hub()
+    session, tracker = hub.session, hub.truth
+    tracker.pause_s = 0.5
+    fits = tracker._fit_executor()
+    assert fits.submit(os.getpid).result() != os.getpid()  # never the server's interpreter (its GIL)
+    assert fits.submit(os.nice, 0).result() == 19  # and only on CPU time the clicks and trainer leave
+    submitted: list[float] = []
+    real_submit = fits.submit
+    fits.submit = lambda fn, *args: submitted.append(time.monotonic()) or real_submit(fn, *args)
+    labelled: list[float] = []
+    for item in session.query(12, annotator="ana"):
+        session.teach(item.object_id, truth_of(session, item.object_id), annotator="ana")
+        labelled.append(time.monotonic())
+    session.wait_for_model(timeout=30)
+    assert wait_for(lambda: {p["n_labels"] for p in tracker.snapshot()["random"]} >= {5, 10}, timeout=60)
+    # Every fit started a pause after the last label before it (a little slack for the clock reads).
+    assert submitted and all(start - max(t for t in labelled if t <= start) >= 0.45 for start in submitted)
 
 
 def test_no_reference_without_ground_truth(make_hub):

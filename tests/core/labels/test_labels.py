@@ -569,6 +569,38 @@ def test_release_and_recording_end_own_leases_only(store):
     assert store.lease([1, 2, 3], "b") == ["1", "2"]
 
 
+def _count_writes(store) -> list[bool]:
+    """Record the ``durable`` flag of every write transaction the store makes from now on."""
+    writes: list[bool] = []
+    write = store._db.write
+
+    def counting(work, *, durable=True):
+        writes.append(durable)
+        return write(work, durable=durable)
+
+    store._db.write = counting
+    return writes
+
+
+def test_a_lease_keeps_only_what_the_caller_keeps_in_one_write_without_fsync(store):
+    store.lease([3], "a")  # a's own earlier lease on an object it will not keep
+    store.lease([2], "b")
+    writes = _count_writes(store)
+    offered: list[list[str]] = []
+
+    def keep(grantable):
+        offered.append(grantable)
+        return grantable[:1]
+
+    assert store.lease([1, 2, 3, 4], "a", keep=keep) == ["1"]
+    assert offered == [["1", "3", "4"]]  # b's object is never offered
+    assert writes == [False]  # one transaction, not fsynced: no release write after it
+    assert store.leased_by_others("b") == {"1"}  # 3 released, 4 never held
+    assert store.lease([3, 4], "b") == ["3", "4"]
+    store.release([1], "a")
+    assert writes[-2:] == [False, False]
+
+
 def test_bad_lease_arguments(store):
     with pytest.raises(LabelStoreError, match="ttl_s"):
         store.lease([1], "a", ttl_s=0)

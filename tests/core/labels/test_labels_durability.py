@@ -54,3 +54,14 @@ def test_acknowledged_labels_survive_sigkill(store_url):
     if "://" not in path:
         with sqlite3.connect(path) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_write_that_need_not_be_durable_skips_the_fsync_and_only_that_write(tmp_path):
+    """Leases commit with ``synchronous=NORMAL``; every other write keeps ``FULL`` (2)."""
+    with LabelStore.open(tmp_path / "labels.db") as store:
+        seen = []
+        store._db.write(lambda journal: seen.append(journal.conn.execute("PRAGMA synchronous").fetchone()[0]),
+                        durable=False)
+        store._db.write(lambda journal: seen.append(journal.conn.execute("PRAGMA synchronous").fetchone()[0]))
+        assert seen == [1, 2]  # NORMAL, then FULL again on the same connection
+        assert store._db.connection().execute("PRAGMA synchronous").fetchone()[0] == 2
