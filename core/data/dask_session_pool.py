@@ -1,0 +1,237 @@
+"""A labelling session's pool on Dask: what ``Session`` needs, without the features in memory.
+
+``Session``, the planner and the strategies read a pool through a few
+attributes (``ids``, ``X[rows]``, ``n``, ``feature_names``, ``detail``...).
+:class:`DaskSessionPool` gives them over a :class:`DaskPool`, holding in this
+process only what is one value per row and small:
+
+* the ids (one column, read once: the label store and the planner map ids to
+  rows) and the ground truth when the spec names one;
+* nothing of the features: ``X[rows]`` reads the rows' partitions
+  (labelled rows for a retrain, a test split), and scoring the whole pool
+  for a new model (:meth:`LazyFeatures.predict_proba`) runs on the cluster
+  as one ``map_partitions`` pass. The ``(n, classes)`` probabilities that
+  pass returns are what the strategies rank, so a session on Dask picks what
+  the in-memory session picks on the same data.
+
+What needs every feature of every row in this process (density and coverage
+strategies, the dashboard's feature projection, filters over the whole
+table) meets :class:`WholePoolError`, a one-line error naming the key.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError, DataError
+from ..ids import id_text, ids_as_text
+from .dask_pool import DaskPool, dask_client
+from .paths import confine
+from .pool import _plain
+
+
+class WholePoolError(DataError):
+    """Something asked for every row of a pool that stays on disk (data.backend: dask)."""
+
+
+def whole_pool_error(spec, what: str) -> WholePoolError:
+    return WholePoolError(f"{spec.sources[0].path}: data.backend dask: {what} needs the whole pool in memory "
+                          "(use data.backend: memory for pools that fit, see the README)")
+
+
+class LazyFeatures:
+    """``pool.X`` of a Dask pool: rows by index from their partitions, the whole pool only on the cluster."""
+
+    def __init__(self, dask_pool: DaskPool):
+        self.dask_pool = dask_pool
+        self.shape = (dask_pool.n, len(dask_pool.feature_names))
+        self.dtype = np.dtype(np.float32)
+        self.ndim = 2
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows) -> np.ndarray:
+        index = np.asarray(rows)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
+        if isinstance(rows, (slice, tuple)) or index.dtype.kind not in "iu":
+            raise whole_pool_error(self.dask_pool.spec, "a slice of the feature matrix")
+        X, _ = self.dask_pool.rows(index.reshape(-1))
+        return X[0] if index.ndim == 0 else X
+
+    def __array__(self, dtype=None, copy=None):
+        raise whole_pool_error(self.dask_pool.spec, "the whole feature matrix (a density or coverage strategy, "
+                                                    "the feature projection)")
+
+    def predict_proba(self, head, check_cancel=None) -> np.ndarray:
+        """The head's probabilities for every row: one pass over the partitions on the cluster."""
+        if check_cancel is not None:
+            check_cancel()
+        return self.dask_pool.predict_proba(head)
+
+
+class PartitionFrame:
+    """``pool.frame`` of a Dask pool: the columns, and rows by index (``.iloc``, ``.at``), read from their files."""
+
+    def __init__(self, dask_pool: DaskPool, columns: list[str]):
+        self.dask_pool = dask_pool
+        self.columns = pd.Index(columns)
+        self.iloc = _Rows(self)
+        self.at = _Cell(self)
+
+    def __len__(self) -> int:
+        return self.dask_pool.n
+
+    def rows(self, rows, columns=None) -> pd.DataFrame:
+        """The given rows (global indices, in that order) with ``columns`` (all by default)."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        columns = list(self.columns) if columns is None else list(columns)
+        pool = self.dask_pool
+        if len(rows) and (rows.min() < 0 or rows.max() >= pool.n):
+            raise DataError(f"{pool.spec.sources[0].path}: row out of range (the pool has {pool.n} rows)")
+        part = np.searchsorted(pool.offsets, rows, side="right") - 1
+        pieces = []
+        for p in np.unique(part):
+            hit = np.flatnonzero(part == p)
+            frame = pd.read_parquet(pool.files[p], columns=columns).iloc[rows[hit] - pool.offsets[p]]
+            pieces.append(frame.set_axis(hit))
+        if not pieces:
+            return pd.DataFrame(columns=columns)
+        return pd.concat(pieces).sort_index().set_axis(rows)
+
+    def __getitem__(self, column):
+        raise whole_pool_error(self.dask_pool.spec, f"column {column!r} of every row (a filter or search)")
+
+
+class _Rows:
+    def __init__(self, frame: PartitionFrame):
+        self.frame = frame
+
+    def __getitem__(self, rows) -> pd.DataFrame:
+        return self.frame.rows(rows)
+
+
+class _Cell:
+    def __init__(self, frame: PartitionFrame):
+        self.frame = frame
+
+    def __getitem__(self, key) -> Any:
+        row, column = key
+        return self.frame.rows([int(row)], [column]).iloc[0, 0]
+
+
+class DaskSessionPool:
+    """The pool of a labelling session with ``data.backend: dask`` (see the module docstring).
+
+    Parameters
+    ----------
+    dask_pool : DaskPool
+        The partitions (with the client the whole-pool passes run on).
+    """
+
+    in_memory = False
+
+    def __init__(self, dask_pool: DaskPool):
+        import pyarrow.parquet as pq
+
+        self.dask = dask_pool
+        self.spec = spec = dask_pool.spec
+        self.feature_names = dask_pool.feature_names
+        self.X = LazyFeatures(dask_pool)
+        self.frame = PartitionFrame(dask_pool, list(pq.read_schema(dask_pool.files[0]).names))
+        wanted = [spec.id_column] + ([spec.ground_truth] if spec.ground_truth else [])
+        columns = [pd.read_parquet(f, columns=wanted) for f in dask_pool.files]
+        table = pd.concat(columns, ignore_index=True)
+        self.ids = ids_as_text(table[spec.id_column])
+        self._index = pd.Index(self.ids)
+        if not self._index.is_unique:
+            duplicated = self._index[self._index.duplicated()][0]
+            raise DataError(f"{spec.sources[0].path}: data.id_column: id {duplicated!r} appears more than once "
+                            f"in column {spec.id_column!r}")
+        self.ground_truth = None
+        if spec.ground_truth:
+            truth = table[spec.ground_truth]
+            present = truth.notna().to_numpy()
+            self.ground_truth = np.full(len(truth), None, dtype=object)
+            self.ground_truth[present] = truth[present].astype(str).to_numpy(dtype=object)
+        # The files' names, sizes and times stand for their contents (hashing a catalogue
+        # beyond memory at every start would read it all).
+        stamp = "\n".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in dask_pool.files)
+        self.source_hashes = (hashlib.sha256(stamp.encode()).hexdigest(),)
+        self.data_hash = self.source_hashes[0]
+        self.root = spec.root_dir
+
+    @property
+    def n(self) -> int:
+        return self.dask.n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __repr__(self) -> str:
+        return f"DaskSessionPool(n={self.n}, partitions={len(self.dask.files)})"
+
+    @property
+    def classes(self) -> list[str]:
+        if self.ground_truth is None:
+            return []
+        return sorted({c for c in self.ground_truth if c is not None})
+
+    def index_of(self, object_ids) -> np.ndarray:
+        """Row indices of the given object ids (DataError naming the first unknown one)."""
+        if isinstance(object_ids, (str, bytes)) or np.ndim(object_ids) == 0:
+            object_ids = [object_ids]
+        wanted = np.asarray([id_text(i) for i in object_ids], dtype=object)
+        rows = self._index.get_indexer(wanted)
+        if (rows < 0).any():
+            raise DataError(f"{self.spec.sources[0].path}: unknown object id {wanted[rows < 0][0]!r} "
+                            f"(not in column {self.spec.id_column!r})")
+        return rows.astype(np.intp)
+
+    def detail(self, row: int) -> dict[str, Any]:
+        """Column → value of one object, read from its partition."""
+        columns = [d.column for d in self.spec.detail] or list(self.frame.columns)
+        values = self.frame.rows([int(row)], columns).iloc[0]
+        return {c: _plain(values[c]) for c in columns}
+
+    def resolve_path(self, value: Any):
+        return confine(value, self.root)
+
+    def close(self) -> None:
+        """Close the Dask client this pool opened (a LocalCluster stops with it)."""
+        client = self.dask.client
+        if client is not None and getattr(self, "_owns_client", False):
+            cluster = getattr(client, "cluster", None)
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def open_dask_pool(config, client=None) -> DaskSessionPool:
+    """The session pool of a ``data.backend: dask`` config, on ``client`` or one the config describes.
+
+    Without ``client``: ``training.scheduler`` (a running cluster) or a
+    LocalCluster of ``training.dask_workers`` workers, closed with the pool.
+    """
+    if config.training.backend == "process":
+        raise ConfigError(f"{config.source}: training.backend: 'process' does not combine with data.backend "
+                          "dask (the pool is scored on the Dask cluster already); use 'thread'")
+    if config.data.missing == "drop":
+        raise ConfigError(f"{config.source}: data.missing: 'drop' does not combine with data.backend dask "
+                          "(rows keep their place in their partition); use 'impute'")
+    t = config.training
+    owns = client is None
+    if owns:
+        client = dask_client(t.scheduler, n_workers=t.dask_workers, memory_limit=t.dask_memory_limit)
+    try:
+        pool = DaskSessionPool(DaskPool(config.data, client))
+    except Exception:
+        if owns:
+            client.close()
+        raise
+    pool._owns_client = owns
+    return pool
