@@ -64,8 +64,8 @@ class LazyFeatures:
         return X[0] if index.ndim == 0 else X
 
     def __array__(self, dtype=None, copy=None):
-        raise whole_pool_error(self.dask_pool.spec, "the whole feature matrix (a density or coverage strategy, "
-                                                    "the feature projection)")
+        raise whole_pool_error(self.dask_pool.spec, "the whole feature matrix (nearest neighbours, the PCA "
+                                                    "embedding, density or coverage strategies)")
 
     def predict_proba(self, head, check_cancel=None) -> np.ndarray:
         """The head's probabilities for every row: one pass over the partitions on the cluster."""
@@ -77,9 +77,18 @@ class LazyFeatures:
 class PartitionFrame:
     """``pool.frame`` of a Dask pool: the columns, and rows by index (``.iloc``, ``.at``), read from their files."""
 
-    def __init__(self, dask_pool: DaskPool, columns: list[str]):
+    def __init__(self, dask_pool: DaskPool):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(dask_pool.files[0])
         self.dask_pool = dask_pool
-        self.columns = pd.Index(columns)
+        self.columns = pd.Index(schema.names)
+        self.dtypes = schema.empty_table().to_pandas().dtypes
+        #: Array-valued columns, known from the schema (no row is read to find them).
+        self.array_columns = frozenset(f.name for f in schema
+                                       if pa.types.is_list(f.type) or pa.types.is_large_list(f.type)
+                                       or pa.types.is_fixed_size_list(f.type))
         self.iloc = _Rows(self)
         self.at = _Cell(self)
 
@@ -103,8 +112,15 @@ class PartitionFrame:
             return pd.DataFrame(columns=columns)
         return pd.concat(pieces).sort_index().set_axis(rows)
 
-    def __getitem__(self, column):
-        raise whole_pool_error(self.dask_pool.spec, f"column {column!r} of every row (a filter or search)")
+    def __getitem__(self, column) -> pd.Series:
+        """One column of every row, computed on the cluster partition by partition (filters, scatter axes).
+
+        One column at a time: a list of columns (a whole table) is refused.
+        """
+        if not isinstance(column, str) or column not in self.columns:
+            raise whole_pool_error(self.dask_pool.spec, f"columns {column!r} of every row")
+        values = self.dask_pool._compute(self.dask_pool.frame([column])[column])
+        return values.reset_index(drop=True)
 
 
 class _Rows:
@@ -112,16 +128,24 @@ class _Rows:
         self.frame = frame
 
     def __getitem__(self, rows) -> pd.DataFrame:
+        if isinstance(rows, slice):
+            rows = np.arange(len(self.frame))[rows]
         return self.frame.rows(rows)
 
 
 class _Cell:
+    """``frame.at[row, column]``: the detail view reads a row cell by cell, so the last row read is kept."""
+
     def __init__(self, frame: PartitionFrame):
         self.frame = frame
+        self._last: tuple[int, pd.Series] | None = None
 
     def __getitem__(self, key) -> Any:
-        row, column = key
-        return self.frame.rows([int(row)], [column]).iloc[0, 0]
+        row, column = int(key[0]), key[1]
+        last = self._last
+        if last is None or last[0] != row:
+            last = self._last = (row, self.frame.rows([row]).iloc[0])
+        return last[1][column]
 
 
 class DaskSessionPool:
@@ -136,13 +160,11 @@ class DaskSessionPool:
     in_memory = False
 
     def __init__(self, dask_pool: DaskPool):
-        import pyarrow.parquet as pq
-
         self.dask = dask_pool
         self.spec = spec = dask_pool.spec
         self.feature_names = dask_pool.feature_names
         self.X = LazyFeatures(dask_pool)
-        self.frame = PartitionFrame(dask_pool, list(pq.read_schema(dask_pool.files[0]).names))
+        self.frame = PartitionFrame(dask_pool)
         wanted = [spec.id_column] + ([spec.ground_truth] if spec.ground_truth else [])
         columns = [pd.read_parquet(f, columns=wanted) for f in dask_pool.files]
         table = pd.concat(columns, ignore_index=True)

@@ -86,6 +86,10 @@ UI_SCATTER_PARAMS = {
 def axis_names(session) -> list[str]:
     """Everything the scatter can put on an axis: numeric columns, features, PCA."""
     columns = plottable_columns(session.pool)
+    if not getattr(session.pool, "in_memory", True):
+        # A pool on disk (data.backend: dask): an axis is a column read on the cluster; encoded
+        # features and the PCA embedding would need the whole feature matrix here.
+        return columns
     features = [f for f in session.pool.feature_names if f not in columns]
     return columns + features + list(EMBEDDING_AXES)
 
