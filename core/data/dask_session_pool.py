@@ -33,6 +33,11 @@ from .paths import confine
 from .pool import _plain
 
 
+#: Most feature rows read into this process at once (labelled rows, a test split): past it the
+#: request is for most of the pool, which stays on disk by design.
+ROWS_AT_ONCE = 1_000_000
+
+
 class WholePoolError(DataError):
     """Something asked for every row of a pool that stays on disk (data.backend: dask)."""
 
@@ -60,6 +65,9 @@ class LazyFeatures:
             index = np.flatnonzero(index)
         if isinstance(rows, (slice, tuple)) or index.dtype.kind not in "iu":
             raise whole_pool_error(self.dask_pool.spec, "a slice of the feature matrix")
+        if index.size > ROWS_AT_ONCE:  # e.g. a committee strategy scoring every candidate here
+            raise whole_pool_error(self.dask_pool.spec, f"reading {index.size:,} rows' features at once "
+                                                        f"(more than {ROWS_AT_ONCE:,})")
         X, _ = self.dask_pool.rows(index.reshape(-1))
         return X[0] if index.ndim == 0 else X
 
@@ -245,6 +253,11 @@ def open_dask_pool(config, client=None) -> DaskSessionPool:
     if config.data.missing == "drop":
         raise ConfigError(f"{config.source}: data.missing: 'drop' does not combine with data.backend dask "
                           "(rows keep their place in their partition); use 'impute'")
+    required = config.strategy.cls.requires
+    if required:  # committee strategies score every candidate with the members, in this process
+        raise ConfigError(f"{config.source}: strategy.type: {config.strategy['type']!r} does not combine with "
+                          f"data.backend dask (it needs the features of every candidate for {required}()); "
+                          "use margin, entropy, least_confidence or random")
     t = config.training
     owns = client is None
     if owns:

@@ -129,3 +129,12 @@ def test_combinations_that_cannot_work_are_one_line(tmp_path, client):
     _, cfg = _configs(tmp_path, training={"backend": "process"})
     with pytest.raises(ConfigError, match=r"dask.yaml: training.backend: 'process' does not combine"):
         open_dask_pool(cfg, client)
+    _, cfg = _configs(tmp_path, head={"type": "committee"}, strategy={"type": "vote_entropy"})
+    with pytest.raises(ConfigError, match=r"dask.yaml: strategy.type: 'vote_entropy' does not combine"):
+        open_dask_pool(cfg, client)
+    _, cfg = _configs(tmp_path, strategy={"type": "density_weighted"})
+    with Session(cfg, pool=open_dask_pool(cfg, client), background=False) as session:
+        session.teach_many(session.pool.ids[:9], list(session.pool.ground_truth[:9]))
+        session.retrain()
+        with pytest.raises(WholePoolError, match=r"parts: data.backend dask: the whole feature matrix"):
+            session.query(3)
