@@ -32,7 +32,6 @@ from .dask_pool import DaskPool, dask_client
 from .paths import confine
 from .pool import _plain
 
-
 #: Most feature rows read into this process at once (labelled rows, a test split): past it the
 #: request is for most of the pool, which stays on disk by design.
 ROWS_AT_ONCE = 1_000_000
