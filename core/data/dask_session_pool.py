@@ -35,6 +35,8 @@ from .pool import _plain
 #: Most feature rows read into this process at once (labelled rows, a test split): past it the
 #: request is for most of the pool, which stays on disk by design.
 ROWS_AT_ONCE = 1_000_000
+#: From this many rows at once, the cluster selects them (each worker from its partitions).
+CLUSTER_ROWS = 5_000
 
 
 class WholePoolError(DataError):
@@ -54,6 +56,7 @@ class LazyFeatures:
         self.shape = (dask_pool.n, len(dask_pool.feature_names))
         self.dtype = np.dtype(np.float32)
         self.ndim = 2
+        self._kept: tuple[str, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -67,8 +70,26 @@ class LazyFeatures:
         if index.size > ROWS_AT_ONCE:  # e.g. a committee strategy scoring every candidate here
             raise whole_pool_error(self.dask_pool.spec, f"reading {index.size:,} rows' features at once "
                                                         f"(more than {ROWS_AT_ONCE:,})")
-        X, _ = self.dask_pool.rows(index.reshape(-1))
+        flat = index.reshape(-1)
+        if len(flat) < CLUSTER_ROWS or self.dask_pool.client is None:
+            X, _ = self.dask_pool.rows(flat)  # a few rows: read their files here
+        else:
+            X = self._many_rows(flat)
         return X[0] if index.ndim == 0 else X
+
+    def _many_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Many rows (a reference curve's evaluation sample): selected on the cluster, kept for the next ask.
+
+        Spread over every partition, they would make this process read the whole pool; the
+        workers read and encode their partitions and send back only the rows asked for.
+        """
+        key = hashlib.sha256(np.ascontiguousarray(rows, dtype=np.int64).tobytes()).hexdigest()
+        kept = self._kept
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        X = self.dask_pool.rows_on_cluster(rows)
+        self._kept = (key, X)
+        return X
 
     def __array__(self, dtype=None, copy=None):
         raise whole_pool_error(self.dask_pool.spec, "the whole feature matrix (nearest neighbours, the PCA "

@@ -78,6 +78,17 @@ def test_the_pool_holds_ids_not_features(pair):
         np.asarray(dask.pool.X)
 
 
+def test_many_rows_are_selected_on_the_cluster_and_kept(pair, monkeypatch):
+    from alabel.core.data import dask_session_pool
+
+    memory, dask = pair
+    monkeypatch.setattr(dask_session_pool, "CLUSTER_ROWS", 100)
+    rows = np.random.default_rng(0).choice(N_ROWS, 800, replace=False)  # spread over every partition
+    X = dask.pool.X[rows]
+    np.testing.assert_array_equal(X, memory.pool.X[rows])
+    assert dask.pool.X[rows] is X  # a reference curve asks for its evaluation sample again and again
+
+
 def test_same_picks_as_in_memory_before_and_after_a_model(pair):
     memory, dask = pair
     assert _picks(dask) == _picks(memory)  # cold start: the same random draw over the same candidates
