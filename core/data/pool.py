@@ -57,6 +57,9 @@ class Pool:
         Folder confining paths found in data columns (see ``resolve_path``).
     """
 
+    #: The whole table is in this process (``core.data.dask_session_pool.DaskSessionPool``: False).
+    in_memory = True
+
     def __init__(
         self,
         *,

@@ -86,6 +86,7 @@ def test_detail_scatter_and_finder_read_the_dask_frame(page):
     assert frame["name"].iloc[row] in detail.table.object  # read from the row's partition
     scatter = _component(page, "ScatterView")
     assert scatter.raster  # 2,400 points above datashade_above: datashader draws them
+    assert "Dask pool: axes are data columns (PCA and encoded features are off)" in scatter.note.object
     assert wait_for(lambda: len(scatter._xs) == len(frame), timeout=20)
     np.testing.assert_allclose(scatter._xs, frame["x"].to_numpy(), rtol=1e-6)
     state.filters = [Filter("x", ">", 3.0)]
