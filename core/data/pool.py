@@ -165,6 +165,9 @@ def load_pool(spec: DataSpec, *, require_ground_truth: bool = False, cache_dir: 
     DataError
         On the first problem found, naming the file and the column.
     """
+    if spec.backend != "memory":  # e.g. simulate or a bundle: they need every row in this process
+        raise DataError(f"{spec.sources[0].path}: data.backend {spec.backend}: this command reads the whole "
+                        "pool into memory; run it on a config with data.backend: memory (a sample of the catalogue)")
     joined = join_sources(spec)
     first = spec.sources[0].path
     for i, d in enumerate(spec.detail):

@@ -51,3 +51,10 @@ def test_label_train_query_on_a_dask_pool(config, tmp_path, capsys):
     assert len(table) == 4 and set(table["strategy"]) <= {"margin", "audit", "test"}
     assert not set(table["id"]) & set(start["obj"])  # labelled objects are not asked again
     assert (table["model_version"] == 1).all()
+
+
+def test_simulate_needs_an_in_memory_pool(config, capsys):
+    path, _ = config
+    assert main(["-q", "simulate", str(path)]) != 0  # one line saying so, no traceback
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "parts: data.backend dask: this command reads the whole pool" in err
