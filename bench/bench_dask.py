@@ -24,6 +24,7 @@ Each measured run is its own subprocess so that peak RSS (``ru_maxrss``) is
 its own. Prints Markdown tables for bench/RESULTS.md.
 
 Run:  .venv/bin/python bench/bench_dask.py [--rows 800000] [--small 200000] [--partition 100000]
+      .venv/bin/python bench/bench_dask.py --only serve --rows 800000 --partition 100000 --clicks 30
 (the issue asks for 50M rows; on the 2-core machine shared by 8 agents 800k keep the run near 3 minutes)
 """
 from __future__ import annotations
