@@ -11,10 +11,20 @@
    label → next query: the next item of the current ranking (what the person
    waits for) and retrain + a fresh ranking pass (what a new model costs).
 
+3. ``alabel serve`` on a Dask pool (``--only serve`` runs this part alone): a
+   real server process on the largest pool (its own LocalCluster, the saved
+   model restored: one ranking pass at start) driven by headless chromium as
+   bench/bench_ui_latency.py drives the in-memory page: server start to port
+   open, navigation to the first query and the datashader scatter on screen,
+   then label → next query on screen (click to the banner's change) while the
+   background trainer retrains and re-ranks the pool on the cluster. Beside
+   it, the same clicks on a trivial Panel app in the same run.
+
 Each measured run is its own subprocess so that peak RSS (``ru_maxrss``) is
 its own. Prints Markdown tables for bench/RESULTS.md.
 
 Run:  .venv/bin/python bench/bench_dask.py [--rows 800000] [--small 200000] [--partition 100000]
+      .venv/bin/python bench/bench_dask.py --only serve --rows 800000 --partition 100000 --clicks 30
 (the issue asks for 50M rows; on the 2-core machine shared by 8 agents 800k keep the run near 3 minutes)
 """
 from __future__ import annotations
@@ -236,6 +246,58 @@ def run_local(config: str, out: str, chunk: int) -> dict:
     return {"base_mb": base, "chunked": chunked, "memory": memory}
 
 
+def run_serve(config: Path, clicks: int) -> dict:
+    """``alabel serve`` on the Dask config, driven by chromium (see the module docstring, part 3)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench_ui_latency as ui
+    from playwright.sync_api import sync_playwright
+
+    raw = yaml.safe_load(config.read_text())
+    raw["ui"] = {"scatter": {"x": "f0", "y": "f1"}}
+    raw["training"]["coalesce_s"] = 0.2
+    config.write_text(yaml.safe_dump(raw, sort_keys=False))
+    with sync_playwright() as pw:
+        browser = ui.launch_browser(pw)
+        trivial = ui.measure_trivial(browser, clicks)
+        start = time.perf_counter()
+        server = ui.Server(config).wait_ready(timeout=600)
+        port_s = time.perf_counter() - start
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1100})
+            render_s = ui.first_render(page, server.url + "?annotator=bench", timeout=600)
+
+            def button(i):
+                return f".class-{CLASSES[i % len(CLASSES)]}"
+            ui.time_clicks(page, 5, button=button, watch=".banner", attribute="data-object")  # warm-up
+            busy: list[bool] = []
+            times = ui.time_clicks(page, clicks, button=button, watch=".banner", attribute="data-object", busy=busy)
+            version = page.evaluate(ui.DEEP + "() => { const el = deep('.model-version'); "
+                                              "return el ? el.getAttribute('data-version') : null; }")
+            page.close()
+        finally:
+            server.stop()
+        browser.close()
+    return {"port_s": port_s, "first_render_s": render_s, "clicks": times, "trivial": trivial,
+            "busy_share": float(np.mean(busy)), "model_version": version}
+
+
+def print_serve(serve: dict, rows: int) -> None:
+    import bench_ui_latency as ui
+
+    median, p95 = ui.summary(serve["clicks"])
+    t_median, t_p95 = ui.summary(serve["trivial"])
+    print("\n| `alabel serve` on a Dask pool | value |")
+    print("|---|---|")
+    print(f"| pool rows | {rows:,} |")
+    print(f"| server start → port open (LocalCluster, ids, categories pass, saved model: one ranking pass) | "
+          f"{serve['port_s']:.1f} s |")
+    print(f"| navigation → first query and datashader scatter on screen | {serve['first_render_s']:.1f} s |")
+    print(f"| label → next query on screen, median / p95 ({len(serve['clicks'])} clicks) | {median:.0f} / {p95:.0f} ms |")
+    print(f"| share of clicks made while the trainer was retraining + re-ranking | {serve['busy_share']:.0%} |")
+    print(f"| model version at the end | {serve['model_version']} |")
+    print(f"| trivial Panel app, click → text change, median / p95 | {t_median:.0f} / {t_p95:.0f} ms |")
+
+
 def measure(mode: str, *args) -> dict:
     """Run one mode in a fresh interpreter (its own peak RSS) and return its JSON result."""
     out = subprocess.run([sys.executable, __file__, "--run", mode, *map(str, args)], capture_output=True, text=True,
@@ -261,6 +323,8 @@ def main() -> None:
     p.add_argument("--partition", type=int, default=100_000)
     p.add_argument("--chunk", type=int, default=50_000)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--clicks", type=int, default=30, help="labels timed on the alabel serve page")
+    p.add_argument("--only", choices=("all", "serve"), default="all", help="serve: only part 3 (alabel serve)")
     p.add_argument("--run", nargs="+", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.run:
@@ -276,12 +340,21 @@ def main() -> None:
     load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        sizes = (a.small, a.rows)
+        sizes = (a.rows,) if a.only == "serve" else (a.small, a.rows)
         configs = []
         for rows in sizes:
             folder = tmp / f"n{rows}"
             configs.append(write_session(folder, generate(folder, rows, a.partition)))
         baseline = trivial_baseline_ms()
+        if a.only == "serve":
+            serve = run_serve(configs[-1], a.clicks)
+            load_after = os.getloadavg()
+            print(f"load average before {load[0]:.2f} / after {load_after[0]:.2f}; trivial baseline "
+                  f"(1M x 16 float32 matvec) {baseline:.1f} ms; partitions of {a.partition:,} rows; "
+                  f"whole run {time.perf_counter() - began:.0f} s")
+            print_serve(serve, a.rows)
+            return
+        serve = run_serve(configs[-1], a.clicks)
         dask = measure("dask", *configs, *[tmp / f"out-dask-{r}" for r in sizes], a.chunk, a.rounds)
         local = measure("local", configs[0], tmp / "out-chunked", a.chunk)
     load_after = os.getloadavg()
@@ -308,6 +381,7 @@ def main() -> None:
     print(f"| label → next query, p95 (next item of the ranking) | {engine['next_item_p95_s'] * 1000:.0f} ms |")
     print(f"| label → retrain + fresh ranking pass, p95 / median ({engine['rounds']} rounds) | "
           f"{engine['retrain_rank_p95_s']:.2f} s / {engine['retrain_rank_median_s']:.2f} s |")
+    print_serve(serve, a.rows)
 
 
 if __name__ == "__main__":

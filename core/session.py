@@ -36,7 +36,7 @@ import pandas as pd
 from . import checks
 from .bundle import export_bundle
 from .config import SessionConfig, assign_class_defaults
-from .data import load_pool
+from .data.opening import open_pool
 from .errors import ConfigError, LabelStoreError, NotReadyError
 from .evaluation import estimates
 from .heads import parse_head, skops_payload
@@ -47,12 +47,7 @@ from .models_folder import ModelsFolder
 from .records import EvaluationSet, ModelVersion, Prediction, QueryItem
 from .strategies import parse_strategy
 from .strategies.planner import QueryPlanner
-from .training.retrain import (
-    TrainingJob,
-    TrainingResult,
-    fit_and_evaluate,
-    predict_proba_chunked,
-)
+from .training.retrain import TrainingJob, TrainingResult, fit_and_evaluate, pool_proba
 from .training.trainer import BackgroundTrainer, TrainerStatus
 
 log = logging.getLogger(__name__)
@@ -114,7 +109,7 @@ class Session:
                  persist_models: bool = False, create_store: bool = True, process_leases: bool = False,
                  watch_store_s: float | None = None):
         self.config = config
-        self.pool = pool if pool is not None else load_pool(config.data, cache_dir=config.cache_dir)
+        self.pool = pool if pool is not None else open_pool(config)
         if not config.classes:
             config = config.with_classes(self._classes_from_ground_truth())
             self.config = config
@@ -209,10 +204,16 @@ class Session:
         current = self.labels("train")
         if len(current) < checks.LEAK_MIN_ROWS:
             return
-        target = np.full(self.pool.n, None, dtype=object)
-        target[current["row"].to_numpy()] = current["label"].astype(str).to_numpy()
         features = self.config.data.features
-        for leak in checks.leaky_columns(self.pool.frame, features.numeric + features.categorical, target,
+        columns = features.numeric + features.categorical
+        if getattr(self.pool, "in_memory", True):
+            frame = self.pool.frame
+            target = np.full(self.pool.n, None, dtype=object)
+            target[current["row"].to_numpy()] = current["label"].astype(str).to_numpy()
+        else:  # a pool on disk: only the labelled rows count (unlabelled ones are ignored anyway)
+            frame = self.pool.frame.rows(current["row"].to_numpy(), columns).reset_index(drop=True)
+            target = current["label"].astype(str).to_numpy(dtype=object)
+        for leak in checks.leaky_columns(frame, columns, target,
                                          seed=self.config.seed):
             kind = "numeric" if leak.column in features.numeric else "categorical"
             warnings.warn(leak.message(self.config.source, f"data.features.{kind}",
@@ -763,7 +764,7 @@ class Session:
         if latest is None:
             return None
         record, head = latest
-        proba = predict_proba_chunked(head, self.pool.X)
+        proba = pool_proba(head, self.pool.X)
         try:
             model = ModelVersion(
                 version=record["version"], head=head, classes=[str(c) for c in head.classes_],
@@ -786,6 +787,9 @@ class Session:
         if self.trainer is not None:
             self.trainer.close()
             self.trainer = None
+        close_pool = getattr(self.pool, "close", None)  # a pool on Dask closes the cluster it opened
+        if close_pool is not None:
+            close_pool()
 
     def __enter__(self) -> Session:
         return self

@@ -23,9 +23,10 @@ def plottable_columns(pool) -> list[str]:
     Private columns (``data.hidden`` and the ground truth) would hand the
     class to the person labelling.
     """
-    frame, spec = pool.frame, pool.spec
-    return [str(c) for c in frame.columns
-            if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    # The dtypes, not the columns: a pool on disk (data.backend: dask) knows them without reading a row.
+    dtypes, spec = pool.frame.dtypes, pool.spec
+    return [str(c) for c in pool.frame.columns
+            if pd.api.types.is_numeric_dtype(dtypes[c]) and not pd.api.types.is_bool_dtype(dtypes[c])
             and c != spec.id_column and str(c) not in spec.private_columns]
 
 

@@ -45,6 +45,9 @@ class Filter:
 
 def filterable_columns(frame: pd.DataFrame) -> list[str]:
     """Columns whose cells are scalars (array-valued columns cannot be compared)."""
+    arrays = getattr(frame, "array_columns", None)
+    if arrays is not None:  # a pool on disk (data.backend: dask) knows them from its schema
+        return [str(c) for c in frame.columns if c not in arrays]
     out = []
     for column in frame.columns:
         series = frame[column]

@@ -192,6 +192,19 @@ class DaskPool:
             ids[hit] = ids_as_text(frame[self.spec.id_column])
         return X, ids
 
+    def rows_on_cluster(self, rows) -> np.ndarray:
+        """``X`` of the given global rows, in that order, each partition selecting and encoding its own."""
+        rows = np.asarray(rows, dtype=np.int64)
+        wanted = np.unique(rows)
+        names = [str(i) for i in range(len(self.encoding.feature_names))]
+        meta = pd.DataFrame({ROW: np.zeros(0, np.int64), **{c: np.zeros(0, np.float32) for c in names}})
+        picked = self._compute(self.frame().map_partitions(_partition_rows, wanted, self.encoding, names, meta=meta))
+        found = picked[ROW].to_numpy(np.int64)
+        if len(found) != len(wanted):
+            raise DataError(f"{self.spec.sources[0].path}: row out of range (the pool has {self.n} rows)")
+        # Partitions come back in order, each in row order: ``found`` is sorted.
+        return picked[names].to_numpy(np.float32)[np.searchsorted(found, rows)]
+
     def column(self, rows, column: str) -> np.ndarray:
         """Values of one column at the given global rows (e.g. the ground truth of an oracle)."""
         rows = np.asarray(rows, dtype=np.int64)
@@ -234,6 +247,13 @@ class DaskPool:
 def _partition_features(frame: pd.DataFrame, encoding: FeatureEncoding) -> np.ndarray:
     X, _ = encoding.encode(frame, encoding.spec.sources[0].path)
     return X
+
+
+def _partition_rows(frame, wanted, encoding, names):
+    keep = frame[frame[ROW].isin(wanted)]
+    out = pd.DataFrame(_partition_features(keep, encoding), columns=names, index=keep.index)
+    out.insert(0, ROW, keep[ROW].to_numpy(np.int64))
+    return out
 
 
 def _partition_proba(frame, head, encoding, classes):

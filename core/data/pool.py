@@ -58,6 +58,9 @@ class Pool:
         Folder confining paths found in data columns (see ``resolve_path``).
     """
 
+    #: The whole table is in this process (``core.data.dask_session_pool.DaskSessionPool``: False).
+    in_memory = True
+
     def __init__(
         self,
         *,
@@ -163,6 +166,9 @@ def load_pool(spec: DataSpec, *, require_ground_truth: bool = False, cache_dir: 
     DataError
         On the first problem found, naming the file and the column.
     """
+    if spec.backend != "memory":  # e.g. simulate or a bundle: they need every row in this process
+        raise DataError(f"{spec.sources[0].path}: data.backend {spec.backend}: this command reads the whole "
+                        "pool into memory; run it on a config with data.backend: memory (a sample of the catalogue)")
     joined = join_sources(spec)
     first = spec.sources[0].path
     for i, d in enumerate(spec.detail):

@@ -113,7 +113,7 @@ def fit_and_score(job: TrainingJob, progress: ProgressFn | None = None,
     if job.X_pool is not None:  # scoring a large pool does profit from threads
         progress(0.6, "scoring the pool")
         X_pool = np.load(job.X_pool, mmap_mode="r") if isinstance(job.X_pool, str) else job.X_pool
-        proba = predict_proba_chunked(head, X_pool, check_cancel)
+        proba = pool_proba(head, X_pool, check_cancel)
     _strip_hooks(head)
     progress(0.9, "evaluating")
     n_human = _n_human(job)
@@ -253,6 +253,18 @@ def fit_cancellable(head, X, y, sample_weight, check_cancel: Callable[[], None])
         if size >= total:
             break
     head.set_params(params=params or None)
+
+
+def pool_proba(head, X_pool, check_cancel: Callable[[], None] | None = None) -> np.ndarray:
+    """The head's probabilities over the whole pool.
+
+    A pool that stays on disk (``core.data.dask_session_pool.LazyFeatures``)
+    scores itself on its cluster; an array is scored here, chunk by chunk.
+    """
+    on_cluster = getattr(X_pool, "predict_proba", None)
+    if on_cluster is not None:
+        return on_cluster(head, check_cancel)
+    return predict_proba_chunked(head, X_pool, check_cancel)
 
 
 def predict_proba_chunked(head, X, check_cancel: Callable[[], None] | None = None) -> np.ndarray:

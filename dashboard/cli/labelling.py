@@ -40,11 +40,11 @@ def cmd_query(args) -> int:
 
 def cmd_label(args) -> int:
     from alabel.core.config import SessionConfig
-    from alabel.core.data import load_pool
+    from alabel.core.data.opening import open_pool
     from alabel.core.evaluation.estimates import random_sample_event_id
 
     config = SessionConfig.load(args.config)
-    pool = load_pool(config.data, cache_dir=config.cache_dir)
+    pool = open_pool(config, cluster=False)  # only its ids are read
     store = config.open_store(create=True)  # labelling creates the store
     classes = config.class_names or truth_classes(pool)
     # The store must be this session's (core/labels/identity.py).

@@ -59,6 +59,10 @@ class FindPanel(Component):
         self.id_input.param.watch(self._go_to_id, "value")
         self.more = pn.widgets.Button(label=f"More like this ({self.k} nearest)", css_classes=["find-more"])
         self.more.on_click(lambda _: self.state.more_like(k=self.k))
+        if not getattr(state.session.pool, "in_memory", True):
+            # Neighbours need every row's features in this process; a pool on disk has none here.
+            self.more.param.update(disabled=True, label="More like this: off for Dask pools",
+                                   description="nearest neighbours need the pool in memory (data.backend: memory)")
         # Two lists: the filters' matches stay while "more like this" (or a lasso) fills the other.
         self.results = self._table("find-results")
         self.results.param.watch(partial(self._picked, "matches"), "selection")

@@ -86,6 +86,10 @@ UI_SCATTER_PARAMS = {
 def axis_names(session) -> list[str]:
     """Everything the scatter can put on an axis: numeric columns, features, PCA."""
     columns = plottable_columns(session.pool)
+    if not getattr(session.pool, "in_memory", True):
+        # A pool on disk (data.backend: dask): an axis is a column read on the cluster; encoded
+        # features and the PCA embedding would need the whole feature matrix here.
+        return columns
     features = [f for f in session.pool.feature_names if f not in columns]
     return columns + features + list(EMBEDDING_AXES)
 
@@ -216,8 +220,7 @@ class ScatterView(Component):
         self.lasso_button.js_on_click(args={"tool": self._lasso_tool, "toolbar": self.fig.toolbar},
                                       code="toolbar.active_drag = tool; tool.active = true;")
         self.legend = pn.pane.HTML("", css_classes=["scatter-legend"], sizing_mode="stretch_width")
-        kind = (f"{self.session.pool.n:,} points, rasterised by datashader" if self.raster
-                else f"{self.session.pool.n:,} points")
+        kind = self._kind()
         self.note = pn.pane.HTML(f"<span class='scatter-note'>{kind}</span>", margin=(0, 5))
 
     def __panel__(self):
@@ -228,6 +231,13 @@ class ScatterView(Component):
         return self.card(controls, self.colour, self.plot, self.legend, self.note, title=self.title,
                          width=self.width + 24, sizing_mode=None,
                          styles={"max-width": "100%", "overflow-x": "auto"})
+
+    def _kind(self) -> str:
+        """The note under the plot: how many points, how drawn, and what a Dask pool leaves out."""
+        kind = f"{self.session.pool.n:,} points" + (", rasterised by datashader" if self.raster else "")
+        if not getattr(self.session.pool, "in_memory", True):
+            kind += "; Dask pool: axes are data columns (PCA and encoded features are off)"
+        return kind
 
     # -- coordinates -----------------------------------------------------------------------
     def _coords(self, name: str) -> np.ndarray:
@@ -284,8 +294,7 @@ class ScatterView(Component):
             self._on_queue()
             self._on_focus()
             self._on_selection()
-        kind = (f"{self.session.pool.n:,} points, rasterised by datashader" if self.raster
-                else f"{self.session.pool.n:,} points")
+        kind = self._kind()
         self.note.object = f"<span class='scatter-note'>{kind}</span>"
 
     # -- base colours ------------------------------------------------------------------------
