@@ -325,8 +325,9 @@ def test_precision_gate_holds_pseudo_labels_back_until_the_human_labels_vouch_fo
     _teach(session, [0, 1, 2])
     session.retrain()
     gate = session.loop.last_round.thresholds["gate"]
-    assert gate == {"open": False, "precision": None, "n": 0}, "three labels cannot vouch"
+    assert gate == {"open": False, "precision": None, "n": 0, "min_precision": 0.9}, "three labels cannot vouch"
     assert _pseudo(session) == {}
+    assert session.model.metrics["self_training"]["on"] is False  # the verdict is the model's to show
     # The scripted model is sure and right about rows 0-29: out of fold on 12 labels it is
     # right every time, so the gate opens.
     _teach(session, list(range(3, 12)))
@@ -334,9 +335,13 @@ def test_precision_gate_holds_pseudo_labels_back_until_the_human_labels_vouch_fo
     gate = session.loop.last_round.thresholds["gate"]
     assert gate["open"] and gate["precision"] == 1.0 and gate["n"] == 12
     assert len(_pseudo(session)) == 18
+    verdict = session.model.metrics["self_training"]  # the student, trained on what the check let in
+    assert verdict["on"] and verdict["pseudo_labels"] == 18 and verdict["check"]["precision"] == 1.0
+    assert verdict["note"].startswith("ON: 18 pseudo-labels")
     # Now the model is sure and WRONG about every labelled row: the gate closes, pseudo-labels go.
     SCRIPT["proba"][:13] = confident(13, np.roll(TRUTH[:13], 1))
     _teach(session, [12])
     session.retrain()
     assert not session.loop.last_round.thresholds["gate"]["open"]
     assert _pseudo(session) == {}
+    assert session.model.metrics["self_training"]["note"].startswith("OFF: out of fold")
