@@ -319,6 +319,21 @@ def test_every_model_carries_stopping_guidance(tmp_path):
     assert session.history[-1]["metrics"]["stopping"]["stable"]
 
 
+def test_auto_loop_is_self_training_that_switches_itself_on_and_off(tmp_path):
+    session = _session(tmp_path, loop={"type": "auto", "params": {"max_ratio": None}})
+    assert session.loop.settings()["policy"] == "flexmatch" and session.loop.settings()["min_precision"] == 0.9
+    _teach(session, [0, 1, 2])
+    session.retrain()
+    assert _pseudo(session) == {} and not session.model.metrics["self_training"]["on"]
+    _teach(session, list(range(3, 12)))  # twelve labels, each predicted right out of fold: on
+    session.retrain()
+    assert len(_pseudo(session)) == 18 and session.model.metrics["self_training"]["on"]
+    SCRIPT["proba"][:13] = confident(13, np.roll(TRUTH[:13], 1))  # sure and wrong: off again
+    _teach(session, [12])
+    session.retrain()
+    assert _pseudo(session) == {} and not session.model.metrics["self_training"]["on"]
+
+
 def test_precision_gate_holds_pseudo_labels_back_until_the_human_labels_vouch_for_them(tmp_path):
     loop = {"type": "self_training", "params": {"tau": 0.9, "min_precision": 0.9, "max_ratio": None}}
     session = _session(tmp_path, loop=loop)
