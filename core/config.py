@@ -189,8 +189,8 @@ def _default_keys(entries: list[tuple[str, str | None, str | None]], reserved_ke
 
 #: ``loop:`` (batch_size is read here and nowhere else: its default is this one).
 LOOP_PARAMS = {
-    "type": text("active", "how the human and the model take turns: active, self_training, self_paced, "
-                 "aspl or a dotted path to a Loop subclass", label="Loop"),
+    "type": text("active", "how the human and the model take turns: active, self_training, auto (self-training "
+                 "gated by an out-of-fold check), self_paced, aspl or a dotted path to a Loop subclass", label="Loop"),
     "batch_size": integer(10, "objects per query batch (the dashboard's queue, `alabel query -n`, "
                           "simulate rounds)", low=1, label="Query batch size"),
     "initial_labels": integer(0, "random labels before the strategy takes over (simulate only; 0: the "

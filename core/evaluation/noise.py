@@ -50,7 +50,7 @@ class NoiseCheck:
 
 
 def out_of_fold_proba(head_spec: dict, classes: list[str], X, y, *, folds: int = 5, seed: int = 0,
-                      where: str = "config.yaml") -> np.ndarray:
+                      where: str = "config.yaml", template=None) -> np.ndarray:
     """Probabilities of each labelled row from a head fitted without it.
 
     Parameters
@@ -66,11 +66,17 @@ def out_of_fold_proba(head_spec: dict, classes: list[str], X, y, *, folds: int =
         Stratified folds (fewer when the largest class has fewer labels).
     seed : int
         Seed of the fold split and of the heads.
+    template : Head, optional
+        A head to clone in every fold instead of building ``head_spec``: a model's
+        ``evaluation_template()``, so that an ``auto`` head is measured as the candidate it chose
+        (re-running the choice in every fold costs folds x candidates x folds fits).
 
     Returns
     -------
     ndarray of shape (n, len(classes))
     """
+    from sklearn.base import clone
+
     from ..heads import build_head
 
     y = np.asarray(y).astype(str)
@@ -84,7 +90,8 @@ def out_of_fold_proba(head_spec: dict, classes: list[str], X, y, *, folds: int =
         # Rare classes with fewer labels than folds are expected early in a context.
         warnings.filterwarnings("ignore", message="The least populated class")
         for train_idx, test_idx in splitter.split(np.zeros(len(y)), y):
-            head = build_head(head_spec, classes=list(classes), random_state=seed, where=where)
+            head = (clone(template) if template is not None else
+                    build_head(head_spec, classes=list(classes), random_state=seed, where=where))
             head.fit(X[train_idx], y[train_idx])
             proba[test_idx] = head.predict_proba(X[test_idx])
     return proba

@@ -2,7 +2,8 @@
 
 A loop is chosen in config (``loop.type``) and resolved through the registry:
 ``active`` (only human labels), ``self_training`` (pseudo-labels above a
-threshold policy), ``self_paced`` (SPL: pseudo-labels under a growing age λ)
+threshold policy), ``auto`` (self-training that writes pseudo-labels only while
+the check of :mod:`.gate` passes), ``self_paced`` (SPL: pseudo-labels under a growing age λ)
 and ``aspl`` (active self-paced learning with batch re-certification).
 ``self-training`` and ``self_training`` name the same loop.
 """
@@ -13,10 +14,10 @@ from .pseudo import PseudoLabelLoop, PseudoRound
 from .decisions import (PSEUDO_ANNOTATOR, accept_pseudo, pseudo_by_class, pseudo_labels, pseudo_precision,
                      reject_pseudo, rejected_objects)
 from .self_paced import ActiveSelfPacedLoop, SelfPacedLoop
-from .self_training import SelfTrainingLoop
+from .self_training import GatedSelfTrainingLoop, SelfTrainingLoop
 
 __all__ = [
-    "HUMAN_SOURCES", "PSEUDO_ANNOTATOR", "ActiveSelfPacedLoop", "Loop", "LoopContext", "PseudoLabelLoop", "PseudoRound",
+    "HUMAN_SOURCES", "PSEUDO_ANNOTATOR", "ActiveSelfPacedLoop", "GatedSelfTrainingLoop", "Loop", "LoopContext", "PseudoLabelLoop", "PseudoRound",
     "SelfPacedLoop", "SelfTrainingLoop", "TrainingSet", "accept_pseudo", "human_key",
     "pseudo_by_class", "pseudo_labels", "pseudo_precision", "reject_pseudo", "rejected_objects",
 ]

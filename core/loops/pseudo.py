@@ -38,6 +38,7 @@ from ..params import Param, choice, fraction, integer, number
 from .base import HUMAN_SOURCES, Loop, TrainingSet, human_key
 from .decisions import (PSEUDO_ANNOTATOR, accept_pseudo, pseudo_by_class, pseudo_labels, reject_pseudo,
                      rejected_objects)
+from .gate import precision_gate, summary
 from .thresholds import Acceptance, select_pseudo
 
 from ..records import ModelVersion
@@ -227,7 +228,7 @@ class PseudoLabelLoop(Loop):
         chosen = select_pseudo(verdict.accepted, verdict.priority, predicted, previous,
                                max_per_round=params["max_per_round"],
                                max_per_class=self._class_caps(context, list(model.classes), params))
-        gate = self._precision_gate(context, list(model.classes), proba[chosen].max(axis=1), params)
+        gate = precision_gate(context, model, proba[chosen].max(axis=1), params["min_precision"])
         if gate is not None and not gate["open"]:
             chosen = chosen[:0]
         classes = np.asarray(model.classes, dtype=object)
@@ -249,33 +250,22 @@ class PseudoLabelLoop(Loop):
             n_eligible=len(eligible), n_accepted=int(verdict.accepted.sum()), n_selected=len(chosen),
             added=update.added, retracted=update.retracted, kept=update.kept, retrain_requested=again,
             thresholds={**verdict.thresholds, **({"gate": gate} if gate else {})}, by_class={str(c): int(counts.get(c, 0)) for c in model.classes})
+        # This model's own verdict, the newest (it replaces the one its training set came with).
+        model.metrics["self_training"] = summary(gate, len(chosen), model.version)
         if again:
             context.request_retrain()
 
-    @staticmethod
-    def _precision_gate(context: LoopContext, classes: list[str], confidence: np.ndarray, params: dict):
-        """Would pseudo-labels this confident be right? Ask the human labels, out of fold.
+    def model_metrics(self, context: LoopContext, model: ModelVersion) -> dict:
+        """Adds ``self_training``: the verdict of the newest check, under which this model trained.
 
-        Returns None when the check is off, else ``{"open", "precision", "n"}``: ``n`` human
-        labels got an out-of-fold confidence at least the lowest pseudo-label's, and
-        ``precision`` of them were predicted right. Fewer than 5 such labels: closed.
+        A model that judges the pool (a teacher) gets its own verdict in :meth:`after_model`.
         """
-        from ..evaluation.noise import out_of_fold_proba
-
-        if params["min_precision"] is None or len(confidence) == 0:
-            return None
-        human = context.labels("train")
-        y = human["label"].astype(str).to_numpy()
-        if len(set(y)) < 2 or np.unique(y, return_counts=True)[1].max() < 2:
-            return {"open": False, "precision": None, "n": 0}
-        oof = out_of_fold_proba(context.head_spec, classes, context.pool.X[human["row"].to_numpy()], y,
-                                folds=3, seed=context.seed, where=context.where)
-        sure = oof.max(axis=1) >= float(confidence.min()) - 1e-6  # pool proba is float32
-        n = int(sure.sum())
-        if n < 5:
-            return {"open": False, "precision": None, "n": n}
-        precision = float(np.mean(np.asarray(classes)[oof[sure].argmax(axis=1)] == y[sure]))
-        return {"open": precision >= params["min_precision"], "precision": round(precision, 4), "n": n}
+        metrics = super().model_metrics(context, model)
+        last = self.last_round
+        if last is not None:
+            metrics["self_training"] = summary(last.thresholds.get("gate"), model.n_pseudo_labels,
+                                               last.model_version)
+        return metrics
 
     @staticmethod
     def _class_caps(context: LoopContext, classes: list[str], params: dict):

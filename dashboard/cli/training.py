@@ -52,7 +52,8 @@ def cmd_train(args) -> int:
 
 
 def model_explanation(metrics: dict) -> list[str]:
-    """Lines saying which head the auto head chose (and why) and the accuracy to trust."""
+    """Lines saying which head the auto head chose (and why), whether self-training is on (and
+    why), and the accuracy to trust."""
     from alabel.core.evaluation import estimates
 
     lines = []
@@ -61,6 +62,8 @@ def model_explanation(metrics: dict) -> list[str]:
         lines.append(f"head auto: {choice.get('note') or choice.get('chosen')}")
         if choice.get("caution"):
             lines.append(f"head auto: CAUTION: {choice['caution']}")
+    if metrics.get("self_training"):
+        lines.append(f"self-training: {metrics['self_training']['note']}")
     estimate = metrics.get("estimate")
     if estimate is not None:
         biased = " BIASED: no random labels yet, see labels.audit_fraction" if estimate.get("biased") else ""

@@ -143,7 +143,17 @@ def metrics_html(metrics: dict) -> str:
     return (headline_html(metrics)
             + f"<details class='metrics-details'><summary>all scores</summary>"
             f"<table class='metrics-table' data-evaluation='{html.escape(evaluation)}' "
-            f"data-accuracy='{metrics['accuracy']:.6f}'>{rows}</table></details>" + head_choice_html(metrics))
+            f"data-accuracy='{metrics['accuracy']:.6f}'>{rows}</table></details>" + head_choice_html(metrics)
+            + self_training_html(metrics))
+
+
+def self_training_html(metrics: dict) -> str:
+    """Whether pseudo-labels are in use and the check's verdict ('' when the loop writes none)."""
+    entry = metrics.get("self_training")
+    if not entry:
+        return ""
+    return (f"<div class='self-training' data-on='{str(bool(entry.get('on'))).lower()}'>"
+            f"<small>self-training: {html.escape(str(entry.get('note', '')))}</small></div>")
 
 
 def head_choice_html(metrics: dict) -> str:

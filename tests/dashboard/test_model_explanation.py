@@ -71,3 +71,17 @@ def test_both_panels_say_when_the_choice_rests_on_few_labels():
     assert "rarest labelled class" in shown
     metrics["head_choice"].update(few_labels=False, caution=None)
     assert len(model_explanation(metrics)) == 1 and "head-choice-caution" not in head_choice_html(metrics)
+
+
+def test_both_panels_say_whether_self_training_is_on_and_why():
+    from alabel.core.loops.gate import summary
+    from alabel.dashboard.components.model import self_training_html
+
+    off = summary({"open": False, "precision": 0.72, "n": 25, "min_precision": 0.9}, 0, checked_by=7)
+    lines = model_explanation({"self_training": off})
+    assert lines == [f"self-training: {off['note']}"] and "only 0.72 right" in lines[0]
+    assert "data-on='false'" in self_training_html({"self_training": off})
+    on = summary({"open": True, "precision": 0.97, "n": 31, "min_precision": 0.9}, 12, checked_by=8)
+    assert model_explanation({"self_training": on})[0].startswith("self-training: ON: 12 pseudo-labels")
+    assert "data-on='true'" in self_training_html({"self_training": on})
+    assert self_training_html({}) == ""

@@ -319,14 +319,30 @@ def test_every_model_carries_stopping_guidance(tmp_path):
     assert session.history[-1]["metrics"]["stopping"]["stable"]
 
 
+def test_auto_loop_is_self_training_that_switches_itself_on_and_off(tmp_path):
+    session = _session(tmp_path, loop={"type": "auto", "params": {"max_ratio": None}})
+    assert session.loop.settings()["policy"] == "flexmatch" and session.loop.settings()["min_precision"] == 0.9
+    _teach(session, [0, 1, 2])
+    session.retrain()
+    assert _pseudo(session) == {} and not session.model.metrics["self_training"]["on"]
+    _teach(session, list(range(3, 12)))  # twelve labels, each predicted right out of fold: on
+    session.retrain()
+    assert len(_pseudo(session)) == 18 and session.model.metrics["self_training"]["on"]
+    SCRIPT["proba"][:13] = confident(13, np.roll(TRUTH[:13], 1))  # sure and wrong: off again
+    _teach(session, [12])
+    session.retrain()
+    assert _pseudo(session) == {} and not session.model.metrics["self_training"]["on"]
+
+
 def test_precision_gate_holds_pseudo_labels_back_until_the_human_labels_vouch_for_them(tmp_path):
     loop = {"type": "self_training", "params": {"tau": 0.9, "min_precision": 0.9, "max_ratio": None}}
     session = _session(tmp_path, loop=loop)
     _teach(session, [0, 1, 2])
     session.retrain()
     gate = session.loop.last_round.thresholds["gate"]
-    assert gate == {"open": False, "precision": None, "n": 0}, "three labels cannot vouch"
+    assert gate == {"open": False, "precision": None, "n": 0, "min_precision": 0.9}, "three labels cannot vouch"
     assert _pseudo(session) == {}
+    assert session.model.metrics["self_training"]["on"] is False  # the verdict is the model's to show
     # The scripted model is sure and right about rows 0-29: out of fold on 12 labels it is
     # right every time, so the gate opens.
     _teach(session, list(range(3, 12)))
@@ -334,9 +350,13 @@ def test_precision_gate_holds_pseudo_labels_back_until_the_human_labels_vouch_fo
     gate = session.loop.last_round.thresholds["gate"]
     assert gate["open"] and gate["precision"] == 1.0 and gate["n"] == 12
     assert len(_pseudo(session)) == 18
+    verdict = session.model.metrics["self_training"]  # the student, trained on what the check let in
+    assert verdict["on"] and verdict["pseudo_labels"] == 18 and verdict["check"]["precision"] == 1.0
+    assert verdict["note"].startswith("ON: 18 pseudo-labels")
     # Now the model is sure and WRONG about every labelled row: the gate closes, pseudo-labels go.
     SCRIPT["proba"][:13] = confident(13, np.roll(TRUTH[:13], 1))
     _teach(session, [12])
     session.retrain()
     assert not session.loop.last_round.thresholds["gate"]["open"]
     assert _pseudo(session) == {}
+    assert session.model.metrics["self_training"]["note"].startswith("OFF: out of fold")
