@@ -44,7 +44,10 @@ def dask_client(scheduler: str | None = None, *, n_workers: int = 2, memory_limi
             return Client(scheduler, timeout="10s")
         except OSError as exc:
             raise DataError(f"training.scheduler: cannot reach the Dask scheduler {scheduler!r} ({exc})") from None
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, memory_limit=memory_limit,
+    # A worker in this process (processes=False) would measure the whole process against its
+    # limit: once the host grows past it, distributed pauses the worker and every compute waits
+    # forever. Only worker processes get a limit.
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, memory_limit=memory_limit if processes else 0,
                            processes=processes, dashboard_address=None)
     return Client(cluster)
 

@@ -16,8 +16,11 @@ def scheduler():
     """A LocalCluster listening on TCP, as a team's cluster would: the config names its address."""
     from distributed import LocalCluster
 
+    # memory_limit=0: a worker in the test process would measure the whole pytest process (over a
+    # GB late in the suite) against its limit, pause, and leave every compute waiting forever.
+
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
-                      host="127.0.0.1", dashboard_address=None, memory_limit="1GB") as cluster:
+                      host="127.0.0.1", dashboard_address=None, memory_limit=0) as cluster:
         yield cluster.scheduler_address
 
 

@@ -1,13 +1,18 @@
 """``alabel score CONFIG --data NEW``: a saved model applied to a catalogue outside the pool."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from alabel.core.session import Session
 from alabel.dashboard.cli import main
-from tests.core.session_fixtures import write_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+from session_fixtures import write_config  # noqa: E402
 
 PROBA = ["proba_a", "proba_b", "proba_c"]
 

@@ -1,6 +1,8 @@
 """Pools on Dask: a folder of Parquet partitions read lazily, scored and ranked per partition."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -137,3 +139,20 @@ def test_score_new_files_on_the_cluster(trained, tmp_path, capsys):
     assert main(["-q", "score", str(config.source), "--data", str(new), "--out", str(out), "--model", "1"]) == 0
     table = pd.read_parquet(out / "first.parquet")
     np.testing.assert_allclose(table[["proba_a", "proba_b", "proba_c"]].to_numpy(), model.proba[:50], atol=1e-6)
+
+
+def test_an_in_process_worker_is_not_paused_by_the_host_process_memory():
+    """In-process workers would measure the whole host process against their memory limit: a
+    host past it (the test process late in the suite) paused the worker, and computes hung."""
+    import dask
+    from distributed import wait
+
+    from alabel.core.data.dask_pool import dask_client
+
+    ballast = np.ones(300_000_000 // 8)  # the host process is well past the limit below
+    with dask_client(None, n_workers=1, memory_limit="100MB", processes=False) as client:
+        time.sleep(1.0)  # the memory monitor looks every 0.1 s: it would have paused the worker by now
+        future = client.compute(dask.delayed(sum)([1, 2, 3]))
+        done, _ = wait([future], timeout=30)
+        assert done and future.result() == 6
+    del ballast
