@@ -134,10 +134,10 @@ class LeaseMixin:
             holders = {x.object_id: x.annotator for x in journal.leases(ids)}
             granted = [oid for oid in ids if holders.get(oid, annotator) == annotator]
             if keep is not None:
+                # The surplus is simply not leased. An annotator's earlier lease on a surplus
+                # object stays: a tab that asks for more while it has that object queued still
+                # shows it, and dropping the lease let another annotator be served it too.
                 kept = set(keep(list(granted)))
-                surplus = [(oid, annotator) for oid in granted if oid not in kept]
-                if surplus:  # the annotator's own earlier lease on a surplus object ends too
-                    journal.drop_leases(held=surplus)
                 granted = [oid for oid in granted if oid in kept]
             journal.put_leases([Lease(oid, annotator, now + ttl_s, host, pid, start) for oid in granted])
             return granted

@@ -583,7 +583,7 @@ def _count_writes(store) -> list[bool]:
 
 
 def test_a_lease_keeps_only_what_the_caller_keeps_in_one_write_without_fsync(store):
-    store.lease([3], "a")  # a's own earlier lease on an object it will not keep
+    store.lease([3], "a")  # a's own earlier lease on an object this call will not keep
     store.lease([2], "b")
     writes = _count_writes(store)
     offered: list[list[str]] = []
@@ -595,8 +595,10 @@ def test_a_lease_keeps_only_what_the_caller_keeps_in_one_write_without_fsync(sto
     assert store.lease([1, 2, 3, 4], "a", keep=keep) == ["1"]
     assert offered == [["1", "3", "4"]]  # b's object is never offered
     assert writes == [False]  # one transaction, not fsynced: no release write after it
-    assert store.leased_by_others("b") == {"1"}  # 3 released, 4 never held
-    assert store.lease([3, 4], "b") == ["3", "4"]
+    # 4 was never held; a's earlier lease on 3 stays (a tab may have 3 queued: dropping it let
+    # another annotator be served the same object, seen in the two-annotator browser test).
+    assert store.leased_by_others("b") == {"1", "3"}
+    assert store.lease([3, 4], "b") == ["4"]
     store.release([1], "a")
     assert writes[-2:] == [False, False]
 
