@@ -230,8 +230,12 @@ def test_a_pick_during_a_worker_refresh_is_not_lost(make_hub, make_state, monkey
         return rounded(frame)
 
     monkeypatch.setattr(review, "_rounded", pick_while_refreshing)
-    panel._generation += 1
-    panel._show({"suspicious": queue, "check": panel.loop.noise_check}, panel._generation)
+    for _ in range(20):  # the panel's own refresh (a worker thread, after the labels above) may
+        panel._generation += 1  # bump the generation first and make this one stale: show again
+        panel._show({"suspicious": queue, "check": panel.loop.noise_check}, panel._generation)
+        if picker.ident is not None:
+            break
+    assert picker.ident is not None, "no refresh reached the table"
     picker.join(10)
     monkeypatch.setattr(review, "_rounded", rounded)
     panel.resolve_suspicious(use_suggestion=True)
