@@ -3,41 +3,22 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-import yaml
 
 from alabel.dashboard.cli import main
-from tests.core.session_fixtures import config_dict, write_table
+from tests.cli.dask_fixtures import partitioned_session, tcp_cluster
 
 pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")
 def scheduler():
-    """A LocalCluster listening on TCP, as a team's cluster would: the config names its address."""
-    from distributed import LocalCluster
-
-    # memory_limit=0: a worker in the test process would measure the whole pytest process (over a
-    # GB late in the suite) against its limit, pause, and leave every compute waiting forever.
-
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
-                      host="127.0.0.1", dashboard_address=None, memory_limit=0) as cluster:
+    with tcp_cluster() as cluster:
         yield cluster.scheduler_address
 
 
 @pytest.fixture
 def config(tmp_path, scheduler):
-    write_table(tmp_path, n=2000)
-    frame = pd.read_parquet(tmp_path / "blobs.parquet")
-    (tmp_path / "parts").mkdir()
-    for i, start in enumerate(range(0, 2000, 500)):
-        frame.iloc[start:start + 500].to_parquet(tmp_path / "parts" / f"part-{i}.parquet", index=False)
-    cfg = config_dict()
-    cfg["data"]["sources"] = [{"path": "parts"}]
-    cfg["data"]["backend"] = "dask"
-    cfg["training"] = {"coalesce_s": 0.0, "scheduler": scheduler}
-    path = tmp_path / "dask.yaml"
-    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    return path, frame
+    return partitioned_session(tmp_path, scheduler)
 
 
 def test_label_train_query_on_a_dask_pool(config, tmp_path, capsys):
