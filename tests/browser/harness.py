@@ -110,10 +110,37 @@ class Tab:
     def __init__(self, page, url: str):
         self.page = page
         self.errors: list[str] = []
+        # The page's websockets, for failure messages: a page that never shows a query with no
+        # socket open is a connection problem, with one open a server that does not answer.
+        self.sockets: list[str] = []
         page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        page.on("websocket", self._watch_socket)
         page.goto(url, timeout=60_000)
         self.wait_ready()
+
+    def _watch_socket(self, socket) -> None:
+        started = time.monotonic()
+        frames = {"sent": 0, "received": 0}
+        state = ["open"]
+        index = len(self.sockets)
+        self.sockets.append("")
+
+        def note(what: str | None = None) -> None:
+            if what:
+                frames[what] += 1
+            self.sockets[index] = (f"{socket.url.split('?')[0]} {state[0]}, {frames['sent']} frames sent, "
+                                   f"{frames['received']} received")
+
+        def closed(_socket=None) -> None:
+            state[0] = f"closed after {time.monotonic() - started:.1f} s"
+            note()
+
+        note()
+        socket.on("framesent", lambda _payload: note("sent"))
+        socket.on("framereceived", lambda _payload: note("received"))
+        socket.on("close", closed)
+        socket.on("socketerror", lambda error: self.errors.append(f"websocket error: {error}"))
 
     def wait_ready(self, what: str = "the first query") -> None:
         """Wait for a query on screen and for the key listener (after opening or reloading)."""
@@ -161,7 +188,7 @@ class Tab:
         message = status.first.inner_text(timeout=2_000) if status.count() else ""
         return (f"query {self.current()!r}, model {read('.model-version', 'data-version')!r} on "
                 f"{read('.model-version', 'data-labels')!r} labels, trainer {read('.trainer', 'data-state')!r}, "
-                f"status {message!r}, errors {self.errors[-3:]}")
+                f"status {message!r}, errors {self.errors[-3:]}, websockets {self.sockets[-2:]}")
 
     # -- acting ------------------------------------------------------------------------------
     def click_class(self, name: str) -> str:

@@ -155,6 +155,9 @@ class Serve:
         self.url = f"http://127.0.0.1:{port}/"
         self.log_path = log
         self.pid = zygote.fork(config, port, log)
+        # Once seen dead, never signalled again: the zygote reaps its servers at once and this
+        # machine's pids wrap (pid_max 32768), so the number may already name another process group.
+        self.dead = False
 
     def wait_ready(self, timeout: float = 120.0) -> Serve:
         deadline = time.monotonic() + timeout
@@ -167,15 +170,26 @@ class Serve:
         raise AssertionError(f"alabel serve did not answer within {timeout} s:\n{self.log()}")
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pid, signal.SIGKILL)
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)
+
+    def stack(self) -> str:
+        """The server's Python threads (py-spy, where installed beside this interpreter), for failures."""
+        spy = Path(sys.executable).with_name("py-spy")
+        if not spy.exists() or not self.alive():
+            return "(no stack: py-spy not installed or the server is gone)"
+        done = subprocess.run([str(spy), "dump", "--pid", str(self.pid)], capture_output=True, text=True, timeout=60)
+        return done.stdout[-6000:] + done.stderr[-1000:]
 
     def alive(self) -> bool:
+        if self.dead:
+            return False
         try:
             os.kill(self.pid, 0)
         except ProcessLookupError:
-            return False
-        return True
+            self.dead = True
+        return not self.dead
 
     def wait_dead(self, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
@@ -291,7 +305,11 @@ def _torture(tmp_path):
                     tab = harness.Tab(page, url)
                 else:
                     page.goto(url, timeout=60_000)
-                    tab.wait_ready("the first query after a restart")
+                    try:
+                        tab.wait_ready("the first query after a restart")
+                    except AssertionError as exc:
+                        raise AssertionError(f"{exc}\nserver {server.pid} (restart {len(servers) - 1}) log:\n"
+                                             f"{server.log()[-2000:]}\nits threads:\n{server.stack()}") from None
                 # The page's first query leased objects: the killed servers' leases are gone by now.
                 stale_leases += leases_of(store, killed_pids)
                 timer = threading.Timer(rng.uniform(0.4, 2.5), server.kill)
