@@ -22,11 +22,19 @@ number into an HTML pane), served by ``panel`` in the same way, as the floor.
 First render is the time from navigation to the first query on screen with
 the scatter drawn. Results go to ``bench/results/ui_latency.csv``; the
 markdown table printed at the end is what bench/RESULTS.md holds.
+
+``--second-tab`` also times a second tab of the same annotator on the warm
+server, measured the same way: once right after the first tab rendered
+(before any label, so no retrain) and once after the clicks (retrains
+running). ``--profile DIR`` samples the ``alabel serve`` process with py-spy
+(raw collapsed stacks, every thread, 100 Hz, non-blocking) during each of
+those page loads and writes them to DIR.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -206,11 +214,48 @@ def measure_trivial(browser, clicks: int) -> list[float]:
         os.unlink(fh.name)
 
 
-def measure_dashboard(browser, config: Path, clicks: int, *, retrain: bool) -> dict:
+PY_SPY = REPO / ".venv" / "bin" / "py-spy"
+
+
+class Sampler:
+    """``py-spy record`` on a process for the duration of a ``with`` block (no-op without a folder)."""
+
+    def __init__(self, pid: int, folder: Path | None, name: str):
+        self.pid, self.folder, self.name, self.process = pid, folder, name, None
+
+    def __enter__(self):
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.process = subprocess.Popen(
+                [str(PY_SPY), "record", "--pid", str(self.pid), "--rate", "100", "--threads", "--nonblocking",
+                 "--format", "raw", "--output", str(self.folder / f"{self.name}.txt")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)  # attached before the page load starts
+        return self
+
+    def __exit__(self, *exc):
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(30)
+
+
+def open_tab(browser, url: str) -> tuple:
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    return page, first_render(page, url)
+
+
+def measure_dashboard(browser, config: Path, clicks: int, *, retrain: bool, second_tab: bool = False,
+                      profile: Path | None = None, label: str = "") -> dict:
     server = Server(config).wait_ready(timeout=300)
+    extra = {}
     try:
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        render_s = first_render(page, server.url + "?annotator=bench")
+        url = server.url + "?annotator=bench"
+        with Sampler(server.process.pid, profile, f"{label}-first-render"):
+            page, render_s = open_tab(browser, url)
+        if second_tab:
+            with Sampler(server.process.pid, profile, f"{label}-second-tab"):
+                other, extra["second_tab_s"] = open_tab(browser, url)
+            other.close()
 
         def button(i):
             return f".class-{CLASSES[i % len(CLASSES)]}"
@@ -220,9 +265,13 @@ def measure_dashboard(browser, config: Path, clicks: int, *, retrain: bool) -> d
         times = time_clicks(page, clicks, button=button, watch=".banner", attribute="data-object", busy=busy)
         version = page.evaluate(DEEP + "() => { const el = deep('.model-version'); "
                                        "return el ? el.getAttribute('data-version') : null; }")
+        if second_tab:
+            with Sampler(server.process.pid, profile, f"{label}-tab-during-retrains"):
+                other, extra["tab_during_retrains_s"] = open_tab(browser, url)
+            other.close()
         page.close()
         return {"first_render_s": render_s, "times": times, "busy_share": float(np.mean(busy)) if busy else 0.0,
-                "model_version": version}
+                "model_version": version, **extra}
     finally:
         server.stop()
 
@@ -237,41 +286,62 @@ def main() -> None:
     parser.add_argument("--backend", default="process", choices=["process", "thread"],
                         help="training.backend of the measured sessions")
     parser.add_argument("--retrain-only", action="store_true", help="skip the 'no retrain' case")
+    parser.add_argument("--second-tab", action="store_true",
+                        help="also time a second tab on the warm server (before the clicks and after them)")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="folder for py-spy samples of the server during each timed page load")
     args = parser.parse_args()
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
     from playwright.sync_api import sync_playwright
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="alabel-ui-bench-") as tmp, sync_playwright() as playwright:
         browser = launch_browser(playwright)
         for n in args.sizes:
+            load_before = os.getloadavg()[0]
             trivial = measure_trivial(browser, args.clicks)
             p50, p95 = summary(trivial)
-            rows.append({"rows": n, "case": "trivial Panel button", "p50_ms": p50, "p95_ms": p95,
-                         "first_render_s": None, "busy_share": None, "load": os.getloadavg()[0]})
+            rows.append({"code": commit, "rows": n, "case": "trivial Panel button", "p50_ms": p50, "p95_ms": p95,
+                         "first_render_s": None, "busy_share": None, "load_before": load_before,
+                         "load": os.getloadavg()[0]})
             print(rows[-1], flush=True)
             for retrain in ((True,) if args.retrain_only else (False, True)):
                 config = make_pool(Path(tmp) / f"{n}-{'retrain' if retrain else 'still'}", n, retrain=retrain,
                                    defaults=args.defaults, backend=args.backend)
-                result = measure_dashboard(browser, config, args.clicks, retrain=retrain)
+                load_before = os.getloadavg()[0]
+                result = measure_dashboard(browser, config, args.clicks, retrain=retrain,
+                                           second_tab=args.second_tab, profile=args.profile,
+                                           label=f"{n}-{'retrain' if retrain else 'still'}")
                 p50, p95 = summary(result["times"])
-                rows.append({"rows": n, "case": "label click, retrain running" if retrain else
+                rows.append({"code": commit, "rows": n, "case": "label click, retrain running" if retrain else
                              "label click, no retrain", "p50_ms": p50, "p95_ms": p95,
                              "first_render_s": result["first_render_s"],
                              "busy_share": result["busy_share"] if retrain else None,
-                             "load": os.getloadavg()[0], "model_version": result["model_version"]})
+                             "load_before": load_before, "load": os.getloadavg()[0],
+                             "model_version": result["model_version"], "max_ms": max(result["times"]),
+                             "second_tab_s": result.get("second_tab_s"),
+                             "tab_during_retrains_s": result.get("tab_during_retrains_s"),
+                             "head_strategy": "auto/auto (defaults)" if args.defaults else "logreg/margin",
+                             "backend": args.backend})
                 print(rows[-1], flush=True)
         browser.close()
     table = pd.DataFrame(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out, index=False)
     print(f"\nwrote {args.out}\n")
-    print("| rows | case | p50 (ms) | p95 (ms) | first render (s) | clicks during a retrain | load avg |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+    print("| rows | case | p50 (ms) | p95 (ms) | first render (s) | second tab / during retrains (s) "
+          "| clicks during a retrain | load avg |")
+    print("|---:|---|---:|---:|---:|---|---:|---:|")
+
+    def seconds(value):
+        return "" if value is None else f"{value:.1f}"
     for r in rows:
-        render = "" if r["first_render_s"] is None else f"{r['first_render_s']:.1f}"
         busy = "" if r["busy_share"] is None else f"{r['busy_share']:.0%}"
-        print(f"| {r['rows']:,} | {r['case']} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {render} | {busy} "
-              f"| {r['load']:.1f} |")
+        tabs = "" if r.get("second_tab_s") is None else \
+            f"{seconds(r['second_tab_s'])} / {seconds(r.get('tab_during_retrains_s'))}"
+        print(f"| {r['rows']:,} | {r['case']} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {seconds(r['first_render_s'])} "
+              f"| {tabs} | {busy} | {r['load_before']:.1f}–{r['load']:.1f} |")
 
 
 if __name__ == "__main__":
