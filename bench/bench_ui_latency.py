@@ -33,6 +33,7 @@ those page loads and writes them to DIR.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import statistics
@@ -239,22 +240,35 @@ class Sampler:
             self.process.wait(30)
 
 
-def open_tab(browser, url: str) -> tuple:
+def navigation_timing(page) -> dict:
+    """Milestones of the page load (s from navigation): the server's HTML answer (Panel builds the
+    tab's document before it answers), the page's scripts loaded, the load event."""
+    timing = page.evaluate("""() => { const t = performance.getEntriesByType('navigation')[0];
+      return {response_start_s: t.responseStart / 1000, dom_content_loaded_s: t.domContentLoadedEventEnd / 1000,
+              load_event_s: t.loadEventEnd / 1000}; }""")
+    return {k: round(float(v), 3) for k, v in timing.items()}
+
+
+def open_tab(browser, url: str, timings: list | None = None) -> tuple:
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
-    return page, first_render(page, url)
+    seconds = first_render(page, url)
+    if timings is not None:
+        timings.append({"ready_s": round(seconds, 3), **navigation_timing(page)})
+    return page, seconds
 
 
 def measure_dashboard(browser, config: Path, clicks: int, *, retrain: bool, second_tab: bool = False,
                       profile: Path | None = None, label: str = "") -> dict:
     server = Server(config).wait_ready(timeout=300)
     extra = {}
+    timings: list = []
     try:
         url = server.url + "?annotator=bench"
         with Sampler(server.process.pid, profile, f"{label}-first-render"):
-            page, render_s = open_tab(browser, url)
+            page, render_s = open_tab(browser, url, timings)
         if second_tab:
             with Sampler(server.process.pid, profile, f"{label}-second-tab"):
-                other, extra["second_tab_s"] = open_tab(browser, url)
+                other, extra["second_tab_s"] = open_tab(browser, url, timings)
             other.close()
 
         def button(i):
@@ -267,8 +281,9 @@ def measure_dashboard(browser, config: Path, clicks: int, *, retrain: bool, seco
                                        "return el ? el.getAttribute('data-version') : null; }")
         if second_tab:
             with Sampler(server.process.pid, profile, f"{label}-tab-during-retrains"):
-                other, extra["tab_during_retrains_s"] = open_tab(browser, url)
+                other, extra["tab_during_retrains_s"] = open_tab(browser, url, timings)
             other.close()
+        extra["page_loads"] = json.dumps(timings)
         page.close()
         return {"first_render_s": render_s, "times": times, "busy_share": float(np.mean(busy)) if busy else 0.0,
                 "model_version": version, **extra}
@@ -322,6 +337,7 @@ def main() -> None:
                              "model_version": result["model_version"], "max_ms": max(result["times"]),
                              "second_tab_s": result.get("second_tab_s"),
                              "tab_during_retrains_s": result.get("tab_during_retrains_s"),
+                             "page_loads": result.get("page_loads"),
                              "head_strategy": "auto/auto (defaults)" if args.defaults else "logreg/margin",
                              "backend": args.backend})
                 print(rows[-1], flush=True)
