@@ -26,7 +26,9 @@ markdown table printed at the end is what bench/RESULTS.md holds.
 ``--second-tab`` also times a second tab of the same annotator on the warm
 server, measured the same way: once right after the first tab rendered
 (before any label, so no retrain) and once after the clicks (retrains
-running). ``--profile DIR`` samples the ``alabel serve`` process with py-spy
+running). ``--settle S`` waits S seconds after the server answers before the first
+page (the server's start-up work, e.g. datashader's warm-up, done).
+``--profile DIR`` samples the ``alabel serve`` process with py-spy
 (raw collapsed stacks, every thread, 100 Hz, non-blocking) during each of
 those page loads and writes them to DIR.
 """
@@ -258,8 +260,9 @@ def open_tab(browser, url: str, timings: list | None = None) -> tuple:
 
 
 def measure_dashboard(browser, config: Path, clicks: int, *, retrain: bool, second_tab: bool = False,
-                      profile: Path | None = None, label: str = "") -> dict:
+                      profile: Path | None = None, label: str = "", settle_s: float = 0.0) -> dict:
     server = Server(config).wait_ready(timeout=300)
+    time.sleep(settle_s)  # let the server's start-up work (datashader's warm-up) finish first
     extra = {}
     timings: list = []
     try:
@@ -303,6 +306,8 @@ def main() -> None:
     parser.add_argument("--retrain-only", action="store_true", help="skip the 'no retrain' case")
     parser.add_argument("--second-tab", action="store_true",
                         help="also time a second tab on the warm server (before the clicks and after them)")
+    parser.add_argument("--settle", type=float, default=0.0,
+                        help="seconds to wait after the server answers before the first page (start-up work done)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="folder for py-spy samples of the server during each timed page load")
     args = parser.parse_args()
@@ -327,7 +332,8 @@ def main() -> None:
                 load_before = os.getloadavg()[0]
                 result = measure_dashboard(browser, config, args.clicks, retrain=retrain,
                                            second_tab=args.second_tab, profile=args.profile,
-                                           label=f"{n}-{'retrain' if retrain else 'still'}")
+                                           label=f"{n}-{'retrain' if retrain else 'still'}",
+                                           settle_s=args.settle)
                 p50, p95 = summary(result["times"])
                 rows.append({"code": commit, "rows": n, "case": "label click, retrain running" if retrain else
                              "label click, no retrain", "p50_ms": p50, "p95_ms": p95,
@@ -339,7 +345,7 @@ def main() -> None:
                              "tab_during_retrains_s": result.get("tab_during_retrains_s"),
                              "page_loads": result.get("page_loads"),
                              "head_strategy": "auto/auto (defaults)" if args.defaults else "logreg/margin",
-                             "backend": args.backend})
+                             "backend": args.backend, "settle_s": args.settle})
                 print(rows[-1], flush=True)
         browser.close()
     table = pd.DataFrame(rows)
