@@ -345,7 +345,8 @@ def main() -> None:
                              "tab_during_retrains_s": result.get("tab_during_retrains_s"),
                              "page_loads": result.get("page_loads"),
                              "head_strategy": "auto/auto (defaults)" if args.defaults else "logreg/margin",
-                             "backend": args.backend, "settle_s": args.settle})
+                             "backend": args.backend, "settle_s": args.settle,
+                             "click_ms": json.dumps([round(t, 1) for t in result["times"]])})
                 print(rows[-1], flush=True)
         browser.close()
     table = pd.DataFrame(rows)
