@@ -30,7 +30,7 @@ running). ``--settle S`` waits S seconds after the server answers before the fir
 page (the server's start-up work, e.g. datashader's warm-up, done).
 ``--profile DIR`` samples the ``alabel serve`` process with py-spy
 (raw collapsed stacks, every thread, 100 Hz, non-blocking) during each of
-those page loads and writes them to DIR.
+those page loads and during the timed clicks, and writes them to DIR.
 """
 from __future__ import annotations
 
@@ -279,7 +279,8 @@ def measure_dashboard(browser, config: Path, clicks: int, *, retrain: bool, seco
         warm = 12 if retrain else 5  # with retrains: a first model, then clicks during the next ones
         time_clicks(page, warm, button=button, watch=".banner", attribute="data-object")
         busy: list[bool] = []
-        times = time_clicks(page, clicks, button=button, watch=".banner", attribute="data-object", busy=busy)
+        with Sampler(server.process.pid, profile, f"{label}-clicks"):
+            times = time_clicks(page, clicks, button=button, watch=".banner", attribute="data-object", busy=busy)
         version = page.evaluate(DEEP + "() => { const el = deep('.model-version'); "
                                        "return el ? el.getAttribute('data-version') : null; }")
         if second_tab:
