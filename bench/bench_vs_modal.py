@@ -128,7 +128,7 @@ def speed_floor(repeats: int = 7) -> np.ndarray:
     return np.array(times)
 
 
-def bench_alabel(X, y, start, steps, folder: Path, defaults: bool = False):
+def bench_alabel(X, y, start, steps, folder: Path, defaults: bool = False, training: dict | None = None):
     from alabel.core.session import Session
 
     n = len(X)
@@ -147,6 +147,8 @@ def bench_alabel(X, y, start, steps, folder: Path, defaults: bool = False):
     }
     if defaults:  # alabel as a new user runs it: the auto head and strategy, the default trainer
         del cfg["head"], cfg["strategy"], cfg["training"]
+        if training:
+            cfg["training"] = dict(training)
     (folder / "config.yaml").write_text(yaml.safe_dump(cfg))
     served, fresh, step_log = [], [], []
     with Session.from_config(folder / "config.yaml", annotator="bench") as session:
@@ -189,6 +191,8 @@ def main(argv=None) -> int:
                         choices=["modal", "forest", "alabel"], help="with --defaults: which loops to run")
     parser.add_argument("--alabel-steps", type=int, default=None,
                         help="with --defaults: labels of each alabel loop (default --steps)")
+    parser.add_argument("--coalesce", type=float, default=None,
+                        help="with --defaults: set training.coalesce_s (else the default)")
     parser.add_argument("--steps-out", type=Path, default=None,
                         help="with --defaults: CSV of alabel's fresh steps (latency, model version, chosen head)")
     args = parser.parse_args(argv)
@@ -221,6 +225,8 @@ def main_defaults(args) -> int:
     out = args.out or RESULTS / "vs_modal_defaults.csv"
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
+    training = None if args.coalesce is None else {"coalesce_s": args.coalesce}
+    label = "" if training is None else f", coalesce_s {args.coalesce:g}"
     rows = []
     earlier = pd.read_csv(out) if args.append and out.exists() else None
 
@@ -259,17 +265,19 @@ def main_defaults(args) -> int:
             result = {}
 
             def run_alabel():
-                result["served"], result["fresh"] = bench_alabel(X, y, start, steps, Path(tmp), defaults=True)
+                result["served"], result["fresh"] = bench_alabel(X, y, start, steps, Path(tmp), defaults=True,
+                                                                 training=training)
                 return result["fresh"]
             steps = args.alabel_steps or args.steps
-            timed("alabel defaults (b) label→query from updated model", run_alabel)
+            timed(f"alabel defaults{label} (b) label→query from updated model", run_alabel)
             rows[-1].update(bench_alabel.last_info)
             served = result["served"]
-            rows.append({**rows[-1], "system": "alabel defaults (a) label→next query",
+            rows.append({**rows[-1], "system": f"alabel defaults{label} (a) label→next query",
                          "median_ms": 1000 * np.median(served), "p95_ms": 1000 * np.percentile(served, 95),
                          "max_ms": 1000 * np.max(served)})
             if args.steps_out is not None:
-                frame = pd.DataFrame(bench_alabel.last_steps).assign(rows=n, commit=commit)
+                frame = pd.DataFrame(bench_alabel.last_steps).assign(rows=n, commit=commit,
+                                                                     coalesce_s=args.coalesce)
                 if args.steps_out.exists():
                     frame = pd.concat([pd.read_csv(args.steps_out), frame], ignore_index=True)
                 frame.to_csv(args.steps_out, index=False)
