@@ -148,6 +148,29 @@ def make_pool(folder: Path, n: int, *, retrain: bool, seed: int = 0, defaults: b
     return path
 
 
+def shipped_config(folder: Path) -> tuple[Path, dict, list[str]]:
+    """The repository's ``config.yaml`` (OGLE-III, the defaults) with a fresh label store in ``folder``.
+
+    Returns the config path, the ground truth by object id and the class names.
+    """
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    for source in config["data"]["sources"]:
+        source["path"] = str((REPO / source["path"]).resolve())
+    config["labels"]["store"] = "labels.sqlite"
+    config["labels"]["models"] = "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    frame = pd.read_parquet(config["data"]["sources"][0]["path"],
+                            columns=[config["data"]["id_column"], config["data"]["ground_truth"]])
+    truth = dict(zip(frame.iloc[:, 0].astype(str), frame.iloc[:, 1].astype(str)))
+    return path, truth, [c["name"] for c in config["classes"]]
+
+
+def slug(text: str) -> str:  # as dashboard/components/labelling.py names the class buttons
+    return "".join(ch if ch.isalnum() else "-" for ch in str(text)).strip("-") or "class"
+
+
 def first_render(page, url: str, timeout: float = 180.0, scatter: bool = True) -> float:
     """Seconds from navigation to the first query and the drawn scatter."""
     page.goto(url, timeout=int(timeout * 1000))
@@ -171,15 +194,17 @@ def trainer_busy(page) -> bool:
     }""")
 
 
-def time_clicks(page, clicks: int, *, button, watch: str, attribute: str | None, pause_s: float = 0.05,
+def time_clicks(page, clicks: int, *, button, watch: str, attribute: str | None, pause_s=0.05,
                 busy: list | None = None) -> list[float]:
+    """``pause_s``: seconds between clicks, or a (low, high) range drawn uniformly (seeded)."""
+    rng = np.random.default_rng(0)
     times = []
     for i in range(clicks):
         selector = button(i) if callable(button) else button
         if busy is not None:
             busy.append(trainer_busy(page))
         times.append(float(page.evaluate(CLICK, [selector, watch, attribute])))
-        time.sleep(pause_s)
+        time.sleep(rng.uniform(*pause_s) if isinstance(pause_s, tuple) else pause_s)
     return times
 
 
@@ -260,7 +285,8 @@ def open_tab(browser, url: str, timings: list | None = None) -> tuple:
 
 
 def measure_dashboard(browser, config: Path, clicks: int, *, retrain: bool, second_tab: bool = False,
-                      profile: Path | None = None, label: str = "", settle_s: float = 0.0) -> dict:
+                      profile: Path | None = None, label: str = "", settle_s: float = 0.0,
+                      truth: dict | None = None, pause_s=0.05) -> dict:
     server = Server(config).wait_ready(timeout=300)
     time.sleep(settle_s)  # let the server's start-up work (datashader's warm-up) finish first
     extra = {}
@@ -275,12 +301,18 @@ def measure_dashboard(browser, config: Path, clicks: int, *, retrain: bool, seco
             other.close()
 
         def button(i):
-            return f".class-{CLASSES[i % len(CLASSES)]}"
-        warm = 12 if retrain else 5  # with retrains: a first model, then clicks during the next ones
+            if truth is None:
+                return f".class-{CLASSES[i % len(CLASSES)]}"
+            shown = page.evaluate(DEEP + "() => deep('.banner').getAttribute('data-object')")
+            return f".class-{slug(truth[shown])}"  # the catalogue's class, as a labeller would
+        # with retrains: a first model, then clicks during the next ones; from the first label
+        # (cold start included) with a human pace
+        warm = 0 if truth is not None else 12 if retrain else 5
         time_clicks(page, warm, button=button, watch=".banner", attribute="data-object")
         busy: list[bool] = []
         with Sampler(server.process.pid, profile, f"{label}-clicks"):
-            times = time_clicks(page, clicks, button=button, watch=".banner", attribute="data-object", busy=busy)
+            times = time_clicks(page, clicks, button=button, watch=".banner", attribute="data-object", busy=busy,
+                                pause_s=pause_s)
         version = page.evaluate(DEEP + "() => { const el = deep('.model-version'); "
                                        "return el ? el.getAttribute('data-version') : null; }")
         if second_tab:
@@ -295,6 +327,33 @@ def measure_dashboard(browser, config: Path, clicks: int, *, retrain: bool, seco
         server.stop()
 
 
+def measure_shipped(browser, folder: Path, args, commit: str) -> list[dict]:
+    """The shipped config at a human pace, beside the trivial button of the same run."""
+    load_before = os.getloadavg()[0]
+    trivial = measure_trivial(browser, args.clicks)
+    p50, p95 = summary(trivial)
+    rows = [{"code": commit, "rows": 18_570, "case": "trivial Panel button", "p50_ms": p50, "p95_ms": p95,
+             "first_render_s": None, "busy_share": None, "load_before": load_before, "load": os.getloadavg()[0],
+             "max_ms": max(trivial)}]
+    print(rows[-1], flush=True)
+    config, truth, _ = shipped_config(folder / "shipped")
+    load_before = os.getloadavg()[0]
+    result = measure_dashboard(browser, config, args.clicks, retrain=True, second_tab=args.second_tab,
+                               profile=args.profile, label="shipped", settle_s=args.settle, truth=truth,
+                               pause_s=(0.3, 1.0))
+    p50, p95 = summary(result["times"])
+    rows.append({"code": commit, "rows": 18_570, "case": "shipped config.yaml, true class every 0.3-1 s, from the first label",
+                 "p50_ms": p50, "p95_ms": p95, "first_render_s": result["first_render_s"],
+                 "busy_share": result["busy_share"], "load_before": load_before, "load": os.getloadavg()[0],
+                 "model_version": result["model_version"], "max_ms": max(result["times"]),
+                 "second_tab_s": result.get("second_tab_s"), "tab_during_retrains_s": result.get("tab_during_retrains_s"),
+                 "page_loads": result.get("page_loads"), "head_strategy": "auto/auto (shipped config.yaml)",
+                 "backend": "thread", "settle_s": args.settle,
+                 "click_ms": json.dumps([round(t, 1) for t in result["times"]])})
+    print(rows[-1], flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -307,6 +366,9 @@ def main() -> None:
     parser.add_argument("--retrain-only", action="store_true", help="skip the 'no retrain' case")
     parser.add_argument("--second-tab", action="store_true",
                         help="also time a second tab on the warm server (before the clicks and after them)")
+    parser.add_argument("--shipped", action="store_true",
+                        help="the repository's config.yaml (OGLE-III, defaults, thread backend) instead of the "
+                             "synthetic pools: clicks from the first label, the true class, one per 0.3-1 s")
     parser.add_argument("--settle", type=float, default=0.0,
                         help="seconds to wait after the server answers before the first page (start-up work done)")
     parser.add_argument("--profile", type=Path, default=None,
@@ -319,7 +381,9 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="alabel-ui-bench-") as tmp, sync_playwright() as playwright:
         browser = launch_browser(playwright)
-        for n in args.sizes:
+        if args.shipped:
+            rows.extend(measure_shipped(browser, Path(tmp), args, commit))
+        for n in ([] if args.shipped else args.sizes):
             load_before = os.getloadavg()[0]
             trivial = measure_trivial(browser, args.clicks)
             p50, p95 = summary(trivial)
