@@ -148,12 +148,18 @@ def make_pool(folder: Path, n: int, *, retrain: bool, seed: int = 0, defaults: b
     return path
 
 
-def shipped_config(folder: Path) -> tuple[Path, dict, list[str]]:
+def shipped_config(folder: Path, *, detail: bool = True, backend: str | None = None) -> tuple[Path, dict, list[str]]:
     """The repository's ``config.yaml`` (OGLE-III, the defaults) with a fresh label store in ``folder``.
 
+    ``detail=False`` drops ``data.detail`` (the light curve); ``backend`` overrides
+    ``training.backend``: variants that say what those cost a click.
     Returns the config path, the ground truth by object id and the class names.
     """
     config = yaml.safe_load((REPO / "config.yaml").read_text())
+    if not detail:
+        config["data"].pop("detail", None)
+    if backend is not None:
+        config.setdefault("training", {})["backend"] = backend
     for source in config["data"]["sources"]:
         source["path"] = str((REPO / source["path"]).resolve())
     config["labels"]["store"] = "labels.sqlite"
@@ -336,19 +342,21 @@ def measure_shipped(browser, folder: Path, args, commit: str) -> list[dict]:
              "first_render_s": None, "busy_share": None, "load_before": load_before, "load": os.getloadavg()[0],
              "max_ms": max(trivial)}]
     print(rows[-1], flush=True)
-    config, truth, _ = shipped_config(folder / "shipped")
+    config, truth, _ = shipped_config(folder / "shipped", detail=not args.no_detail, backend=args.shipped_backend)
+    variant = ("" if not args.no_detail else ", no light curve") + \
+        ("" if args.shipped_backend is None else f", backend {args.shipped_backend}")
     load_before = os.getloadavg()[0]
     result = measure_dashboard(browser, config, args.clicks, retrain=True, second_tab=args.second_tab,
                                profile=args.profile, label="shipped", settle_s=args.settle, truth=truth,
                                pause_s=(0.3, 1.0))
     p50, p95 = summary(result["times"])
-    rows.append({"code": commit, "rows": 18_570, "case": "shipped config.yaml, true class every 0.3-1 s, from the first label",
+    rows.append({"code": commit, "rows": 18_570, "case": f"shipped config.yaml{variant}, true class every 0.3-1 s, from the first label",
                  "p50_ms": p50, "p95_ms": p95, "first_render_s": result["first_render_s"],
                  "busy_share": result["busy_share"], "load_before": load_before, "load": os.getloadavg()[0],
                  "model_version": result["model_version"], "max_ms": max(result["times"]),
                  "second_tab_s": result.get("second_tab_s"), "tab_during_retrains_s": result.get("tab_during_retrains_s"),
                  "page_loads": result.get("page_loads"), "head_strategy": "auto/auto (shipped config.yaml)",
-                 "backend": "thread", "settle_s": args.settle,
+                 "backend": args.shipped_backend or "thread", "settle_s": args.settle,
                  "click_ms": json.dumps([round(t, 1) for t in result["times"]])})
     print(rows[-1], flush=True)
     return rows
@@ -369,6 +377,9 @@ def main() -> None:
     parser.add_argument("--shipped", action="store_true",
                         help="the repository's config.yaml (OGLE-III, defaults, thread backend) instead of the "
                              "synthetic pools: clicks from the first label, the true class, one per 0.3-1 s")
+    parser.add_argument("--no-detail", action="store_true", help="with --shipped: drop data.detail (the light curve)")
+    parser.add_argument("--shipped-backend", choices=["thread", "process"], default=None,
+                        help="with --shipped: override training.backend")
     parser.add_argument("--settle", type=float, default=0.0,
                         help="seconds to wait after the server answers before the first page (start-up work done)")
     parser.add_argument("--profile", type=Path, default=None,
