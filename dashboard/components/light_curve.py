@@ -9,10 +9,14 @@ renderer draws that reconstructed shape over two cycles (saying on the plot
 that it is a reconstruction) beside the star's place in the period–amplitude
 plane over the whole pool, where the classes form their known sequences.
 
-Both views are HoloViews DynamicMaps over one key dimension, the pool row in
-focus (the plane overlays the star on the pool's static cloud): a new object
-is one value of it and both views follow. The cloud is drawn once; above
-:data:`RASTERIZE_ABOVE` stars it is rasterised by datashader.
+Both views are plain Bokeh figures built once; a new object replaces the data
+of their two small sources, the title's text and the curve's axis range. Every
+object change used to go through HoloViews DynamicMaps, whose update replaced
+models in the document: Bokeh then walked the whole page's model graph for
+each star, 63 % of the server's event loop on the shipped session (p50 click
+1.5 s; bench/RESULTS.md, issue 12). Property changes walk nothing. The pool's
+period–amplitude cloud is drawn once: points, or above
+:data:`RASTERIZE_ABOVE` stars one datashader image of them.
 
 config.yaml::
 
@@ -25,6 +29,7 @@ config.yaml::
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import panel as pn
@@ -36,6 +41,10 @@ from .renderers import DetailRenderer
 RASTERIZE_ABOVE = 50_000
 #: Fourier terms by harmonic: (ratio role, phase role).
 _TERMS = (("R21", "phi21"), ("R31", "phi31"))
+#: The axes of the period–amplitude plane (also the marker source's columns).
+PLANE_DIMS = ("log10 P (d)", "amplitude")
+#: Every curve title starts so: the plot says that it is a reconstruction.
+CURVE_TITLE = "Reconstruction"
 _CAPTION = ("Light curve <b>reconstructed</b> from the catalogue's period, amplitude and Fourier "
             "parameters (R21, φ21, R31, φ31), not the measured photometry; two cycles, brighter up. "
             "<i>Sinusoid only</i> (dashed): the catalogue gives no Fourier terms for this star.")
@@ -54,25 +63,38 @@ class LightCurveRenderer(DetailRenderer):
     required_roles = ("amplitude",)
 
     def _build(self):
-        import holoviews as hv
+        from bokeh.models import ColumnDataSource, HoverTool, Range1d
+        from bokeh.plotting import figure
 
-        _load_bokeh_backend(hv)
         frame = self.pool.frame
         self.period = frame[self.column].to_numpy(dtype=float)
         self.amplitude = frame[self.columns["amplitude"]].to_numpy(dtype=float)
-        # Both views follow one key dimension, the pool row in focus, driven by a hidden widget:
-        # Panel applies a widget change to the plots on the document's own tick (HoloViews' stream
-        # refresh would wait for a "document ready" that a busy page may never send).
-        n = len(frame)
-        curve = hv.DynamicMap(self._curve, kdims=["row"]).redim.range(row=(-1, n - 1))
-        marker = hv.DynamicMap(self._marker, kdims=["row"]).redim.range(row=(-1, n - 1))
-        plane = (self._cloud(hv) * marker).opts(
-            title="Period–amplitude plane (all objects)", logy=True, show_legend=False, fontsize={"title": "9pt"})
+        magnitude = self.columns.get("mean", "magnitude")
+        title_style = {"text_font_size": "9pt"}
+
+        self.curve_source = ColumnDataSource({"phase": [], "mag": []})
+        # An explicit range the server sets per star (brighter up: the larger magnitude at the bottom).
+        self.curve_range = Range1d(1.0, 0.0)
+        self.curve = figure(width=360, height=230, title=f"{CURVE_TITLE}: no object", y_range=self.curve_range,
+                            x_axis_label="phase", y_axis_label=magnitude, toolbar_location="right",
+                            tools="pan,wheel_zoom,reset,save")
+        self.curve.title.text_font_size = title_style["text_font_size"]
+        self.curve_line = self.curve.line("phase", "mag", source=self.curve_source, line_width=2.5,
+                                          color="#1f4e79").glyph
+        self.curve.add_tools(HoverTool(tooltips=[("phase", "@phase{0.00}"), (magnitude, "@mag{0.000}")]))
+
+        self.plane = figure(width=360, height=230, title="Period–amplitude plane (all objects)", y_axis_type="log",
+                            x_axis_label=PLANE_DIMS[0], y_axis_label=PLANE_DIMS[1], toolbar_location="right",
+                            tools="pan,wheel_zoom,reset,save")
+        self.plane.title.text_font_size = title_style["text_font_size"]
+        self._draw_cloud()
+        self.marker_source = ColumnDataSource({PLANE_DIMS[0]: [], PLANE_DIMS[1]: []})
+        self.plane.scatter(*PLANE_DIMS, source=self.marker_source, marker="star", size=18, color="#d62728",
+                           line_color="black")
+
         self.caption = pn.pane.HTML(f"<small class='light-curve-caption'>{_CAPTION}</small>", margin=(0, 5),
                                     sizing_mode="stretch_width")
-        self.row = pn.widgets.IntInput(name="row", value=-1, start=-1, end=n - 1, visible=False)
-        self.plots = [pn.pane.HoloViews(view, backend="bokeh", widgets={"row": self.row}, linked_axes=False,
-                                        css_classes=["detail-light-curve-plot"]) for view in (curve, plane)]
+        self.plots = [pn.pane.Bokeh(plot, css_classes=["detail-light-curve-plot"]) for plot in (self.curve, self.plane)]
         return pn.Column(pn.FlexBox(*self.plots), self.caption, sizing_mode="stretch_width",
                          css_classes=["detail-light-curve", f"detail-{_slug(self.column)}"])
 
@@ -80,48 +102,71 @@ class LightCurveRenderer(DetailRenderer):
         self.show_object(None)
 
     def show_object(self, row: int | None) -> None:
-        self.row.value = -1 if row is None else int(row)
+        row = -1 if row is None else int(row)
+        drawn = self.curve_of(row)
+        self.curve_source.data = {"phase": drawn.phase, "mag": drawn.magnitude}
+        self.curve.title.text = drawn.title
+        self.curve_line.line_dash = "dashed" if drawn.sinusoid else "solid"
+        if len(drawn.magnitude):
+            low, high = float(np.min(drawn.magnitude)), float(np.max(drawn.magnitude))
+            pad = max(0.05 * (high - low), 0.01)
+            self.curve_range.update(start=high + pad, end=low - pad)
+        self.marker_source.data = dict(zip(PLANE_DIMS, self.marker_of(row)))
 
     # -- what the plots draw ---------------------------------------------------------
     def shape_of(self, row: int) -> FourierShape | None:
         """The star's Fourier description (None without a usable period or amplitude)."""
         return shape_of_row(self.pool.frame, row, self.column, self.columns)
 
-    def _curve(self, row: int):
-        import holoviews as hv
-
-        magnitude = self.columns.get("mean", "magnitude")
+    def curve_of(self, row: int) -> DrawnCurve:
+        """The reconstructed curve of pool row ``row`` (empty for -1 or a star without a usable period)."""
         shape = self.shape_of(row) if row >= 0 else None
         if shape is None:
-            return hv.Curve([], "phase", magnitude).opts(title="Reconstructed light curve: no object",
-                                                         invert_yaxis=True, width=360, height=230, framewise=True)
+            return DrawnCurve(np.empty(0), np.empty(0), f"{CURVE_TITLE}: no object", False)
         phase, mag = phased_curve(shape, cycles=2.0)
         terms = shape.harmonics - 1
         # Short enough for the plot's width; the caption says what the reconstruction is.
         how = f"{terms + 1} harmonics" if terms else "sinusoid only"
-        return hv.Curve((phase, mag), "phase", magnitude).opts(
-            title=f"Reconstruction: P = {shape.period:.4g} d, {how}", framewise=True,
-            invert_yaxis=True, width=360, height=230, line_width=2.5, color="#1f4e79",
-            line_dash="solid" if terms else "dashed", fontsize={"title": "9pt"}, tools=["hover"])
+        return DrawnCurve(np.asarray(phase), np.asarray(mag), f"{CURVE_TITLE}: P = {shape.period:.4g} d, {how}",
+                          not terms)
 
-    def _cloud(self, hv):
-        keep = np.isfinite(self.period) & (self.period > 0) & np.isfinite(self.amplitude) & (self.amplitude > 0)
-        data = {"log10 P (d)": np.log10(self.period[keep]), "amplitude": self.amplitude[keep]}
-        points = hv.Points(data, ["log10 P (d)", "amplitude"])
-        if len(self.period) > RASTERIZE_ABOVE:
-            from holoviews.operation.datashader import rasterize
-
-            return rasterize(points).opts(cmap="Greys", cnorm="eq_hist", width=360, height=230)
-        return points.opts(color="#9e9e9e", alpha=0.25, size=2, width=360, height=230)
-
-    def _marker(self, row: int):
-        import holoviews as hv
-
-        dims = ["log10 P (d)", "amplitude"]
+    def marker_of(self, row: int) -> tuple[list[float], list[float]]:
+        """The star's place in the period–amplitude plane (empty when it has none)."""
         if row < 0 or not (self.period[row] > 0 and self.amplitude[row] > 0):
-            return hv.Points([], dims)
-        return hv.Points([(math.log10(self.period[row]), self.amplitude[row])], dims).opts(
-            marker="star", size=18, color="#d62728", line_color="black")
+            return [], []
+        return [math.log10(self.period[row])], [float(self.amplitude[row])]
+
+    def _draw_cloud(self) -> None:
+        keep = np.isfinite(self.period) & (self.period > 0) & np.isfinite(self.amplitude) & (self.amplitude > 0)
+        x, y = np.log10(self.period[keep]), self.amplitude[keep]
+        if len(self.period) <= RASTERIZE_ABOVE:
+            self.plane.scatter(x, y, size=2, color="#9e9e9e", alpha=0.25)
+            return
+        if not len(x):
+            return
+        # One static image of the cloud (it never changes): datashader on log10 of the amplitude,
+        # drawn on the log axis between the data's bounds.
+        import datashader as ds
+        import datashader.transfer_functions as tf
+        import pandas as pd
+
+        log_y = np.log10(y)
+        x_range, y_range = (float(x.min()), float(x.max())), (float(log_y.min()), float(log_y.max()))
+        canvas = ds.Canvas(plot_width=360, plot_height=230, x_range=x_range, y_range=y_range)
+        image = tf.shade(canvas.points(pd.DataFrame({"x": x, "y": log_y}), "x", "y"), cmap=["#e0e0e0", "#303030"],
+                         how="eq_hist")
+        rgba = np.asarray(image.to_numpy(), dtype=np.uint32)
+        self.plane.image_rgba(image=[rgba], x=x_range[0], y=10 ** y_range[0], dw=x_range[1] - x_range[0],
+                              dh=10 ** y_range[1] - 10 ** y_range[0])
+
+
+class DrawnCurve(NamedTuple):
+    """What the curve plot shows for one object."""
+
+    phase: np.ndarray
+    magnitude: np.ndarray
+    title: str
+    sinusoid: bool
 
 
 def shape_of_row(frame, row: int, period_column: str, columns: dict) -> FourierShape | None:
@@ -141,13 +186,6 @@ def shape_of_row(frame, row: int, period_column: str, columns: dict) -> FourierS
         ratios.append(_number(frame.at[row, columns[ratio_role]]))
         phases.append(_number(frame.at[row, columns[phase_role]]))
     return FourierShape(period, mean if math.isfinite(mean) else 0.0, amplitude, tuple(ratios), tuple(phases))
-
-
-def _load_bokeh_backend(hv) -> None:
-    """Load HoloViews' Bokeh plotting once (no notebook extension: the page already has BokehJS)."""
-    if "bokeh" not in hv.Store.renderers:
-        import holoviews.plotting.bokeh  # noqa: F401  (registers the backend)
-    hv.Store.set_current_backend("bokeh")
 
 
 def _number(value) -> float:

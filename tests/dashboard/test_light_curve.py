@@ -69,20 +69,48 @@ def test_the_curve_of_a_cepheid_spans_its_catalogue_amplitude(ogle):
     pool, renderer = ogle
     frame = pool.frame
     row = int(np.flatnonzero((frame["label"] == "Cep").to_numpy() & frame["phi31"].notna().to_numpy())[0])
-    curve = renderer._curve(row)
-    magnitudes = curve.dimension_values("mag_I")
-    assert np.ptp(magnitudes) == pytest.approx(float(frame.at[row, "amplitude_I"]), rel=1e-3)
-    assert magnitudes.mean() == pytest.approx(float(frame.at[row, "mag_I"]), abs=1e-3)
-    assert curve.opts.get().kwargs["title"].startswith("Reconstruction: P = ")  # says what it is
-    assert "3 harmonics" in curve.opts.get().kwargs["title"]
-    renderer.show_object(row)  # the stream drives both views without error
+    curve = renderer.curve_of(row)
+    assert np.ptp(curve.magnitude) == pytest.approx(float(frame.at[row, "amplitude_I"]), rel=1e-3)
+    assert curve.magnitude.mean() == pytest.approx(float(frame.at[row, "mag_I"]), abs=1e-3)
+    assert curve.title.startswith("Reconstruction: P = ")  # says what it is
+    assert "3 harmonics" in curve.title and not curve.sinusoid
+    renderer.show_object(row)
+    assert renderer.curve.title.text == curve.title
+    assert list(renderer.curve_source.data["mag"]) == list(curve.magnitude)
+    # brighter up: the range starts below the faintest point and ends above the brightest
+    assert renderer.curve_range.start > curve.magnitude.max() > curve.magnitude.min() > renderer.curve_range.end
     renderer.show_object(None)
+    assert len(renderer.curve_source.data["phase"]) == 0 and renderer.marker_source.data["amplitude"] == []
 
 
 def test_a_star_without_fourier_terms_is_drawn_as_a_sinusoid_and_says_so(ogle):
     pool, renderer = ogle
     row = int(np.flatnonzero((pool.frame["label"] == "LPV").to_numpy())[0])
-    title = renderer._curve(row).opts.get().kwargs["title"]
-    assert title.endswith("sinusoid only")
-    marker = renderer._marker(row)
-    assert marker.dimension_values(0)[0] == pytest.approx(np.log10(pool.frame.at[row, "period_days"]))
+    curve = renderer.curve_of(row)
+    assert curve.title.endswith("sinusoid only") and curve.sinusoid
+    renderer.show_object(row)
+    assert renderer.curve_line.line_dash == [6]  # Bokeh's "dashed"
+    x, _ = renderer.marker_of(row)
+    assert x[0] == pytest.approx(np.log10(pool.frame.at[row, "period_days"]))
+    assert renderer.marker_source.data["log10 P (d)"] == x
+
+
+def test_a_new_star_sends_its_data_title_and_range_only(ogle):
+    """The HoloViews update this replaced sent ~20 changes per star (glyph styles, ranges' reset
+    values, the figure's hold_render) and cost ~200 ms of the server's loop each (issue 12)."""
+    from bokeh.document import Document
+
+    pool, renderer = ogle
+    document = Document()
+    document.add_root(renderer.pane.get_root(document))
+    models = {model.id for model in document.models}
+    changes = []
+    document.on_change(lambda event: changes.append((type(event.model).__name__, getattr(event, "attr", None))))
+    rows = np.flatnonzero(pool.frame["phi31"].notna().to_numpy())[:5]
+    for row in rows:
+        renderer.show_object(int(row))
+    allowed = {("ColumnDataSource", "data"), ("Title", "text"), ("Range1d", "start"), ("Range1d", "end"),
+               ("Line", "line_dash")}
+    assert set(changes) <= allowed, set(changes) - allowed
+    assert len(changes) <= 6 * len(rows)  # two sources, title, two range ends, the dash
+    assert {model.id for model in document.models} == models  # nothing added or replaced

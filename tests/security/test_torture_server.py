@@ -308,7 +308,12 @@ def _torture(tmp_path):
                     try:
                         tab.wait_ready("the first query after a restart")
                     except AssertionError as exc:
-                        raise AssertionError(f"{exc}\nserver {server.pid} (restart {len(servers) - 1}) log:\n"
+                        try:
+                            shown = page.inner_text("body", timeout=5_000)[:1500]
+                        except Exception as error:  # noqa: BLE001  (the page may be gone)
+                            shown = f"<{type(error).__name__}>"
+                        raise AssertionError(f"{exc}\nthe page shows: {shown!r}\n"
+                                             f"server {server.pid} (restart {len(servers) - 1}) log:\n"
                                              f"{server.log()[-2000:]}\nits threads:\n{server.stack()}") from None
                 # The page's first query leased objects: the killed servers' leases are gone by now.
                 stale_leases += leases_of(store, killed_pids)
