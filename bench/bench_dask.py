@@ -49,6 +49,8 @@ import yaml
 
 N_FEATURES = 16
 CLASSES = ["a", "b", "c"]
+#: Longest wait for the server's port and for the first query on screen (a 50M-row start is minutes).
+SERVE_TIMEOUT_S = 1500
 
 
 def generate(folder: Path, rows: int, partition: int, seed: int = 0) -> Path:
@@ -324,11 +326,11 @@ def run_serve(config: Path, clicks: int) -> dict:
         browser = ui.launch_browser(pw)
         trivial = ui.measure_trivial(browser, clicks)
         start = time.perf_counter()
-        server = ui.Server(config).wait_ready(timeout=600)
+        server = ui.Server(config).wait_ready(timeout=SERVE_TIMEOUT_S)
         port_s = time.perf_counter() - start
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
-            render_s = ui.first_render(page, server.url + "?annotator=bench", timeout=600)
+            render_s = ui.first_render(page, server.url + "?annotator=bench", timeout=SERVE_TIMEOUT_S)
 
             def button(i):
                 return f".class-{CLASSES[i % len(CLASSES)]}"
