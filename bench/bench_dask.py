@@ -328,9 +328,12 @@ def run_serve(config: Path, clicks: int) -> dict:
         start = time.perf_counter()
         server = ui.Server(config).wait_ready(timeout=SERVE_TIMEOUT_S)
         port_s = time.perf_counter() - start
+        print(f"port open after {port_s:.1f} s (load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
             render_s = ui.first_render(page, server.url + "?annotator=bench", timeout=SERVE_TIMEOUT_S)
+            print(f"first query + scatter on screen after {render_s:.1f} s (load {os.getloadavg()[0]:.1f})",
+                  file=sys.stderr, flush=True)
 
             def button(i):
                 return f".class-{CLASSES[i % len(CLASSES)]}"
