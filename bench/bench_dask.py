@@ -435,6 +435,15 @@ def main() -> None:
                   f"(1M x 16 float32 matvec) {baseline:.1f} ms; partitions of {a.partition:,} rows; "
                   f"whole run {time.perf_counter() - began:.0f} s")
             print_serve(serve, sizes[-1])
+            if a.csv:  # the raw clicks, one row each
+                import csv
+
+                with a.csv.open("w", newline="") as fh:
+                    w = csv.writer(fh)
+                    w.writerow(["pool_rows", "kind", "click", "ms"])
+                    for kind in ("clicks", "trivial"):
+                        for i, ms in enumerate(serve[kind]):
+                            w.writerow([sizes[-1], kind, i, f"{ms:.1f}"])
             return
         serve = run_serve(configs[-1], a.clicks) if a.only == "all" else None
         dask = measure("dask", *configs, *[tmp / f"out-dask-{r}" for r in sizes], a.chunk, a.rounds)
