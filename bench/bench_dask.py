@@ -25,7 +25,11 @@ its own. Prints Markdown tables for bench/RESULTS.md.
 
 Run:  .venv/bin/python bench/bench_dask.py [--rows 800000] [--small 200000] [--partition 100000]
       .venv/bin/python bench/bench_dask.py --only serve --rows 800000 --partition 100000 --clicks 30
-(the issue asks for 50M rows; on the 2-core machine shared by 8 agents 800k keep the run near 3 minutes)
+      .venv/bin/python bench/bench_dask.py --only score --workdir /work/tmp-bench --sizes 10000000 50000000 \
+          --partition 500000 --chunk 100000 --local-rows 10000000 --csv bench/results/dask_score_50m.csv
+(the issue asks for 50M rows; on the 2-core machine shared by 8 agents 800k keep the run near 3 minutes.
+With --workdir the generated pools are kept there and reused; a smaller size is the first files of the
+largest pool, linked, so every size has the same partitions.)
 """
 from __future__ import annotations
 
@@ -45,6 +49,8 @@ import yaml
 
 N_FEATURES = 16
 CLASSES = ["a", "b", "c"]
+#: Longest wait for the server's port and for the first query on screen (a 50M-row start is minutes).
+SERVE_TIMEOUT_S = 1500
 
 
 def generate(folder: Path, rows: int, partition: int, seed: int = 0) -> Path:
@@ -65,6 +71,35 @@ def generate(folder: Path, rows: int, partition: int, seed: int = 0) -> Path:
     return parts
 
 
+def pools(root: Path, sizes: list[int], partition: int) -> list[Path]:
+    """One ``parts`` folder per size under ``root``: the largest generated (once), the others its first files.
+
+    A smaller pool is a prefix of the largest one (symbolic links to its first
+    files), so every size has the same partitions and only the largest is written.
+    """
+    largest = max(sizes)
+    if any(size % partition for size in sizes):
+        raise SystemExit("every size must be a multiple of --partition (the smaller pools are the first files)")
+    full = root / f"n{largest}-p{partition}"
+    done = full / "parts" / ".complete"
+    if not done.exists():
+        t0 = time.perf_counter()
+        generate(full, largest, partition)
+        done.write_text(f"{largest} rows in {time.perf_counter() - t0:.0f} s\n")
+    out = []
+    for size in sizes:
+        if size == largest:
+            out.append(full / "parts")
+            continue
+        parts = root / f"n{size}-p{partition}" / "parts"
+        if not parts.exists():
+            parts.mkdir(parents=True)
+            for i in range(size // partition):
+                (parts / f"part-{i:05d}.parquet").symlink_to(full / "parts" / f"part-{i:05d}.parquet")
+        out.append(parts)
+    return out
+
+
 def write_session(folder: Path, parts: Path) -> Path:
     """A dask config on ``parts`` and a saved logistic-regression model (version 1) trained on 300 rows."""
     from alabel.core.data.dask_pool import DaskPool
@@ -82,6 +117,8 @@ def write_session(folder: Path, parts: Path) -> Path:
         "labels": {"store": str(folder / "labels.sqlite"), "models": str(folder / "models")},
     }
     path = folder / "config.yaml"
+    if path.exists() and (folder / "models").is_dir():  # a kept --workdir pool: its session is written already
+        return path
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     from alabel.core.config import SessionConfig
 
@@ -133,6 +170,20 @@ class RssPeak:
         return (self.peak - self.base) / 1024**2
 
 
+def _start_rss(dask_worker) -> float:
+    """On a worker: start sampling its RSS (``ru_maxrss`` carries over from the process a worker is started
+    from, so a restarted worker's maximum is not its own); return the RSS now, MB."""
+    dask_worker._bench_rss = RssPeak()
+    return dask_worker._bench_rss.base / 1024**2
+
+
+def _stop_rss(dask_worker) -> float:
+    """On a worker: the peak RSS (MB, absolute) since ``_start_rss``."""
+    rss = dask_worker._bench_rss
+    rss.stop()
+    return rss.peak / 1024**2
+
+
 # ---------------------------------------------------------------------- the measured runs
 def _warm() -> float:
     """Import what a task needs (a busy machine takes seconds), then return this process's RSS so far."""
@@ -156,23 +207,32 @@ def run_dask(configs: list[str], outs: list[str], chunk: int, rounds: int) -> di
     out = {"score": []}
     t = SessionConfig.load(configs[0]).training
     with dask_client(None, n_workers=t.dask_workers, memory_limit=t.dask_memory_limit) as client:
-        out["worker_base_mb"] = max(client.run(_warm).values())
-        # Warm-up, not measured: one partition through the whole path (deserialising a head, pyarrow's pools).
-        cfg = SessionConfig.load(configs[0])
-        head, version = saved_head_in(cfg)
-        pool = DaskPool(cfg.data, client)
-        score_catalogue_on_dask(client, head, pool.encoding, pool.files[:2], outs[0] + "-warm", model_version=version,
-                                chunk_rows=chunk)
-        for config, target in zip(configs, outs):
+        for i, (config, target) in enumerate(zip(configs, outs)):
+            if i:  # fresh worker processes: each size's ru_maxrss is its own, not the peak so far
+                client.restart()
+            client.run(_warm)
             cfg = SessionConfig.load(config)
             head, version = saved_head_in(cfg)
+            # Warm-up, not measured: two partitions through the whole path (deserialising a head, pyarrow's pools).
+            pool = DaskPool(cfg.data, client)
+            score_catalogue_on_dask(client, head, pool.encoding, pool.files[:2], target + "-warm",
+                                    model_version=version, chunk_rows=chunk)
+            load = os.getloadavg()[0]
+            before = client.run(_start_rss)
             start = time.perf_counter()
             pool = DaskPool(cfg.data, client)
             result = score_catalogue_on_dask(client, head, pool.encoding, pool.files, target, model_version=version,
                                              chunk_rows=chunk)
-            out["score"].append({"rows": result.rows, "seconds": time.perf_counter() - start,
-                                 "worker_peak_mb": max(client.run(_peak_mb).values())})
-        out["engine"] = _engine(SessionConfig.load(configs[-1]), client, rounds)
+            seconds = time.perf_counter() - start
+            peaks = client.run(_stop_rss)
+            out["score"].append({"rows": result.rows, "partitions": len(pool.files), "seconds": seconds,
+                                 "worker_peak_mb": max(peaks.values()),
+                                 "worker_peaks_mb": sorted(peaks.values()),
+                                 "worker_base_mb": max(before.values()),
+                                 "memory_limit": str(t.dask_memory_limit),
+                                 "load_before": load, "load_after": os.getloadavg()[0]})
+        if rounds > 0:
+            out["engine"] = _engine(SessionConfig.load(configs[-1]), client, rounds)
     return out
 
 
@@ -227,14 +287,20 @@ def run_local(config: str, out: str, chunk: int) -> dict:
     base = _warm()
     cfg = SessionConfig.load(config)
     head, version = saved_head_in(cfg)
+    load = os.getloadavg()[0]
     start = time.perf_counter()
     rss = RssPeak()
     pool = DaskPool(cfg.data)
-    result = score_catalogue(head, pool.encoding, pool.files, out, model_version=version, chunk_rows=chunk)
-    chunked = {"rows": result.rows, "seconds": time.perf_counter() - start, "peak_mb": _peak_mb(),
-               "increase_mb": rss.stop()}
+    chunked = None
+    if chunk > 0:  # --chunk-local 0 skips the chunked path
+        result = score_catalogue(head, pool.encoding, pool.files, out, model_version=version, chunk_rows=chunk)
+        chunked = {"rows": result.rows, "seconds": time.perf_counter() - start, "peak_mb": _peak_mb(),
+                   "increase_mb": rss.stop(), "load_before": load, "load_after": os.getloadavg()[0]}
+    else:
+        rss.stop()
 
     files = pool.files
+    load = os.getloadavg()[0]
     start = time.perf_counter()
     rss = RssPeak()
     frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
@@ -242,7 +308,7 @@ def run_local(config: str, out: str, chunk: int) -> dict:
     X, _ = enc.encode(frame, files[0])
     table = prediction_columns(frame["id"].astype(str).to_numpy(object), predict_proba_chunked(head, X), CLASSES)
     memory = {"rows": len(table), "seconds": time.perf_counter() - start, "peak_mb": _peak_mb(),
-              "increase_mb": rss.stop()}
+              "increase_mb": rss.stop(), "load_before": load, "load_after": os.getloadavg()[0]}
     return {"base_mb": base, "chunked": chunked, "memory": memory}
 
 
@@ -260,11 +326,14 @@ def run_serve(config: Path, clicks: int) -> dict:
         browser = ui.launch_browser(pw)
         trivial = ui.measure_trivial(browser, clicks)
         start = time.perf_counter()
-        server = ui.Server(config).wait_ready(timeout=600)
+        server = ui.Server(config).wait_ready(timeout=SERVE_TIMEOUT_S)
         port_s = time.perf_counter() - start
+        print(f"port open after {port_s:.1f} s (load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
-            render_s = ui.first_render(page, server.url + "?annotator=bench", timeout=600)
+            render_s = ui.first_render(page, server.url + "?annotator=bench", timeout=SERVE_TIMEOUT_S)
+            print(f"first query + scatter on screen after {render_s:.1f} s (load {os.getloadavg()[0]:.1f})",
+                  file=sys.stderr, flush=True)
 
             def button(i):
                 return f".class-{CLASSES[i % len(CLASSES)]}"
@@ -320,11 +389,18 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--rows", type=int, default=800_000)
     p.add_argument("--small", type=int, default=200_000)
+    p.add_argument("--sizes", type=int, nargs="+", help="pool sizes (default: --small and --rows)")
     p.add_argument("--partition", type=int, default=100_000)
     p.add_argument("--chunk", type=int, default=50_000)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3, help="engine rounds on the largest pool (0: no engine part)")
     p.add_argument("--clicks", type=int, default=30, help="labels timed on the alabel serve page")
-    p.add_argument("--only", choices=("all", "serve"), default="all", help="serve: only part 3 (alabel serve)")
+    p.add_argument("--only", choices=("all", "serve", "score"), default="all",
+                   help="serve: only part 3 (alabel serve); score: only part 1 (and the engine if --rounds)")
+    p.add_argument("--workdir", type=Path, help="keep the generated pools here and reuse them (default: a temp dir)")
+    p.add_argument("--local-rows", type=int, help="pool size of the one-process paths (default: the smallest)")
+    p.add_argument("--chunk-local", type=int, help="chunk rows of the one-process chunked path (0: skip it; "
+                                                   "default: --chunk)")
+    p.add_argument("--csv", type=Path, help="append the score rows to this CSV")
     p.add_argument("--run", nargs="+", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.run:
@@ -338,13 +414,19 @@ def main() -> None:
 
     began = time.perf_counter()
     load = os.getloadavg()
-    with tempfile.TemporaryDirectory() as tmp:
+    sizes = sorted(a.sizes or ((a.rows,) if a.only == "serve" else (a.small, a.rows)))
+    with tempfile.TemporaryDirectory(dir=a.workdir) as tmp:
         tmp = Path(tmp)
-        sizes = (a.rows,) if a.only == "serve" else (a.small, a.rows)
-        configs = []
-        for rows in sizes:
-            folder = tmp / f"n{rows}"
-            configs.append(write_session(folder, generate(folder, rows, a.partition)))
+        root = a.workdir or tmp
+        if a.workdir:
+            parts = pools(a.workdir, sizes, a.partition)
+        else:
+            parts = [generate(tmp / f"n{rows}", rows, a.partition) for rows in sizes]
+        configs = [write_session(folder.parent, folder) for folder in parts]
+        for config in configs:  # a kept pool starts each run with no labels
+            for old in config.parent.glob("labels.sqlite*"):
+                old.unlink()
+        print(f"pools ready after {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
         baseline = trivial_baseline_ms()
         if a.only == "serve":
             serve = run_serve(configs[-1], a.clicks)
@@ -352,36 +434,74 @@ def main() -> None:
             print(f"load average before {load[0]:.2f} / after {load_after[0]:.2f}; trivial baseline "
                   f"(1M x 16 float32 matvec) {baseline:.1f} ms; partitions of {a.partition:,} rows; "
                   f"whole run {time.perf_counter() - began:.0f} s")
-            print_serve(serve, a.rows)
+            print_serve(serve, sizes[-1])
+            if a.csv:  # the raw clicks, one row each
+                import csv
+
+                with a.csv.open("w", newline="") as fh:
+                    w = csv.writer(fh)
+                    w.writerow(["pool_rows", "kind", "click", "ms"])
+                    for kind in ("clicks", "trivial"):
+                        for i, ms in enumerate(serve[kind]):
+                            w.writerow([sizes[-1], kind, i, f"{ms:.1f}"])
             return
-        serve = run_serve(configs[-1], a.clicks)
+        serve = run_serve(configs[-1], a.clicks) if a.only == "all" else None
         dask = measure("dask", *configs, *[tmp / f"out-dask-{r}" for r in sizes], a.chunk, a.rounds)
-        local = measure("local", configs[0], tmp / "out-chunked", a.chunk)
+        local_rows = a.local_rows or sizes[0]
+        local = measure("local", configs[sizes.index(local_rows)], tmp / "out-chunked",
+                        a.chunk if a.chunk_local is None else a.chunk_local)
     load_after = os.getloadavg()
     results = [("alabel score on Dask (2 workers; peak of one worker)", s["rows"], s["seconds"], s["worker_peak_mb"],
-                dask["worker_base_mb"], s["worker_peak_mb"] - dask["worker_base_mb"]) for s in dask["score"]]
+                s["worker_base_mb"], s["worker_peak_mb"] - s["worker_base_mb"], s) for s in dask["score"]]
     for key, name in (("chunked", "alabel score --data, one process, chunked"),
                       ("memory", "in memory (whole table, as Session)")):
         r = local[key]
-        results.append((name, r["rows"], r["seconds"], r["peak_mb"], local["base_mb"], r["increase_mb"]))
-    engine = dask["engine"]
+        if r is not None:
+            results.append((name, r["rows"], r["seconds"], r["peak_mb"], local["base_mb"], r["increase_mb"], r))
 
     print(f"load average before {load[0]:.2f} / after {load_after[0]:.2f}; trivial baseline "
           f"(1M x 16 float32 matvec) {baseline:.1f} ms; partitions of {a.partition:,} rows, chunks of "
           f"{a.chunk:,}; whole run {time.perf_counter() - began:.0f} s\n")
-    print("| path | rows | seconds | rows/s | peak RSS (MB) | RSS after imports (MB) | increase (MB) |")
-    print("|---|---|---|---|---|---|---|")
-    for name, rows, seconds, peak, base, increase in results:
+    print("| path | rows | seconds | rows/s | peak RSS (MB) | RSS after imports (MB) | increase (MB) | load before / after |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, rows, seconds, peak, base, increase, r in results:
         print(f"| {name} | {rows:,} | {seconds:.1f} | {rows / seconds:,.0f} | {peak:.0f} | {base:.0f} | "
-              f"{increase:.0f} |")
-    print("\n| engine on a Dask pool | value |")
-    print("|---|---|")
-    print(f"| pool rows | {engine['rows']:,} |")
-    print(f"| first query (fit on 10 labels + one ranking pass) | {engine['first_query_s']:.2f} s |")
-    print(f"| label → next query, p95 (next item of the ranking) | {engine['next_item_p95_s'] * 1000:.0f} ms |")
-    print(f"| label → retrain + fresh ranking pass, p95 / median ({engine['rounds']} rounds) | "
-          f"{engine['retrain_rank_p95_s']:.2f} s / {engine['retrain_rank_median_s']:.2f} s |")
-    print_serve(serve, a.rows)
+              f"{increase:.0f} | {r['load_before']:.1f} / {r['load_after']:.1f} |")
+    if a.csv:
+        write_csv(a.csv, results, a, baseline)
+    if "engine" in dask:
+        engine = dask["engine"]
+        print("\n| engine on a Dask pool | value |")
+        print("|---|---|")
+        print(f"| pool rows | {engine['rows']:,} |")
+        print(f"| first query (fit on 10 labels + one ranking pass) | {engine['first_query_s']:.2f} s |")
+        print(f"| label → next query, p95 (next item of the ranking) | {engine['next_item_p95_s'] * 1000:.0f} ms |")
+        print(f"| label → retrain + fresh ranking pass, p95 / median ({engine['rounds']} rounds) | "
+              f"{engine['retrain_rank_p95_s']:.2f} s / {engine['retrain_rank_median_s']:.2f} s |")
+    if serve is not None:
+        print_serve(serve, sizes[-1])
+
+
+def write_csv(path: Path, results, a, baseline: float) -> None:
+    """One row per measured path (appended), with the run's settings and commit."""
+    import csv
+    import datetime
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=Path(__file__).parent, check=False).stdout.strip()
+    new = not path.exists()
+    with path.open("a", newline="") as fh:
+        w = csv.writer(fh)
+        if new:
+            w.writerow(["date", "commit", "path", "rows", "partition_rows", "chunk_rows", "seconds", "rows_per_s",
+                        "peak_rss_mb", "rss_after_imports_mb", "increase_mb", "worker_peaks_mb", "memory_limit",
+                        "load_before", "load_after", "trivial_baseline_ms"])
+        date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+        for name, rows, seconds, peak, base, increase, r in results:
+            w.writerow([date, commit, name, rows, a.partition, a.chunk, f"{seconds:.2f}", f"{rows / seconds:.0f}",
+                        f"{peak:.0f}", f"{base:.0f}", f"{increase:.0f}",
+                        " ".join(f"{v:.0f}" for v in r.get("worker_peaks_mb", [])), r.get("memory_limit", ""),
+                        f"{r['load_before']:.2f}", f"{r['load_after']:.2f}", f"{baseline:.1f}"])
 
 
 if __name__ == "__main__":
