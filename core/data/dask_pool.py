@@ -253,19 +253,31 @@ class DaskPool:
         scored = self.frame().map_partitions(_partition_proba, head, self.encoding, classes, meta=meta)
         if self.client is None:
             return self._compute(scored).to_numpy(np.float32)
+        out = np.empty((self.n, len(classes)), dtype=np.float32)
+
+        def take(i, part):
+            out[self.offsets[i]:self.offsets[i + 1]] = part.to_numpy(np.float32)
+        self.each_partition(scored, take)
+        return out
+
+    def each_partition(self, collection, take: Callable[[int, object], None]) -> None:
+        """``take(i, result)`` for each partition of ``collection`` as it finishes on the cluster.
+
+        Each result is released on its worker once taken: a whole-pool result
+        computed as one collection stays on the workers until its last
+        partition is done (see :meth:`predict_proba`).
+        """
         from distributed import as_completed
 
-        out = np.empty((self.n, len(classes)), dtype=np.float32)
-        futures = self.client.compute(scored.to_delayed())
+        futures = self.client.compute(collection.to_delayed())
         part_of = {future.key: i for i, future in enumerate(futures)}
         try:
             for future in as_completed(futures):
                 i = part_of[future.key]
-                out[self.offsets[i]:self.offsets[i + 1]] = future.result().to_numpy(np.float32)
+                take(i, future.result())
                 futures[i] = None  # the last reference: the worker forgets the partition's result
         finally:
             self.client.cancel([f for f in futures if f is not None])
-        return out
 
 
 def _partition_features(frame: pd.DataFrame, encoding: FeatureEncoding) -> np.ndarray:

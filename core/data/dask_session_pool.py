@@ -150,8 +150,15 @@ class PartitionFrame:
         """
         if not isinstance(column, str) or column not in self.columns:
             raise whole_pool_error(self.dask_pool.spec, f"columns {column!r} of every row")
-        values = self.dask_pool._compute(self.dask_pool.frame([column])[column])
-        return values.reset_index(drop=True)
+        pool = self.dask_pool
+        series = pool.frame([column])[column]
+        if pool.client is None:
+            return pool._compute(series).reset_index(drop=True)
+        # Partition by partition (50M rows of one float column and its row numbers held on two
+        # 1 GB workers until the end passed their limit).
+        pieces: list = [None] * len(pool.files)
+        pool.each_partition(series, pieces.__setitem__)
+        return pd.concat(pieces).reset_index(drop=True)
 
 
 class _Rows:
