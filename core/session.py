@@ -131,7 +131,6 @@ class Session:
         self.strategy = config.strategy.build()
         self.loop = config.loop.build()
         self.persist_models = persist_models
-        self._row_index = pd.Index(self.pool.ids)
         excluded = np.zeros(self.pool.n, dtype=bool)
         if evaluation_set is not None:
             excluded[evaluation_set.rows] = True
@@ -346,7 +345,7 @@ class Session:
             self.trainer.request()
 
     def _check_object(self, object_id: str) -> None:
-        if self._row_index.get_indexer([object_id])[0] < 0:
+        if self.pool.rows_of([object_id])[0] < 0:
             raise LabelStoreError(f"{self.config.source}: object id {object_id!r} is not in the data "
                                   f"(id column {self.config.data.id_column!r})")
 
@@ -355,7 +354,7 @@ class Session:
         """Current labels with their pool row (``row``); objects unknown to the pool are dropped."""
         current = self.store.current(split=split, sources=tuple(sources) if sources else None)
         current = current.copy()
-        current["row"] = self._row_index.get_indexer(current["object_id"].astype(str))
+        current["row"] = self.pool.rows_of(current["object_id"].astype(str))
         return current[current["row"] >= 0]
 
     # -- training ----------------------------------------------------------------------

@@ -6,7 +6,9 @@ attributes (``ids``, ``X[rows]``, ``n``, ``feature_names``, ``detail``...).
 process only what is one value per row and small:
 
 * the ids (one column, read once: the label store and the planner map ids to
-  rows) and the ground truth when the spec names one;
+  rows through :meth:`DaskSessionPool.rows_of`; an integer id column stays
+  int64, see :mod:`core.data.integer_ids`) and the ground truth when the spec
+  names one (one shared ``str`` per class);
 * nothing of the features: ``X[rows]`` reads the rows' partitions
   (labelled rows for a retrain, a test split), and scoring the whole pool
   for a new model (:meth:`LazyFeatures.predict_proba`) runs on the cluster
@@ -29,6 +31,7 @@ import pandas as pd
 from ..errors import ConfigError, DataError
 from ..ids import id_text, ids_as_text
 from .dask_pool import DaskPool, dask_client
+from .integer_ids import IntegerIds
 from .paths import confine
 from .pool import _plain
 
@@ -147,8 +150,15 @@ class PartitionFrame:
         """
         if not isinstance(column, str) or column not in self.columns:
             raise whole_pool_error(self.dask_pool.spec, f"columns {column!r} of every row")
-        values = self.dask_pool._compute(self.dask_pool.frame([column])[column])
-        return values.reset_index(drop=True)
+        pool = self.dask_pool
+        series = pool.frame([column])[column]
+        if pool.client is None:
+            return pool._compute(series).reset_index(drop=True)
+        # Partition by partition (50M rows of one float column and its row numbers held on two
+        # 1 GB workers until the end passed their limit).
+        pieces: list = [None] * len(pool.files)
+        pool.each_partition(series, pieces.__setitem__)
+        return pd.concat(pieces).reset_index(drop=True)
 
 
 class _Rows:
@@ -196,18 +206,27 @@ class DaskSessionPool:
         wanted = [spec.id_column] + ([spec.ground_truth] if spec.ground_truth else [])
         columns = [pd.read_parquet(f, columns=wanted) for f in dask_pool.files]
         table = pd.concat(columns, ignore_index=True)
-        self.ids = ids_as_text(table[spec.id_column])
-        self._index = pd.Index(self.ids)
-        if not self._index.is_unique:
-            duplicated = self._index[self._index.duplicated()][0]
+        del columns
+        id_column = table[spec.id_column]
+        self._index = None
+        if (pd.api.types.is_integer_dtype(id_column) and not pd.api.types.is_bool_dtype(id_column)
+                and not id_column.isna().any()):
+            self.ids = IntegerIds(id_column.to_numpy(np.int64))
+            duplicated = self.ids.duplicate()
+        else:
+            self.ids = ids_as_text(id_column)
+            self._index = pd.Index(self.ids)
+            duplicated = None if self._index.is_unique else self._index[self._index.duplicated()][0]
+        if duplicated is not None:
             raise DataError(f"{spec.sources[0].path}: data.id_column: id {duplicated!r} appears more than once "
                             f"in column {spec.id_column!r}")
         self.ground_truth = None
         if spec.ground_truth:
-            truth = table[spec.ground_truth]
-            present = truth.notna().to_numpy()
-            self.ground_truth = np.full(len(truth), None, dtype=object)
-            self.ground_truth[present] = truth[present].astype(str).to_numpy(dtype=object)
+            # One str per class, shared by its rows (a str per row is ~50 bytes more a row).
+            codes, classes = pd.factorize(table[spec.ground_truth])
+            names = np.array([str(c) for c in classes] + [None], dtype=object)
+            self.ground_truth = names[codes]  # code -1 (missing) picks the None at the end
+        del table, id_column
         # The files' names, sizes and times stand for their contents (hashing a catalogue
         # beyond memory at every start would read it all).
         stamp = "\n".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in dask_pool.files)
@@ -231,12 +250,18 @@ class DaskSessionPool:
             return []
         return sorted({c for c in self.ground_truth if c is not None})
 
+    def rows_of(self, object_ids) -> np.ndarray:
+        """The row of each object id (compared as text), -1 for ids the pool does not have."""
+        if isinstance(self.ids, IntegerIds):
+            return self.ids.rows_of(object_ids)
+        return self._index.get_indexer(np.asarray([id_text(i) for i in object_ids], dtype=object))
+
     def index_of(self, object_ids) -> np.ndarray:
         """Row indices of the given object ids (DataError naming the first unknown one)."""
         if isinstance(object_ids, (str, bytes)) or np.ndim(object_ids) == 0:
             object_ids = [object_ids]
         wanted = np.asarray([id_text(i) for i in object_ids], dtype=object)
-        rows = self._index.get_indexer(wanted)
+        rows = self.rows_of(wanted)
         if (rows < 0).any():
             raise DataError(f"{self.spec.sources[0].path}: unknown object id {wanted[rows < 0][0]!r} "
                             f"(not in column {self.spec.id_column!r})")

@@ -105,6 +105,14 @@ class Pool:
             return []
         return sorted({c for c in self.ground_truth if c is not None})
 
+    def rows_of(self, object_ids: Iterable[Any]) -> np.ndarray:
+        """The row of each object id (compared as text), -1 for ids the pool does not have.
+
+        The one id → row index of a session: the session and its planner look
+        rows up here instead of keeping copies of it.
+        """
+        return self._index.get_indexer(np.asarray([id_text(i) for i in object_ids], dtype=object))
+
     def index_of(self, object_ids: Iterable[Any] | str) -> np.ndarray:
         """Row indices of the given object ids (compared as text, see :mod:`core.ids`).
 

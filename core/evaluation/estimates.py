@@ -70,9 +70,20 @@ def audit_mask(object_ids, fraction: float) -> np.ndarray:
     -------
     ndarray of bool
     """
+    if fraction <= 0 or len(object_ids) == 0:
+        return np.zeros(len(object_ids), dtype=bool)
+    # Block by block: the ids' text is made for one block at a time (a pool on Dask keeps integer
+    # ids as integers, and every id's text at once would be gigabytes at tens of millions of rows).
+    return np.concatenate([_audit_block(object_ids[start:start + AUDIT_BLOCK], fraction)
+                           for start in range(0, len(object_ids), AUDIT_BLOCK)])
+
+
+#: Ids hashed at once by :func:`audit_mask`.
+AUDIT_BLOCK = 1_000_000
+
+
+def _audit_block(object_ids, fraction: float) -> np.ndarray:
     ids = np.asarray(object_ids).astype(str).astype(object)
-    if fraction <= 0 or len(ids) == 0:
-        return np.zeros(len(ids), dtype=bool)
     hashes = pd.util.hash_array(ids, hash_key=AUDIT_HASH_KEY, categorize=False)
     return (hashes / np.float64(2 ** 64)) < fraction
 

@@ -39,9 +39,23 @@ _KEYS = {"id_column": "session.id_column", "fingerprint": "session.ids_fingerpri
 
 
 def fingerprint_ids(ids: Sequence) -> str:
-    """sha256 of the sorted ids as text: the same for the same set of ids in any row order."""
-    text = sorted(map(id_text, ids))
-    return hashlib.sha256("\n".join(text).encode("utf-8")).hexdigest()
+    """sha256 of the sorted ids as text: the same for the same set of ids in any row order.
+
+    Ids that give their sorted text block by block (``sorted_text()``: the
+    integer ids of a Dask pool, :mod:`core.data.integer_ids`) are hashed so,
+    to the same digest, without a Python string per id.
+    """
+    blocks = getattr(ids, "sorted_text", None)
+    if blocks is None:
+        text = sorted(map(id_text, ids))
+        return hashlib.sha256("\n".join(text).encode("utf-8")).hexdigest()
+    digest = hashlib.sha256()
+    first = True
+    for block in blocks():
+        if block:
+            digest.update(b"\n".join(block) if first else b"\n" + b"\n".join(block))
+            first = False
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

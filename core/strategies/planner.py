@@ -21,7 +21,6 @@ import threading
 from collections.abc import Iterable
 
 import numpy as np
-import pandas as pd
 
 from ..errors import EmptyPoolError
 from ..evaluation import estimates
@@ -66,7 +65,6 @@ class QueryPlanner:
         self.lease_s = lease_s
         self.where = where
         self.in_audit = estimates.audit_mask(pool.ids, audit_fraction)
-        self._row_index = pd.Index(pool.ids)
         # numpy generators are not thread-safe and several tabs query at once.
         self._rng = np.random.default_rng(seed)
         self._rng_lock = threading.Lock()
@@ -74,7 +72,7 @@ class QueryPlanner:
     # -- what may be asked --------------------------------------------------------------
     def rows_of(self, object_ids: Iterable) -> np.ndarray:
         """Pool rows of ``object_ids`` (-1 for ids the pool does not have)."""
-        return self._row_index.get_indexer([str(o) for o in object_ids])
+        return self.pool.rows_of(object_ids)  # the pool's own index: no copy of it per planner
 
     def labelled_rows(self, sources: Iterable[str] = PEOPLE_SOURCES) -> np.ndarray:
         """Pool rows labelled from ``sources`` (either split), in pool order.

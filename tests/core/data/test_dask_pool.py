@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from alabel.core.config import SessionConfig
-from alabel.core.data.dask_pool import DaskPool, dask_client
+from alabel.core.data.dask_pool import DaskPool, _partition_proba, _read_partition, dask_client
 from alabel.core.errors import ConfigError, DataError
 from alabel.core.session import Session
 from alabel.core.strategies import scores
@@ -82,6 +82,72 @@ def test_top_k_on_a_distributed_local_cluster(trained):
         dpool = DaskPool(config.data, client)
         rows, _ = dpool.top_k(model.head, scores.entropy, 5)
     assert list(rows) == list(np.lexsort((np.arange(pool.n), -scores.entropy(model.proba)))[:5])
+
+
+def _held_while_scoring(frame, head, encoding, classes):
+    """``_partition_proba`` that first notes how many results its worker holds (and gives the client time)."""
+    from distributed import get_worker
+
+    time.sleep(0.3)
+    HELD.append(len(get_worker().data))
+    return _partition_proba(frame, head, encoding, classes)
+
+
+HELD: list[int] = []
+
+
+def test_whole_pool_scores_leave_the_workers_as_each_partition_finishes(trained, tmp_path, monkeypatch):
+    """At 50M rows the scores held on the workers until the end passed a 1 GB worker's limit."""
+    from alabel.core.data import dask_pool
+
+    folder, pool, model, _ = trained
+    (tmp_path / "blobs.parquet").write_bytes((folder / "blobs.parquet").read_bytes())
+    cfg = _dask_config(tmp_path).data
+    frame = pd.read_parquet(folder / "blobs.parquet")
+    for old in (tmp_path / "parts").iterdir():
+        old.unlink()
+    for i in range(8):  # eight partitions of 37 or 38 rows, one after another on one worker thread
+        frame.iloc[i * 300 // 8:(i + 1) * 300 // 8].to_parquet(tmp_path / "parts" / f"part-{i}.parquet", index=False)
+    monkeypatch.setattr(dask_pool, "_partition_proba", _held_while_scoring)
+    HELD.clear()
+    with dask_client(None, n_workers=1, memory_limit="1GB", processes=False) as client:
+        proba = DaskPool(cfg, client).predict_proba(model.head)
+    np.testing.assert_allclose(proba, model.proba, atol=1e-6)  # each partition in its rows
+    assert len(HELD) == 8 and max(HELD) <= 2, HELD  # not 7 results kept for the last partition
+
+
+def _held_while_reading(args, columns):
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+    except ValueError:  # the client reads the first file's schema (the frame's meta): not a task
+        return _read_partition(args, columns)
+    time.sleep(0.3)
+    HELD.append(len(worker.data))
+    return _read_partition(args, columns)
+
+
+def test_a_column_of_every_row_leaves_the_workers_as_each_partition_finishes(trained, tmp_path, monkeypatch):
+    """The scatter's axes at 50M rows: a worker restarted again and again (as the scores above)."""
+    from alabel.core.data import dask_pool
+    from alabel.core.data.dask_session_pool import DaskSessionPool
+
+    folder, pool, _, _ = trained
+    (tmp_path / "blobs.parquet").write_bytes((folder / "blobs.parquet").read_bytes())
+    cfg = _dask_config(tmp_path).data
+    frame = pd.read_parquet(folder / "blobs.parquet")
+    for old in (tmp_path / "parts").iterdir():
+        old.unlink()
+    for i in range(8):
+        frame.iloc[i * 300 // 8:(i + 1) * 300 // 8].to_parquet(tmp_path / "parts" / f"part-{i}.parquet", index=False)
+    with dask_client(None, n_workers=1, memory_limit="1GB", processes=False) as client:
+        session_pool = DaskSessionPool(DaskPool(cfg, client))
+        monkeypatch.setattr(dask_pool, "_read_partition", _held_while_reading)
+        HELD.clear()
+        x = session_pool.frame["x"]
+    np.testing.assert_array_equal(x.to_numpy(), frame["x"].to_numpy())
+    assert len(HELD) == 8 and max(HELD) <= 2, HELD
 
 
 def test_alabel_score_on_dask_writes_one_file_per_partition(trained, tmp_path, capsys):

@@ -14,7 +14,7 @@ import yaml
 from alabel.core.config import SessionConfig
 from alabel.core.data.dask_pool import dask_client
 from alabel.core.data.dask_session_pool import DaskSessionPool, WholePoolError, open_dask_pool
-from alabel.core.errors import ConfigError
+from alabel.core.errors import ConfigError, DataError
 from alabel.core.session import Session
 from tests.core.session_fixtures import config_dict, write_table
 
@@ -149,3 +149,63 @@ def test_combinations_that_cannot_work_are_one_line(tmp_path, client):
         session.retrain()
         with pytest.raises(WholePoolError, match=r"parts: data.backend dask: the whole feature matrix"):
             session.query(3)
+
+
+def test_integer_ids_stay_integers_and_look_up_as_text(pair):
+    from alabel.core.data.integer_ids import IntegerIds
+    from alabel.core.labels.identity import fingerprint_ids
+
+    memory, dask = pair
+    assert isinstance(dask.pool.ids, IntegerIds) and dask.pool.ids.values.dtype == np.int64
+    assert dask.pool.ids[5] == memory.pool.ids[5] == "1005"
+    assert list(dask.pool.ids[[2999, 0]]) == list(memory.pool.ids[[2999, 0]])
+    # Looked up by their text, as the label store names them: '01005' or ' 1005' is no id.
+    asked = ["1005", 3999, "01005", " 1005", "x", "4000"]
+    assert list(dask.pool.rows_of(asked)) == list(memory.pool.rows_of(asked)) == [5, 2999, -1, -1, -1, -1]
+    # The store's identity is the same whichever backend reads the data.
+    assert fingerprint_ids(dask.pool.ids) == fingerprint_ids(memory.pool.ids)
+
+
+def test_unordered_and_duplicated_integer_ids(tmp_path):
+    from alabel.core.data.dask_pool import DaskPool
+
+    _, cfg = _configs(tmp_path)
+    parts = tmp_path / "parts"
+    first = pd.read_parquet(parts / "part-0.parquet")
+    first["obj"] = first["obj"].to_numpy()[::-1]  # a partition in descending id order
+    first.to_parquet(parts / "part-0.parquet", index=False)
+    pool = DaskSessionPool(DaskPool(cfg.data))
+    assert list(pool.index_of(["1000", "1699", "1700"])) == [699, 0, 700]
+    first.iloc[:2].assign(obj=[2999, 2998]).to_parquet(parts / "part-9.parquet", index=False)
+    with pytest.raises(DataError, match=r"data.id_column: id '299[89]' appears more than once in column 'obj'"):
+        DaskSessionPool(DaskPool(cfg.data))
+
+
+def test_a_session_keeps_a_few_bytes_a_row_not_a_string_per_id(tmp_path, client):
+    """The server's memory on a Dask pool: one int64 per id, one pointer per ground truth, one index.
+
+    Before: a Python str per id (~60 B) and the session's and planner's own index copies of them.
+    """
+    import tracemalloc
+
+    n = 200_000
+    write_table(tmp_path, n=n)
+    frame = pd.read_parquet(tmp_path / "blobs.parquet")
+    (tmp_path / "parts").mkdir()
+    for i, start in enumerate(range(0, n, 50_000)):
+        frame.iloc[start:start + 50_000].to_parquet(tmp_path / "parts" / f"part-{i}.parquet", index=False)
+    cfg = config_dict(labels={"store": "dask.sqlite", "models": "models"})
+    cfg["data"]["sources"] = [{"path": "parts"}]
+    cfg["data"]["backend"] = "dask"
+    (tmp_path / "dask.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    config = SessionConfig.load(tmp_path / "dask.yaml")
+    tracemalloc.start()
+    try:
+        session = Session(config, pool=open_dask_pool(config, client), background=False)
+        session.teach_many(session.pool.ids[:6], list(session.pool.ground_truth[:6]))
+        assert len(session.labels()) == 6 and len(session.query(3, lease=False)) == 3
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    session.close()
+    assert kept / n < 40, f"{kept / n:.0f} bytes a row"
