@@ -96,18 +96,24 @@ def _held_while_scoring(frame, head, encoding, classes):
 HELD: list[int] = []
 
 
-def test_whole_pool_scores_leave_the_workers_as_each_partition_finishes(trained, tmp_path, monkeypatch):
-    """At 50M rows the scores held on the workers until the end passed a 1 GB worker's limit."""
-    from alabel.core.data import dask_pool
-
-    folder, pool, model, _ = trained
+def _eight_partitions(folder, tmp_path):
+    """The trained pool's 300 rows as eight partitions of 37 or 38 rows; its data config."""
     (tmp_path / "blobs.parquet").write_bytes((folder / "blobs.parquet").read_bytes())
     cfg = _dask_config(tmp_path).data
     frame = pd.read_parquet(folder / "blobs.parquet")
     for old in (tmp_path / "parts").iterdir():
         old.unlink()
-    for i in range(8):  # eight partitions of 37 or 38 rows, one after another on one worker thread
+    for i in range(8):  # one after another on one worker thread
         frame.iloc[i * 300 // 8:(i + 1) * 300 // 8].to_parquet(tmp_path / "parts" / f"part-{i}.parquet", index=False)
+    return cfg
+
+
+def test_whole_pool_scores_leave_the_workers_as_each_partition_finishes(trained, tmp_path, monkeypatch):
+    """At 50M rows the scores held on the workers until the end passed a 1 GB worker's limit."""
+    from alabel.core.data import dask_pool
+
+    folder, pool, model, _ = trained
+    cfg = _eight_partitions(folder, tmp_path)
     monkeypatch.setattr(dask_pool, "_partition_proba", _held_while_scoring)
     HELD.clear()
     with dask_client(None, n_workers=1, memory_limit="1GB", processes=False) as client:
@@ -134,19 +140,13 @@ def test_a_column_of_every_row_leaves_the_workers_as_each_partition_finishes(tra
     from alabel.core.data.dask_session_pool import DaskSessionPool
 
     folder, pool, _, _ = trained
-    (tmp_path / "blobs.parquet").write_bytes((folder / "blobs.parquet").read_bytes())
-    cfg = _dask_config(tmp_path).data
-    frame = pd.read_parquet(folder / "blobs.parquet")
-    for old in (tmp_path / "parts").iterdir():
-        old.unlink()
-    for i in range(8):
-        frame.iloc[i * 300 // 8:(i + 1) * 300 // 8].to_parquet(tmp_path / "parts" / f"part-{i}.parquet", index=False)
+    cfg = _eight_partitions(folder, tmp_path)
     with dask_client(None, n_workers=1, memory_limit="1GB", processes=False) as client:
         session_pool = DaskSessionPool(DaskPool(cfg, client))
         monkeypatch.setattr(dask_pool, "_read_partition", _held_while_reading)
         HELD.clear()
         x = session_pool.frame["x"]
-    np.testing.assert_array_equal(x.to_numpy(), frame["x"].to_numpy())
+    np.testing.assert_array_equal(x.to_numpy(), pd.read_parquet(folder / "blobs.parquet")["x"].to_numpy())
     assert len(HELD) == 8 and max(HELD) <= 2, HELD
 
 
