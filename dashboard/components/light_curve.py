@@ -94,7 +94,10 @@ class LightCurveRenderer(DetailRenderer):
 
         self.caption = pn.pane.HTML(f"<small class='light-curve-caption'>{_CAPTION}</small>", margin=(0, 5),
                                     sizing_mode="stretch_width")
-        self.plots = [pn.pane.Bokeh(plot, css_classes=["detail-light-curve-plot"]) for plot in (self.curve, self.plane)]
+        # The class on a wrapper: on the Bokeh pane it lands on the figure's own element, which
+        # the page does not lay out as a box of its own.
+        self.plots = [pn.Column(pn.pane.Bokeh(plot), css_classes=["detail-light-curve-plot"], margin=0)
+                      for plot in (self.curve, self.plane)]
         return pn.Column(pn.FlexBox(*self.plots), self.caption, sizing_mode="stretch_width",
                          css_classes=["detail-light-curve", f"detail-{_slug(self.column)}"])
 
