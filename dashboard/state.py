@@ -178,9 +178,11 @@ class TabState(param.Parameterized):
             reference=hub.truth.snapshot() if hub.truth is not None else None,
         )
         self.keymap = KeyMap(self.classes, config.ui.keys)
+        # Listen first, then read: a model published between reading and listening was never
+        # heard, and the tab threw away every batch the newer model chose (see _fetched_locked).
+        self._unsubscribe = hub.subscribe(self._on_event)
         self._apply_model(self.session.model)
         self._apply_status(self.session.status)
-        self._unsubscribe = hub.subscribe(self._on_event)
         self.refresh_labels()
         self._refill()
 
@@ -311,6 +313,12 @@ class TabState(param.Parameterized):
             self.queue.fetch_failed(generation)
             self._say(f"query failed: {type(exc).__name__}: {exc}", "error")
             return
+        newest = self.session.model
+        if (split == "train" and items and newest is not None and items[0].model_version == newest.version
+                and newest.version != self.model_version):
+            # The tab is behind the session (its model event is still on its way): take the model
+            # now instead of refusing, again and again, the batches it chooses.
+            self._apply_model_locked(newest, refill=False)
         stale = (split == "train" and items and self.model_version is not None
                  and items[0].model_version != self.model_version)
         if stale:  # chosen by a model older than the newest one: ask the newest instead
