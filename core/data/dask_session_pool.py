@@ -33,7 +33,7 @@ from ..ids import id_text, ids_as_text
 from .dask_pool import DaskPool, dask_client
 from .integer_ids import IntegerIds
 from .paths import confine
-from .pool import _plain
+from .pool import _plain, rows_in_index
 
 #: Most feature rows read into this process at once (labelled rows, a test split): past it the
 #: request is for most of the pool, which stays on disk by design.
@@ -254,7 +254,7 @@ class DaskSessionPool:
         """The row of each object id (compared as text), -1 for ids the pool does not have."""
         if isinstance(self.ids, IntegerIds):
             return self.ids.rows_of(object_ids)
-        return self._index.get_indexer(np.asarray([id_text(i) for i in object_ids], dtype=object))
+        return rows_in_index(self._index, object_ids)
 
     def index_of(self, object_ids) -> np.ndarray:
         """Row indices of the given object ids (DataError naming the first unknown one)."""

@@ -111,7 +111,7 @@ class Pool:
         The one id → row index of a session: the session and its planner look
         rows up here instead of keeping copies of it.
         """
-        return self._index.get_indexer(np.asarray([id_text(i) for i in object_ids], dtype=object))
+        return rows_in_index(self._index, object_ids)
 
     def index_of(self, object_ids: Iterable[Any] | str) -> np.ndarray:
         """Row indices of the given object ids (compared as text, see :mod:`core.ids`).
@@ -274,6 +274,11 @@ def _warn_lost_classes(spec: DataSpec, ground_truth: np.ndarray | None, keep: np
             DataWarning,
             stacklevel=3,
         )
+
+
+def rows_in_index(index: pd.Index, object_ids: Iterable[Any]) -> np.ndarray:
+    """The row of each object id in ``index`` (an index of id texts), -1 for the ids it lacks."""
+    return index.get_indexer(np.asarray([id_text(i) for i in object_ids], dtype=object))
 
 
 def _plain(value: Any) -> Any:

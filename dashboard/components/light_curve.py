@@ -64,29 +64,23 @@ class LightCurveRenderer(DetailRenderer):
 
     def _build(self):
         from bokeh.models import ColumnDataSource, HoverTool, Range1d
-        from bokeh.plotting import figure
 
         frame = self.pool.frame
         self.period = frame[self.column].to_numpy(dtype=float)
         self.amplitude = frame[self.columns["amplitude"]].to_numpy(dtype=float)
         magnitude = self.columns.get("mean", "magnitude")
-        title_style = {"text_font_size": "9pt"}
 
         self.curve_source = ColumnDataSource({"phase": [], "mag": []})
         # An explicit range the server sets per star (brighter up: the larger magnitude at the bottom).
         self.curve_range = Range1d(1.0, 0.0)
-        self.curve = figure(width=360, height=230, title=f"{CURVE_TITLE}: no object", y_range=self.curve_range,
-                            x_axis_label="phase", y_axis_label=magnitude, toolbar_location="right",
-                            tools="pan,wheel_zoom,reset,save")
-        self.curve.title.text_font_size = title_style["text_font_size"]
+        self.curve = _figure(f"{CURVE_TITLE}: no object", y_range=self.curve_range, x_axis_label="phase",
+                             y_axis_label=magnitude)
         self.curve_line = self.curve.line("phase", "mag", source=self.curve_source, line_width=2.5,
                                           color="#1f4e79").glyph
         self.curve.add_tools(HoverTool(tooltips=[("phase", "@phase{0.00}"), (magnitude, "@mag{0.000}")]))
 
-        self.plane = figure(width=360, height=230, title="Period–amplitude plane (all objects)", y_axis_type="log",
-                            x_axis_label=PLANE_DIMS[0], y_axis_label=PLANE_DIMS[1], toolbar_location="right",
-                            tools="pan,wheel_zoom,reset,save")
-        self.plane.title.text_font_size = title_style["text_font_size"]
+        self.plane = _figure("Period–amplitude plane (all objects)", y_axis_type="log", x_axis_label=PLANE_DIMS[0],
+                             y_axis_label=PLANE_DIMS[1])
         self._draw_cloud()
         self.marker_source = ColumnDataSource({PLANE_DIMS[0]: [], PLANE_DIMS[1]: []})
         self.plane.scatter(*PLANE_DIMS, source=self.marker_source, marker="star", size=18, color="#d62728",
@@ -170,6 +164,16 @@ class DrawnCurve(NamedTuple):
     magnitude: np.ndarray
     title: str
     sinusoid: bool
+
+
+def _figure(title: str, **options):
+    """One of the detail's two plots: the same size, tools and title font."""
+    from bokeh.plotting import figure
+
+    plot = figure(width=360, height=230, title=title, toolbar_location="right", tools="pan,wheel_zoom,reset,save",
+                  **options)
+    plot.title.text_font_size = "9pt"
+    return plot
 
 
 def shape_of_row(frame, row: int, period_column: str, columns: dict) -> FourierShape | None:
