@@ -69,7 +69,9 @@ def test_signed_in_user_is_the_annotator(tmp_path, browser):
         shown = page.locator(".header-annotator.annotator-locked").first
         assert shown.get_attribute("data-annotator") == "ana"
         assert page.locator(".header-annotator input").count() == 0  # nothing to type another name into
-        assert "?annotator= ignored" in page.locator(".status-line").first.inner_text()
+        # Polled: an HTML pane's text is hidden (so empty to innerText) until its stylesheets load.
+        tab.wait(lambda: "?annotator= ignored" in page.locator(".status-line").first.inner_text(),
+                 what="the note that ?annotator= was ignored")
         labelled = tab.click_class("7")
         assert list(labels_of(config, "ana")["object_id"]) == [labelled]
         assert labels_of(config, "mallory").empty

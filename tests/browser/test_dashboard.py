@@ -329,7 +329,9 @@ def test_shipped_config_labels_with_the_defaults_and_hides_what_gives_the_class_
     assert "head" not in raw and "strategy" not in raw  # what a new user gets
     tab = open_tab(server.url + "?annotator=newcomer")
     page = tab.page
-    tab.wait(lambda: page.locator("table.detail-columns").count() == 1, what="the detail table")
+    # Until its stylesheets load, an HTML pane is hidden and its innerText empty: wait for the text.
+    tab.wait(lambda: page.locator("table.detail-columns").count() == 1
+             and "mag_I" in page.locator("table.detail-columns").inner_text(), what="the detail table")
     shown = page.locator("table.detail-columns").inner_text()
     assert "mag_I" in shown and "ogle_id" not in shown and "OGLE-" not in shown and "subtype" not in shown
     for _ in range(32):

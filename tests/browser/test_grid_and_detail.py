@@ -73,7 +73,9 @@ def test_ogle_detail_draws_the_reconstructed_light_curve_and_the_period_amplitud
     page = tab.page
     tab.wait(lambda: page.locator(".detail-light-curve canvas").count() >= 1, timeout=60,
              what="the light-curve plots")
-    assert "reconstructed" in page.locator(".light-curve-caption").inner_text().lower()
+    # Polled: an HTML pane's text is hidden (so empty to innerText) until its stylesheets load.
+    tab.wait(lambda: "reconstructed" in page.locator(".light-curve-caption").inner_text().lower(),
+             what="the caption saying the curve is a reconstruction")
     current = tab.current()
     star = OGLE.set_index(OGLE["id"].astype(str)).loc[current]
 

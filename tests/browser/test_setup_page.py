@@ -54,8 +54,11 @@ def test_from_a_parquet_file_to_the_first_label(tmp_path, browser):
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(server.url, timeout=60_000)
         page.locator(".alabel-setup").wait_for(timeout=60_000)
-        # The proposal, with a preview of every column.
-        preview = page.locator(".setup-preview table").inner_text()
+        # The proposal, with a preview of every column. Panel keeps an HTML pane hidden until its
+        # stylesheets load, and hidden text is no text to innerText: wait until a person could read it.
+        table = page.locator(".setup-preview table")
+        _wait(lambda: "OBJ-0000" in table.inner_text(), "the preview table to show")
+        preview = table.inner_text()
         for column in ("id", "name", "x", "y", "colour", "label"):
             assert column in preview
         assert "OBJ-0000" in preview and "a short name that (almost) every row has its own of" in preview
