@@ -45,6 +45,10 @@ class NotReadyError(AlabelError):
     exit_code = 5
 
 
+class StaleModelError(NotReadyError):
+    """A saved model was trained on other data (the data files or the feature columns changed)."""
+
+
 class EmptyPoolError(AlabelError):
     """No unlabelled object is left to query."""
 

@@ -78,6 +78,10 @@ class ModelsFolder:
             raise
         files.append_line(self.folder / HISTORY_FILE, json.dumps(summary))
 
+    def newest_record(self) -> dict | None:
+        """The history record of the newest saved version (its model is not read)."""
+        return self.history[-1] if self.history else None
+
     def latest(self):
         """``(record, head)`` of the newest saved version, or None when there is none on disk."""
         if not self.history:

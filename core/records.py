@@ -28,6 +28,7 @@ class ModelVersion:
     proba: np.ndarray | None = None  # (N, C) float32 over the whole pool
     n_pseudo_labels: int = 0  # pseudo-labels it was also trained on (loops that write them)
     loop_info: dict = field(default_factory=dict)  # the loop's bookkeeping (TrainingSet.info)
+    data: str = ""  # fingerprint of the data it was trained on (Session.data_fingerprint)
 
     @property
     def prediction(self) -> np.ndarray | None:
@@ -50,7 +51,7 @@ class ModelVersion:
         """JSON-ready record of this version (used by history files and the UI)."""
         return {"version": self.version, "n_labels": self.n_labels,
                 "n_pseudo_labels": self.n_pseudo_labels, "label_revision": self.label_revision, "train_seconds": round(self.train_seconds, 4),
-                "finished_at": self.finished_at, "metrics": self.metrics}
+                "finished_at": self.finished_at, "metrics": self.metrics, "data": self.data}
 
 
 @dataclass(frozen=True)

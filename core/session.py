@@ -37,7 +37,7 @@ from . import checks
 from .bundle import export_bundle
 from .config import SessionConfig, assign_class_defaults
 from .data.opening import open_pool
-from .errors import ConfigError, LabelStoreError, NotReadyError
+from .errors import ConfigError, LabelStoreError, NotReadyError, StaleModelError
 from .evaluation import estimates
 from .heads import parse_head, skops_payload
 from .labels import anonymous_annotator
@@ -446,7 +446,7 @@ class Session:
             version=result.version, head=result.head, classes=result.classes,
             n_labels=result.n_labels, label_revision=result.label_revision, metrics=result.metrics,
             train_seconds=result.train_seconds, finished_at=result.finished_at, proba=result.proba,
-            n_pseudo_labels=result.n_pseudo_labels,
+            n_pseudo_labels=result.n_pseudo_labels, data=self.data_fingerprint,
         )
         if model.proba is not None:
             # Rank the pool now, in the trainer's thread, with a generator of its own
@@ -757,8 +757,30 @@ class Session:
     def model_path(self, version: int) -> Path:
         return self.models.path(version)
 
+    @property
+    def data_fingerprint(self) -> str:
+        """What a model was trained on: the data files' contents and the feature columns.
+
+        Saved with every model, so a model of an edited data file (or of other
+        feature columns) is never taken for a model of this data.
+        """
+        names = "\n".join(self.pool.feature_names)
+        return hashlib.sha256(f"{self.pool.data_hash}\n{names}".encode()).hexdigest()[:16]
+
     def restore_latest_model(self) -> ModelVersion | None:
-        """Load the newest saved model (``persist_models``) and score the pool with it."""
+        """Load the newest saved model (``persist_models``) and score the pool with it.
+
+        Raises :class:`StaleModelError` when that model was trained on other
+        data (its record has another data fingerprint, or none: saved by an
+        alabel that did not record it); the caller retrains.
+        """
+        record = self.models.newest_record()
+        if record is None:
+            return None
+        if record.get("data") != self.data_fingerprint:
+            what = ("records no data fingerprint (saved by an older alabel)" if not record.get("data")
+                    else "was trained on other data (the data files or data.features changed since)")
+            raise StaleModelError(f"{self.models.folder}: model version {record.get('version')} {what}")
         latest = self.models.latest()
         if latest is None:
             return None
@@ -770,7 +792,7 @@ class Session:
                 n_labels=int(record["n_labels"]), label_revision=int(record["label_revision"]),
                 metrics=dict(record["metrics"]), train_seconds=float(record["train_seconds"]),
                 finished_at=float(record["finished_at"]), proba=proba,
-                n_pseudo_labels=int(record.get("n_pseudo_labels", 0)))
+                n_pseudo_labels=int(record.get("n_pseudo_labels", 0)), data=str(record["data"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise self.models.damaged(record, exc) from None
         self.strategy.warm(model.proba, np.random.default_rng([self.config.seed, model.version]))

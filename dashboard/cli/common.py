@@ -18,14 +18,20 @@ def open_session(args, **kwargs):
 
 def current_model(session, quiet: bool):
     """The newest saved model if it has seen every label, else a fresh retrain."""
-    from alabel.core.errors import NotReadyError
+    from alabel.core.errors import NotReadyError, StaleModelError
 
-    model = session.restore_latest_model()
-    if model is not None and model.label_revision == session.labels_revision:
-        info(f"using model version {model.version} ({model.n_labels} labels)", quiet)
-        return model
-    info("labels changed since the last saved model: retraining" if model is not None
-          else "no saved model yet: training", quiet)
+    try:
+        model = session.restore_latest_model()
+    except StaleModelError as exc:  # the data changed: its predictions would be of other rows
+        info(f"{exc}: retraining", quiet)
+    else:
+        if model is None:
+            info("no saved model yet: training", quiet)
+        elif model.label_revision == session.labels_revision:
+            info(f"using model version {model.version} ({model.n_labels} labels)", quiet)
+            return model
+        else:
+            info("labels changed since the last saved model: retraining", quiet)
     model = session.retrain()
     if model is None:
         raise NotReadyError(f"{session.config.source}: no model yet: label objects of at least two "

@@ -7,6 +7,7 @@ never a silent wrong result.
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 import yaml
 
 from alabel.core.config import SessionConfig
-from alabel.core.errors import ConfigError, LabelStoreError
+from alabel.core.errors import ConfigError, LabelStoreError, StaleModelError
 from alabel.core.labels import LabelStore
 from alabel.core.session import Session
 from alabel.dashboard.cli import main
@@ -208,6 +209,59 @@ def test_a_store_with_bytes_overwritten_mid_file_is_never_trained_on(tmp_path, c
     code, err = _cli_error(capsys, ["train", str(config)])
     assert code == 4 and "damaged label store" in err
     assert not (config.parent / "models").exists()
+
+
+# ------------------------------------------------------------- a model of other data
+
+
+def _score(config: Path, out: Path, capsys) -> tuple[str, pd.DataFrame]:
+    assert main(["score", str(config), "--out", str(out)]) == 0
+    return capsys.readouterr().err, pd.read_csv(out)
+
+
+def test_a_model_of_an_edited_data_file_is_retrained_with_a_message(tmp_path, capsys):
+    config = _labelled_session(tmp_path / "s", ids=[f"o{i}" for i in range(60)])
+    assert main(["-q", "train", str(config)]) == 0
+    said, before = _score(config, tmp_path / "before.csv", capsys)
+    assert "using model version 1" in said and set(before["model_version"]) == {1}
+    # The file is edited in place (no sha256 in the config): x's sign flips, the ids stay.
+    data = config.parent / "data.csv"
+    frame = pd.read_csv(data)
+    frame["x"] = -frame["x"]
+    frame.to_csv(data, index=False)
+    said, after = _score(config, tmp_path / "after.csv", capsys)
+    assert "model version 1 was trained on other data" in said and "retraining" in said
+    assert set(after["model_version"]) == {2}
+    # The retrained model is of this data: used as it is from now on.
+    said, again = _score(config, tmp_path / "again.csv", capsys)
+    assert "using model version 2" in said and set(again["model_version"]) == {2}
+
+
+def test_other_feature_columns_make_the_saved_model_stale(tmp_path):
+    config = _labelled_session(tmp_path / "s", ids=[f"o{i}" for i in range(60)])
+    with Session(SessionConfig.load(config), background=False, persist_models=True) as session:
+        session.retrain()
+    raw = yaml.safe_load(config.read_text())
+    raw["data"]["features"]["numeric"] = ["y", "x"]  # the same columns, in another order
+    config.write_text(yaml.safe_dump(raw))
+    with Session(SessionConfig.load(config), background=False, persist_models=True) as session:
+        with pytest.raises(StaleModelError) as excinfo:
+            session.restore_latest_model()
+        assert "model version 1 was trained on other data" in _one_line(excinfo)
+        assert session.model is None
+
+
+def test_a_model_saved_without_a_data_fingerprint_is_not_used(tmp_path):
+    config = _labelled_session(tmp_path / "s", ids=[f"o{i}" for i in range(60)])
+    with Session(SessionConfig.load(config), background=False, persist_models=True) as session:
+        session.retrain()
+    history = config.parent / "models" / "history.jsonl"
+    record = json.loads(history.read_text())
+    del record["data"]  # as an alabel before the fingerprint wrote it
+    history.write_text(json.dumps(record) + "\n")
+    with Session(SessionConfig.load(config), background=False, persist_models=True) as session:
+        with pytest.raises(StaleModelError, match="records no data fingerprint"):
+            session.restore_latest_model()
 
 
 # ------------------------------------------------------------- ids are text
