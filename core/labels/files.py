@@ -12,7 +12,7 @@ from ..errors import LabelStoreError, did_you_mean
 from ..ids import id_text
 from .events import SOURCES, LabelEvent, choice
 
-__all__ = ["FilesMixin", "read_label_table"]
+__all__ = ["FilesMixin", "label_rows", "read_label_table"]
 
 
 def read_label_table(path: Path) -> pd.DataFrame:
@@ -29,6 +29,47 @@ def read_label_table(path: Path) -> pd.DataFrame:
     except (OSError, ValueError) as exc:
         raise LabelStoreError(f"{path}: cannot read labels ({exc})") from exc
     raise LabelStoreError(f"{path}: unknown label file format {suffix or '(none)'!r} (use .csv or .parquet)")
+
+
+def label_rows(frame_or_path: pd.DataFrame | str | os.PathLike, *, id_column: str = "object_id",
+               label_column: str = "label", split_column: str | None = None,
+               confidence_column: str | None = None, time_column: str | None = None,
+               known_ids: Collection[Any] | None = None) -> tuple[pd.DataFrame, str]:
+    """A label table's rows under the store's field names, checked, and where they came from.
+
+    Checks what needs no store (columns present, ids and labels not missing,
+    ids in the data), so a command can refuse a bad file before it creates a
+    store for it. The class of each label is the store's to check.
+    """
+    if isinstance(frame_or_path, pd.DataFrame):
+        table, where = frame_or_path, "DataFrame"
+    else:
+        path = Path(frame_or_path).expanduser()
+        table, where = read_label_table(path), str(path)
+    wanted = {"object_id": id_column, "label": label_column, "split": split_column,
+              "confidence": confidence_column, "time": time_column}
+    columns = [str(c) for c in table.columns]
+    for column in wanted.values():
+        if column is not None and column not in table.columns:
+            raise LabelStoreError(
+                f"{where}: no column {column!r}{did_you_mean(column, columns)} "
+                f"(columns: {', '.join(columns)})"
+            )
+    for column in (id_column, label_column):
+        empty = table[column].isna().to_numpy().nonzero()[0]
+        if len(empty):
+            raise LabelStoreError(f"{where}: column {column!r} is empty in data row {empty[0] + 1}")
+    if known_ids is not None:
+        known = {id_text(k) for k in known_ids}
+        ids = table[id_column].map(id_text)
+        stray = (~ids.isin(known)).to_numpy().nonzero()[0]
+        if len(stray):
+            raise LabelStoreError(
+                f"{where}: column {id_column!r} names {len(stray)} object(s) not in the data, "
+                f"first {ids.iloc[stray[0]]!r} in data row {stray[0] + 1}"
+            )
+    rows = pd.DataFrame({field: table[column] for field, column in wanted.items() if column is not None})
+    return rows, where
 
 
 class FilesMixin:
@@ -106,35 +147,10 @@ class FilesMixin:
         list of LabelEvent
             The recorded events, one per row.
         """
-        if isinstance(frame_or_path, pd.DataFrame):
-            table, where = frame_or_path, "DataFrame"
-        else:
-            path = Path(frame_or_path).expanduser()
-            table, where = read_label_table(path), str(path)
+        rows, where = label_rows(frame_or_path, id_column=id_column, label_column=label_column,
+                                 split_column=split_column, confidence_column=confidence_column,
+                                 time_column=time_column, known_ids=known_ids)
         choice(source, SOURCES, "source", f"{where}: ")
-        wanted = {"object_id": id_column, "label": label_column, "split": split_column,
-                  "confidence": confidence_column, "time": time_column}
-        columns = [str(c) for c in table.columns]
-        for column in wanted.values():
-            if column is not None and column not in table.columns:
-                raise LabelStoreError(
-                    f"{where}: no column {column!r}{did_you_mean(column, columns)} "
-                    f"(columns: {', '.join(columns)})"
-                )
-        for column in (id_column, label_column):
-            empty = table[column].isna().to_numpy().nonzero()[0]
-            if len(empty):
-                raise LabelStoreError(f"{where}: column {column!r} is empty in data row {empty[0] + 1}")
-        if known_ids is not None:
-            known = {id_text(k) for k in known_ids}
-            ids = table[id_column].map(id_text)
-            stray = (~ids.isin(known)).to_numpy().nonzero()[0]
-            if len(stray):
-                raise LabelStoreError(
-                    f"{where}: column {id_column!r} names {len(stray)} object(s) not in the data, "
-                    f"first {ids.iloc[stray[0]]!r} in data row {stray[0] + 1}"
-                )
-        rows = pd.DataFrame({field: table[column] for field, column in wanted.items() if column is not None})
         if event_id is not None:
             rows["event_id"] = [event_id() for _ in range(len(rows))]
         return self._record_rows(

@@ -186,6 +186,19 @@ def test_labelling_commands_create_the_store(tmp_path, capsys):
     assert (fresh.parent / "labels.sqlite").exists()
 
 
+@pytest.mark.parametrize("content, fault", [
+    ("object_id,label\n1,a\n", "no column 'obj'"),  # the data's id column is 'obj'
+    ("obj,label\n1,a\n999,b\n", "not in the data, first '999'"),
+    ("obj,label\n1,\n", "column 'label' is empty in data row 1"),
+])
+def test_a_label_file_that_is_refused_creates_no_store(tmp_path, capsys, content, fault):
+    config = _write_session(tmp_path / "s", ids=list(range(40)))
+    (tmp_path / "l.csv").write_text(content)
+    code, err = _cli_error(capsys, ["label", str(config), "--from", str(tmp_path / "l.csv")])
+    assert code == 4 and str(tmp_path / "l.csv") in err and fault in err
+    assert not (config.parent / "labels.sqlite").exists()
+
+
 # ------------------------------------------------------------- damaged store
 
 
