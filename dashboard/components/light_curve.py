@@ -173,6 +173,7 @@ def _figure(title: str, **options):
     plot = figure(width=360, height=230, title=title, toolbar_location="right", tools="pan,wheel_zoom,reset,save",
                   **options)
     plot.title.text_font_size = "9pt"
+    plot.toolbar.logo = None  # two small plots: the logo took a tool's place
     return plot
 
 

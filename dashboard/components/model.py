@@ -183,4 +183,4 @@ def head_choice_html(metrics: dict) -> str:
             + (f"<table><tr><th>candidate</th><th>{html.escape(criterion.replace('_', '-'))}</th>"
                f"<th>accuracy</th></tr>{cells}</table>" if cells else "")
             + later
-            + "<small>out of fold on the labels; set head.type to override</small></div>")
+            + "<div><small>out of fold on the labels; set head.type to override</small></div></div>")

@@ -73,6 +73,17 @@ def test_both_panels_say_when_the_choice_rests_on_few_labels():
     assert len(model_explanation(metrics)) == 1 and "head-choice-caution" not in head_choice_html(metrics)
 
 
+def test_candidates_still_waiting_read_as_their_own_words():
+    metrics = {"head_choice": {"chosen": "logistic_regression", "n_selected": 12, "criterion": "log_loss",
+                               "scores": {"logistic_regression": None, "random_forest": None},
+                               "note": "the only candidate eligible"}}
+    shown = head_choice_html(metrics)
+    # Seen on the shipped page: "random_forestout of fold on the labels": two inline <small>s ran
+    # together. The closing words start a line of their own.
+    waiting = shown.index("random_forest</small>") + len("random_forest</small>")
+    assert shown[waiting:].startswith(("<br>", "<div>")), shown[waiting:waiting + 40]
+
+
 def test_both_panels_say_whether_self_training_is_on_and_why():
     from alabel.core.loops.gate import summary
     from alabel.dashboard.components.model import self_training_html
