@@ -8,6 +8,8 @@ before any label is spent, not part-way through a run:
   ``classes:`` (or the config lists a class named ``other`` to collect the rest);
 * :func:`check_label` - a label a person or an import gives is a class, with the
   close match suggested (``'bll'`` -> ``'BLL'``);
+* :func:`check_label_file` - a file of labels to import names its columns and the
+  data's ids;
 * :func:`leaky_columns` - a single column that predicts the ground truth (or the
   first labels) almost perfectly probably gives the class away (a catalogue's
   class code, a finer label): it should be under ``data.hidden``, not a feature.
@@ -138,6 +140,14 @@ def check_labels(labels: Iterable, classes: Sequence[str] | None, *, where: str,
             continue
         if str(label) not in allowed:
             check_label(label, classes, where=where, context=f"{context}{rows} {number}: ")
+
+
+def check_label_file(path, *, id_column: str, label_column: str, known_ids: Iterable) -> None:
+    """Refuse, in one line, a label file the store would refuse (columns, empty cells, ids not in
+    the data), so that a command can check it before it creates a store for it."""
+    from .labels.files import label_rows
+
+    label_rows(path, id_column=id_column, label_column=label_column, known_ids=known_ids)
 
 
 # ---------------------------------------------------------------------------

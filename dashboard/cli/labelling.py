@@ -42,13 +42,13 @@ def cmd_label(args) -> int:
     from alabel.core.config import SessionConfig
     from alabel.core.data.opening import open_pool
     from alabel.core.evaluation.estimates import random_sample_event_id
-    from alabel.core.labels.files import label_rows
+    from alabel.core.checks import check_label_file
 
     config = SessionConfig.load(args.config)
     pool = open_pool(config, cluster=False)  # only its ids are read
     id_column = args.id_column or config.data.id_column
     # A file the store would refuse is refused before the store is created for it.
-    label_rows(args.source_file, id_column=id_column, label_column=args.label_column, known_ids=pool.ids)
+    check_label_file(args.source_file, id_column=id_column, label_column=args.label_column, known_ids=pool.ids)
     store = config.open_store(create=True)  # labelling creates the store
     classes = config.class_names or truth_classes(pool)
     # The store must be this session's (core/labels/identity.py).
