@@ -128,16 +128,17 @@ class MetricsPanel(Component):
 
     def _on_model(self, *_) -> None:
         history = [h for h in self.state.history if h.get("metrics", {}).get("n_evaluated")]
-        self.curve_session.data = {"n": [h["n_labels"] for h in history],
-                                   "acc": [h["metrics"]["accuracy"] for h in history],
-                                   "version": [h["version"] for h in history]}
+        session = {"n": [h["n_labels"] for h in history], "acc": [h["metrics"]["accuracy"] for h in history],
+                   "version": [h["version"] for h in history]}
         audited = [(h["n_labels"], h["metrics"]["estimate"]) for h in self.state.history
                    if (h.get("metrics", {}).get("estimate") or {}).get("source") == "audit"
                    and h["metrics"]["estimate"].get("accuracy") is not None]
-        self.curve_estimate.data = {"n": [n for n, _ in audited], "acc": [e["accuracy"] for _, e in audited],
-                                    "low": [e["interval"][0] for _, e in audited],
-                                    "high": [e["interval"][1] for _, e in audited],
-                                    "k": [e["n"] for _, e in audited]}
+        estimate = {"n": [n for n, _ in audited], "acc": [e["accuracy"] for _, e in audited],
+                    "low": [e["interval"][0] for _, e in audited], "high": [e["interval"][1] for _, e in audited],
+                    "k": [e["n"] for _, e in audited]}
+        self._fit_range(session=session["n"], estimate=estimate["n"])
+        self.curve_session.data = session
+        self.curve_estimate.data = estimate
         metrics = self.state.metrics or {}
         confusion = metrics.get("confusion")
         classes = [str(c) for c in metrics.get("classes", [])]
@@ -159,19 +160,30 @@ class MetricsPanel(Component):
         reference = self.state.reference or {}
         session = reference.get("session", [])
         random = reference.get("random", [])
-        self.curve_truth.data = {"n": [p["n_labels"] for p in session], "acc": [p["accuracy"] for p in session]}
-        self.curve_random.data = {"n": [p["n_labels"] for p in random], "acc": [p["accuracy"] for p in random]}
+        truth_curve = {"n": [p["n_labels"] for p in session], "acc": [p["accuracy"] for p in session]}
+        random_curve = {"n": [p["n_labels"] for p in random], "acc": [p["accuracy"] for p in random]}
+        self._fit_range(truth=truth_curve["n"], random=random_curve["n"])
+        self.curve_truth.data = truth_curve
+        self.curve_random.data = random_curve
         self._update_legend()
         self._caption()
 
-    def _update_legend(self) -> None:
-        ns = [n for source in (self.curve_session, self.curve_truth, self.curve_random, self.curve_estimate)
-              for n in source.data["n"]]
+    def _curves(self) -> dict:
+        return {"session": self.curve_session, "truth": self.curve_truth, "random": self.curve_random,
+                "estimate": self.curve_estimate}
+
+    def _fit_range(self, **coming) -> None:
+        """Widen the curve's x axis for the label counts about to be drawn (``coming``: curve -> counts).
+
+        Set before the data, so that no reader (the page, or a test polling from another
+        thread) ever sees a point beyond the axis' end.
+        """
+        ns = [n for name, source in self._curves().items() for n in coming.get(name, source.data["n"])]
         self.curve_fig.x_range.end = max(10, max(ns, default=0) * 1.05)
-        sources = {"session": self.curve_session, "truth": self.curve_truth, "random": self.curve_random,
-                   "estimate": self.curve_estimate}
+
+    def _update_legend(self) -> None:
         for name, item in self.legend_items.items():
-            item.visible = bool(len(sources[name].data["n"]))
+            item.visible = bool(len(self._curves()[name].data["n"]))
 
     def _on_counts(self, *_) -> None:
         counts = self.state.label_counts
