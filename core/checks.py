@@ -142,12 +142,21 @@ def check_labels(labels: Iterable, classes: Sequence[str] | None, *, where: str,
             check_label(label, classes, where=where, context=f"{context}{rows} {number}: ")
 
 
-def check_label_file(path, *, id_column: str, label_column: str, known_ids: Iterable) -> None:
+def check_label_file(path, *, id_column: str, label_column: str, known_ids: Iterable) -> tuple[pd.DataFrame, str]:
     """Refuse, in one line, a label file the store would refuse (columns, empty cells, ids not in
-    the data), so that a command can check it before it creates a store for it."""
+    the data), so that a command can check it before it creates a store for it.
+
+    Returns
+    -------
+    rows : DataFrame
+        The file's rows under the store's field names (``object_id``, ``label``), checked: the
+        command hands them to ``LabelStore.import_labels`` instead of reading the file again.
+    where : str
+        The file's name, for the store's messages.
+    """
     from .labels.files import label_rows
 
-    label_rows(path, id_column=id_column, label_column=label_column, known_ids=known_ids)
+    return label_rows(path, id_column=id_column, label_column=label_column, known_ids=known_ids)
 
 
 # ---------------------------------------------------------------------------

@@ -34,15 +34,17 @@ def read_label_table(path: Path) -> pd.DataFrame:
 def label_rows(frame_or_path: pd.DataFrame | str | os.PathLike, *, id_column: str = "object_id",
                label_column: str = "label", split_column: str | None = None,
                confidence_column: str | None = None, time_column: str | None = None,
-               known_ids: Collection[Any] | None = None) -> tuple[pd.DataFrame, str]:
+               known_ids: Collection[Any] | None = None,
+               where: str | None = None) -> tuple[pd.DataFrame, str]:
     """A label table's rows under the store's field names, checked, and where they came from.
 
     Checks what needs no store (columns present, ids and labels not missing,
     ids in the data), so a command can refuse a bad file before it creates a
-    store for it. The class of each label is the store's to check.
+    store for it. The class of each label is the store's to check. ``where``
+    names a DataFrame in messages (a file is named by its path).
     """
     if isinstance(frame_or_path, pd.DataFrame):
-        table, where = frame_or_path, "DataFrame"
+        table, where = frame_or_path, where or "DataFrame"
     else:
         path = Path(frame_or_path).expanduser()
         table, where = read_label_table(path), str(path)
@@ -133,6 +135,7 @@ class FilesMixin:
         time_column: str | None = None,
         known_ids: Collection[Any] | None = None,
         event_id: Callable[[], str] | None = None,
+        where: str | None = None,
     ) -> list[LabelEvent]:
         """Record labels from a table (CSV/Parquet file or DataFrame), all or nothing.
 
@@ -141,6 +144,8 @@ class FilesMixin:
         unchanged and the message names the file and the column. ``event_id``
         makes each row's event id (default: a UUID); an id can say how the
         objects were chosen (``core.evaluation.estimates.random_sample_event_id``).
+        ``where`` names a DataFrame in messages: a command that has already read
+        and checked a file (:func:`label_rows`) passes its rows and the file's name.
 
         Returns
         -------
@@ -149,7 +154,7 @@ class FilesMixin:
         """
         rows, where = label_rows(frame_or_path, id_column=id_column, label_column=label_column,
                                  split_column=split_column, confidence_column=confidence_column,
-                                 time_column=time_column, known_ids=known_ids)
+                                 time_column=time_column, known_ids=known_ids, where=where)
         choice(source, SOURCES, "source", f"{where}: ")
         if event_id is not None:
             rows["event_id"] = [event_id() for _ in range(len(rows))]

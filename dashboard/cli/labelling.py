@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from .common import at_least, current_model, info, open_session, truth_classes
 
@@ -39,16 +38,18 @@ def cmd_query(args) -> int:
 
 
 def cmd_label(args) -> int:
+    from alabel.core.checks import check_label_file, check_labels
     from alabel.core.config import SessionConfig
     from alabel.core.data.opening import open_pool
     from alabel.core.evaluation.estimates import random_sample_event_id
-    from alabel.core.checks import check_label_file
 
     config = SessionConfig.load(args.config)
     pool = open_pool(config, cluster=False)  # only its ids are read
     id_column = args.id_column or config.data.id_column
-    # A file the store would refuse is refused before the store is created for it.
-    check_label_file(args.source_file, id_column=id_column, label_column=args.label_column, known_ids=pool.ids)
+    # A file the store would refuse is refused before the store is created for it; the checked
+    # rows are what is imported (the file is read once, the pool's ids texted once).
+    rows, where = check_label_file(args.source_file, id_column=id_column, label_column=args.label_column,
+                                   known_ids=pool.ids)
     store = config.open_store(create=True)  # labelling creates the store
     classes = config.class_names or truth_classes(pool)
     # The store must be this session's (core/labels/identity.py).
@@ -56,13 +57,13 @@ def cmd_label(args) -> int:
                           foreign=config.labels.foreign_store, where=config.source)
     if classes:
         store.set_classes(classes)
-        _check_import_classes(args.source_file, args.label_column, classes, config.source)
+        labels = rows["label"].astype(object).where(rows["label"].notna(), None)
+        check_labels(labels, classes, where=config.source,
+                     context=f"{where}: column {args.label_column!r}, ")
     before = store.n_labels(split=None, sources=None)
-    events = store.import_labels(args.source_file, source=args.source,
+    events = store.import_labels(rows, where=where, source=args.source,
                                  annotator=args.annotator or config.labels.annotator or "import",
-                                 id_column=id_column,
-                                 label_column=args.label_column, split=args.split,
-                                 known_ids=set(pool.ids),
+                                 split=args.split,
                                  event_id=random_sample_event_id if args.chosen == "random" else None)
     after = store.n_labels(split=None, sources=None)
     print(f"imported {len(events)} labels from {args.source_file} into {config.store_name} "
@@ -70,22 +71,3 @@ def cmd_label(args) -> int:
           + ("; marked as a random sample: they count for the audit estimate" if args.chosen == "random" else ""))
     return 0
 
-
-def _check_import_classes(path: Path, column: str, classes: list[str], where: str) -> None:
-    """Every label of an import file is a class of the config (the error names both files and the key)."""
-    import pandas as pd
-
-    from alabel.core.checks import check_labels
-
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            frame = pd.read_csv(path, dtype=str, usecols=[column])
-        elif suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(path, columns=[column])
-        else:
-            return  # the store's importer names the formats it reads
-    except (OSError, ValueError, KeyError):
-        return  # a missing file or column: the store's importer says which, in one line
-    labels = frame[column].astype(object).where(frame[column].notna(), None)
-    check_labels(labels, classes, where=where, context=f"{path}: column {column!r}, ")

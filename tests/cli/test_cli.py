@@ -76,6 +76,34 @@ def test_query_label_train_score_cycle(tmp_path, capsys):
     assert not set(nxt["id"]) & set(queried["id"])
 
 
+def test_label_reads_its_file_once_and_names_it_in_errors(tmp_path, capsys, monkeypatch):
+    """The file is checked before the store is created, and the checked rows are what is imported:
+    one read, and a wrong class still names the file and its column."""
+    config = _example_config(tmp_path)
+    ids = pd.read_parquet(REPO / "example_data" / "digits.parquet")["id"].head(12)
+    labels_csv = _oracle_labels(ids, tmp_path / "labels.csv")
+    reads = []
+    real_read_csv = pd.read_csv
+
+    def counting_read_csv(path, *args, **kwargs):
+        if Path(str(path)).name == "labels.csv":
+            reads.append(path)
+        return real_read_csv(path, *args, **kwargs)
+
+    monkeypatch.setattr(pd, "read_csv", counting_read_csv)
+    assert main(["-q", "label", str(config), "--from", str(labels_csv)]) == 0
+    assert "imported 12 labels" in capsys.readouterr().out
+    assert len(reads) == 1, f"the label file was read {len(reads)} times"
+    assert LabelStore.open(config.parent / "labels.sqlite").n_labels() == 12
+
+    wrong = tmp_path / "wrong.csv"
+    pd.DataFrame({"id": ids.astype(str).head(3), "label": ["1", "eleven", "2"]}).to_csv(wrong, index=False)
+    assert main(["-q", "label", str(config), "--from", str(wrong)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "wrong.csv: column 'label', data row 2" in err and "'eleven'" in err
+    assert LabelStore.open(config.parent / "labels.sqlite").n_labels() == 12, "nothing half-imported"
+
+
 def test_simulate_writes_curve_and_png(tmp_path, capsys):
     config = _example_config(tmp_path)
     out = tmp_path / "sim"
